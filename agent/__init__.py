@@ -1,0 +1,1 @@
+"""The LangGraph conversation graph: routing, retrieval, grounded answers, confirmation gates."""

@@ -1,0 +1,50 @@
+"""Pydantic types that cross the agent boundary: what a connector hands in and what it renders."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Channel = Literal["cli", "slack", "wecom", "eval"]
+Route = Literal["knowledge", "pricing", "task", "data", "help", "decision"]
+
+
+class TurnRequest(BaseModel):
+    """One user message, already parsed by a connector."""
+
+    text: str
+    user_id: str = "cli-user"
+    role: str = "rep"
+    thread_id: str = "default"
+    channel: Channel = "cli"
+
+
+class Citation(BaseModel):
+    source: str = Field(description="File name of the cited document.")
+    section: str = Field(description="Section path inside the document, e.g. '第5条 质保' or '4.1 Payment'.")
+    quote: str = Field(description="The cited sentence(s), verbatim.")
+
+
+class DataTable(BaseModel):
+    """A data answer: the SQL behind it and its result."""
+
+    sql: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class TurnResult(BaseModel):
+    """What the agent answers; `salesbot ask --json` prints exactly these fields (a stable contract)."""
+
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    refused: bool = False
+    pending_actions: list[dict[str, Any]] = Field(default_factory=list)
+    executed_actions: list[dict[str, Any]] = Field(default_factory=list)
+    route: str = "knowledge"
+    language: str = "en"
+    suggestion_id: str | None = None
+    table: DataTable | None = None
+    chart: str | None = None
+    pricing: dict[str, Any] | None = None

