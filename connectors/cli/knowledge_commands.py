@@ -1,0 +1,100 @@
+"""`salesbot ingest`, `salesbot search` and `salesbot graph show`: the knowledge core's command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_command)
+    app.command("search")(search_command)
+    graph = typer.Typer(help="Inspect the entity graph.", no_args_is_help=True)
+    graph.command("show")(graph_show_command)
+    app.add_typer(graph, name="graph")
+
+
+def ingest_command(
+    paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),
+    prune: bool = typer.Option(False, "--prune", help="Drop stored documents under these folders that are gone."),
+    json_output: bool = typer.Option(False, "--json", help="Print the per-file report as JSON."),
+) -> None:
+    """Ingest documents (Markdown, text, YAML, PDF, DOCX, CSV/XLSX QA sheets) incrementally."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from knowledge.ingest import discover_files, ingest_paths
+
+    console = Console(stderr=json_output)
+    documents, _, _ = discover_files(paths)
+    with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  console=console, transient=json_output) as progress:
+        task = progress.add_task("", total=len(documents))
+        report = ingest_paths(paths, prune=prune,
+                              on_file=lambda result: progress.update(task, advance=1, description=result.source))
+    if json_output:
+        typer.echo(json.dumps([result.model_dump() for result in report.results], ensure_ascii=False, indent=2))
+    else:
+        for result in report.results:
+            if result.status == "failed":
+                console.print(f"[red]FAILED[/red] {result.path}: {result.reason}")
+            elif result.flagged_injection:
+                console.print(f"[yellow]flagged[/yellow] {result.source}: instruction-like text removed from the index")
+        counts = {status: report.count(status) for status in ("ingested", "updated", "unchanged", "pruned", "failed")}
+        console.print("  ".join(f"{status}: {count}" for status, count in counts.items()))
+    raise typer.Exit(code=0 if report.ok else 1)
+
+
+def search_command(
+    query: str = typer.Argument(..., help="Question or keywords, Chinese or English."),
+    role: str = typer.Option("rep", help="Role of the asking user (rep, manager, vp, admin)."),
+    k: int = typer.Option(5, "--k", help="Number of passages."),
+    json_output: bool = typer.Option(False, "--json", help="Print a JSON list (stable contract)."),
+) -> None:
+    """Search the knowledge base as a given role (the role filter is applied inside the retriever)."""
+    from knowledge.retriever import retrieve_with_role_filter
+    from salesbot.roles import UnknownRoleError
+
+    try:
+        chunks = retrieve_with_role_filter(query, role, k=k)
+    except UnknownRoleError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    if json_output:
+        payload = [{"source": chunk.source, "section": chunk.section, "text": chunk.text, "score": chunk.score,
+                    "doc_type": chunk.doc_type, "title": chunk.title, "chunk_id": chunk.chunk_id}
+                   for chunk in chunks]
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.panel import Panel
+
+    console = Console()
+    if not chunks:
+        console.print("No passages found (is the knowledge base ingested? try `salesbot ingest knowledge/samples`).")
+    for rank, chunk in enumerate(chunks, start=1):
+        console.print(Panel(chunk.text, title=f"{rank}. {chunk.source} — {chunk.section}",
+                            subtitle=f"{chunk.doc_type} · score {chunk.score:.4f}", title_align="left"))
+
+
+def graph_show_command(name: str = typer.Argument(..., help="Entity name or alias, e.g. 'Qingquan X3' or 北风制造.")) -> None:
+    """Print an entity, its aliases, relations and documents."""
+    from rich.console import Console
+
+    from knowledge.base import get_knowledge_base
+    from knowledge.graph import describe_entity
+
+    with get_knowledge_base().session() as session:
+        view = describe_entity(session, name)
+    console = Console()
+    if view is None:
+        console.print(f"No entity matches {name!r}.")
+        raise typer.Exit(code=1)
+    console.print(f"[bold]{view.name}[/bold] ({view.entity_type}, {view.entity_id})")
+    console.print("aliases: " + ", ".join(view.aliases))
+    for source, relation, target in view.relations:
+        console.print(f"  {source} —{relation}→ {target}")
+    for source, title in view.documents:
+        console.print(f"  document: {source} ({title})")

@@ -1,0 +1,97 @@
+"""The knowledge base of one SALESBOT_HOME: SQLite tables, Chroma store, embedder and cached indexes."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from knowledge.embeddings import Embedder, embedding_fingerprint, load_embedder
+from knowledge.graph import AliasMatcher, all_aliases
+from knowledge.lexical import LexicalIndex
+from knowledge.store import ChromaChunkStore
+from knowledge.tables import IndexState, KnowledgeChunk, KnowledgeTable
+from salesbot.database import engine_for
+from salesbot.settings import Settings, get_settings, on_reset
+
+
+class KnowledgeBase:
+    """Everything the ingest and query paths share; indexes rebuild when another process bumps the generation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: Engine = engine_for(f"sqlite:///{settings.graph_db_path}")
+        KnowledgeTable.metadata.create_all(self.engine)
+        self._lock = threading.RLock()
+        self._lexical: tuple[int, LexicalIndex] | None = None
+        self._matcher: tuple[int, AliasMatcher] | None = None
+
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        return load_embedder(self.settings.embedding)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return embedding_fingerprint(self.settings.embedding)
+
+    @cached_property
+    def dense_store(self) -> ChromaChunkStore | None:
+        if self.embedder is None:
+            return None
+        return ChromaChunkStore(self.settings.chroma_dir, self.fingerprint)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def generation(self) -> int:
+        with self.session() as session:
+            state = session.get(IndexState, "generation")
+            return state.value if state else 0
+
+    def bump_generation(self, session: Session) -> None:
+        state = session.get(IndexState, "generation") or IndexState(key="generation", value=0)
+        state.value += 1
+        session.add(state)
+
+    def lexical_index(self) -> LexicalIndex:
+        generation = self.generation()
+        with self._lock:
+            if self._lexical is None or self._lexical[0] != generation:
+                with self.session() as session:
+                    rows = session.exec(select(KnowledgeChunk.chunk_id, KnowledgeChunk.tokens,
+                                               KnowledgeChunk.access_level)).all()
+                index = LexicalIndex([row[0] for row in rows], [row[1].split() for row in rows],
+                                     [row[2] for row in rows])
+                self._lexical = (generation, index)
+            return self._lexical[1]
+
+    def alias_matcher(self) -> AliasMatcher:
+        generation = self.generation()
+        with self._lock:
+            if self._matcher is None or self._matcher[0] != generation:
+                with self.session() as session:
+                    self._matcher = (generation, AliasMatcher(all_aliases(session)))
+            return self._matcher[1]
+
+
+
+_instance: KnowledgeBase | None = None
+_instance_lock = threading.Lock()
+
+
+def get_knowledge_base() -> KnowledgeBase:
+    """The process-wide knowledge base for the current settings."""
+    global _instance
+    with _instance_lock:
+        if _instance is None:
+            _instance = KnowledgeBase(get_settings())
+        return _instance
+
+
+@on_reset
+def _forget_knowledge_base() -> None:
+    global _instance
+    with _instance_lock:
+        _instance = None

@@ -1,0 +1,212 @@
+"""The indexing path: files → chunks → SQLite rows, BM25 tokens, Chroma vectors and entity links."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, delete, select
+
+from knowledge.base import KnowledgeBase, get_knowledge_base
+from knowledge.chunking import CHUNKER_VERSION, chunk_document
+from knowledge.graph import link_document, load_entity_registry
+from knowledge.injection import strip_instructions
+from knowledge.loaders import (
+    ENTITY_REGISTRY_NAMES,
+    DocumentLoadError,
+    LoadedDocument,
+    is_ingestable,
+    load_document,
+)
+from knowledge.store import access_level
+from knowledge.tables import ChunkEntity, KnowledgeChunk, KnowledgeDocument
+from knowledge.text import tokenize
+
+logger = logging.getLogger(__name__)
+
+
+class FileResult(BaseModel):
+    path: str
+    source: str
+    status: str = Field(description="ingested | updated | unchanged | failed | pruned")
+    chunks: int = 0
+    reason: str | None = None
+    flagged_injection: bool = False
+
+
+class IngestReport(BaseModel):
+    results: list[FileResult] = Field(default_factory=list)
+    entities_loaded: int = 0
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [result for result in self.results if result.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def count(self, status: str) -> int:
+        return sum(1 for result in self.results if result.status == status)
+
+
+def doc_id_for(path: Path) -> str:
+    return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+def discover_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[FileResult]]:
+    """(documents, entity registries, results for paths that don't exist) under the given files/folders."""
+    documents: list[Path] = []
+    registries: list[Path] = []
+    missing: list[FileResult] = []
+    for path in paths:
+        if not path.exists():
+            missing.append(FileResult(path=str(path), source=path.name, status="failed",
+                                      reason="no such file or directory"))
+            continue
+        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for candidate in candidates:
+            if candidate.name.lower() in ENTITY_REGISTRY_NAMES:
+                registries.append(candidate)
+            elif is_ingestable(candidate) or (path.is_file() and not candidate.name.endswith(".meta.yaml")):
+                documents.append(candidate)
+    return documents, registries, missing
+
+
+def ingest_paths(paths: Iterable[Path | str], prune: bool = False,
+                 on_file: Callable[[FileResult], None] | None = None,
+                 knowledge_base: KnowledgeBase | None = None) -> IngestReport:
+    """Ingest files and folders incrementally; a bad file is reported and the rest still ingested."""
+    kb = knowledge_base or get_knowledge_base()
+    roots = [Path(path) for path in paths]
+    documents, registries, missing = discover_files(roots)
+    report = IngestReport(results=list(missing))
+    with kb.session() as session:
+        for registry in registries:
+            report.entities_loaded += load_entity_registry(session, registry)
+        if registries:
+            kb.bump_generation(session)
+        session.commit()
+    fingerprint = f"{CHUNKER_VERSION}:{kb.fingerprint if kb.settings.embedding != 'none' else 'none'}"
+    for path in documents:
+        result = _ingest_one(kb, path, fingerprint)
+        report.results.append(result)
+        if on_file:
+            on_file(result)
+    if prune:
+        for result in _prune(kb, roots, {str(path.resolve()) for path in documents}):
+            report.results.append(result)
+            if on_file:
+                on_file(result)
+    return report
+
+
+def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str) -> FileResult:
+    try:
+        document = load_document(path, fingerprint)
+    except DocumentLoadError as error:
+        return FileResult(path=str(path), source=path.name, status="failed", reason=str(error))
+    except OSError as error:
+        return FileResult(path=str(path), source=path.name, status="failed", reason=f"cannot read file: {error}")
+    doc_id = doc_id_for(path)
+    with kb.session() as session:
+        existing = session.get(KnowledgeDocument, doc_id)
+        if existing is not None and existing.content_hash == document.content_hash:
+            return FileResult(path=str(path), source=document.source, status="unchanged", chunks=existing.chunk_count)
+    try:
+        chunk_count, flagged = _write_document(kb, doc_id, document)
+    except Exception as error:  # one bad document must not stop the batch; the report names it
+        logger.exception("ingesting %s failed", path)
+        return FileResult(path=str(path), source=document.source, status="failed",
+                          reason=f"could not index: {type(error).__name__}: {error}")
+    return FileResult(path=str(path), source=document.source, status="updated" if existing else "ingested",
+                      chunks=chunk_count, flagged_injection=flagged)
+
+
+def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument) -> tuple[int, bool]:
+    chunks = chunk_document(document)
+    if not chunks:
+        raise DocumentLoadError("no text found in the file")
+    level = access_level(document.access)
+    rows: list[KnowledgeChunk] = []
+    for chunk in chunks:
+        cleaned, flagged = strip_instructions(chunk.text)
+        search_text = f"{document.title}\n{chunk.section}\n{cleaned}"
+        rows.append(KnowledgeChunk(
+            chunk_id=f"{doc_id}:{chunk.ordinal}", doc_id=doc_id, ordinal=chunk.ordinal, section=chunk.section,
+            text=cleaned, raw_text=chunk.text, tokens=" ".join(tokenize(search_text)), access_level=level,
+            language=document.language, flagged_injection=flagged))
+    any_flagged = any(row.flagged_injection for row in rows)
+    metadata = document.model_dump(include={"access", "customers", "products", "competitors", "partners"})
+    with kb.session() as session:
+        _delete_document_rows(session, doc_id)
+        session.add(KnowledgeDocument(
+            doc_id=doc_id, path=document.path, source=document.source, title=document.title,
+            doc_type=document.doc_type, language=document.language, access_json=json.dumps(document.access),
+            access_level=level, metadata_json=json.dumps(metadata, ensure_ascii=False),
+            content_hash=document.content_hash, chunk_count=len(rows), flagged_injection=any_flagged))
+        session.flush()
+        session.add_all(rows)
+        about = link_document(session, doc_id, document.doc_type, document.title, document.customers,
+                              document.products, document.competitors, document.partners)
+        session.flush()
+        matcher = _matcher_for(session)
+        for row in rows:
+            linked = {entity_id: "about" for entity_id in about}
+            for entity_id in matcher.entity_ids(f"{row.section}\n{row.text}"):
+                linked.setdefault(entity_id, "mentions")
+            session.add_all(ChunkEntity(chunk_id=row.chunk_id, entity_id=entity_id, doc_id=doc_id, link=link)
+                            for entity_id, link in linked.items())
+        # Vectors first, then commit: if embedding fails the SQLite side rolls back and the file is reported.
+        if kb.dense_store is not None and kb.embedder is not None:
+            kb.dense_store.delete_document(doc_id)
+            vectors = kb.embedder.embed([f"{document.title}\n{row.section}\n{row.text}" for row in rows])
+            kb.dense_store.add(level, [row.chunk_id for row in rows], vectors, [row.text for row in rows],
+                               [{"doc_id": doc_id, "source": document.source, "section": row.section,
+                                 "doc_type": document.doc_type, "access": list(document.access),
+                                 "access_level": level} for row in rows])
+        kb.bump_generation(session)
+        session.commit()
+    return len(rows), any_flagged
+
+
+def _matcher_for(session: Session):  # type: ignore[no-untyped-def]
+    from knowledge.graph import AliasMatcher, all_aliases
+
+    return AliasMatcher(all_aliases(session))
+
+
+def _delete_document_rows(session: Session, doc_id: str) -> None:
+    session.exec(delete(ChunkEntity).where(ChunkEntity.doc_id == doc_id))  # type: ignore[arg-type]
+    session.exec(delete(KnowledgeChunk).where(KnowledgeChunk.doc_id == doc_id))  # type: ignore[arg-type]
+    existing = session.get(KnowledgeDocument, doc_id)
+    if existing is not None:
+        session.delete(existing)
+    session.flush()
+
+
+def delete_document(kb: KnowledgeBase, doc_id: str) -> None:
+    with kb.session() as session:
+        _delete_document_rows(session, doc_id)
+        if kb.dense_store is not None:
+            kb.dense_store.delete_document(doc_id)
+        kb.bump_generation(session)
+        session.commit()
+
+
+def _prune(kb: KnowledgeBase, roots: list[Path], seen_paths: set[str]) -> list[FileResult]:
+    """Drop documents stored under the given folders whose files are gone."""
+    folders = [str(root.resolve()) for root in roots if root.is_dir()]
+    results = []
+    with kb.session() as session:
+        stored = session.exec(select(KnowledgeDocument)).all()
+    for document in stored:
+        inside = any(document.path.startswith(folder.rstrip("/") + "/") for folder in folders)
+        if inside and document.path not in seen_paths and not Path(document.path).exists():
+            delete_document(kb, document.doc_id)
+            results.append(FileResult(path=document.path, source=document.source, status="pruned"))
+    return results

@@ -1,0 +1,120 @@
+"""The query path: hybrid BM25 + dense + entity-link retrieval fused by RRF, with the role filter built in."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlmodel import col, select
+
+from knowledge.base import KnowledgeBase, get_knowledge_base
+from knowledge.models import RetrievedChunk
+from knowledge.tables import ChunkEntity, KnowledgeChunk, KnowledgeDocument
+from knowledge.text import detect_language, english_terms, glossary_expansion, tokenize
+from salesbot.roles import can_read, normalize_role
+
+RRF_K = 60  # Cormack et al., SIGIR 2009
+CANDIDATES_PER_LIST = 50
+EXPANSION_WEIGHT = 0.5
+LIST_WEIGHTS = {"bm25": 1.0, "dense": 0.8, "entity": 1.2}
+
+
+@dataclass
+class QueryAnalysis:
+    """What the retriever understood of a question; the agent reuses it for routing and answering."""
+
+    text: str
+    language: str
+    tokens: list[str]
+    expansion_terms: list[str]
+    expansion_tokens: list[str]
+    entity_ids: list[str] = field(default_factory=list)
+
+
+def analyze_query(query: str, knowledge_base: KnowledgeBase | None = None) -> QueryAnalysis:
+    kb = knowledge_base or get_knowledge_base()
+    expansion_terms = glossary_expansion(query)
+    tokens = tokenize(query)
+    expansion_tokens = [token for token in tokenize(" ".join(expansion_terms)) if token not in tokens]
+    return QueryAnalysis(text=query, language=detect_language(query), tokens=tokens,
+                         expansion_terms=expansion_terms, expansion_tokens=expansion_tokens,
+                         entity_ids=kb.alias_matcher().entity_ids(query))
+
+
+def retrieve_with_role_filter(query: str, role: str, k: int = 5,
+                              knowledge_base: KnowledgeBase | None = None,
+                              analysis: QueryAnalysis | None = None) -> list[RetrievedChunk]:
+    """The k best chunks this role may read, best first. The only way passages leave the knowledge base."""
+    role = normalize_role(role)
+    kb = knowledge_base or get_knowledge_base()
+    analysis = analysis or analyze_query(query, kb)
+    lexical = kb.lexical_index()
+    if len(lexical) == 0:
+        return []
+    scores = lexical.scores(analysis.tokens, role)
+    if analysis.expansion_tokens:
+        scores = scores + EXPANSION_WEIGHT * lexical.scores(analysis.expansion_tokens, role)
+    ranked_lists: dict[str, list[str]] = {
+        "bm25": [chunk_id for chunk_id, _ in lexical.top(scores, CANDIDATES_PER_LIST)]}
+    if kb.dense_store is not None and kb.embedder is not None:
+        dense_text = " ".join([query, *english_terms(analysis.expansion_terms)])
+        vector = kb.embedder.embed([dense_text])[0]
+        ranked_lists["dense"] = [chunk_id for chunk_id, _ in kb.dense_store.query(role, vector, CANDIDATES_PER_LIST)]
+    if analysis.entity_ids:
+        ranked_lists["entity"] = _entity_ranked(kb, analysis.entity_ids, scores, lexical.position)
+    fused = reciprocal_rank_fusion(ranked_lists)
+    return _materialize(kb, fused[: k * 2], role)[:k]
+
+
+def reciprocal_rank_fusion(ranked_lists: dict[str, list[str]]) -> list[tuple[str, float]]:
+    """Σ weight / (k + rank) over the lists each chunk appears in, best first."""
+    fused: dict[str, float] = defaultdict(float)
+    for name, chunk_ids in ranked_lists.items():
+        weight = LIST_WEIGHTS.get(name, 1.0)
+        for rank, chunk_id in enumerate(chunk_ids, start=1):
+            fused[chunk_id] += weight / (RRF_K + rank)
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
+def _entity_ranked(kb: KnowledgeBase, entity_ids: list[str], scores: np.ndarray,
+                   position: dict[str, int]) -> list[str]:
+    """Chunks linked to the query's entities: more of them first, then by BM25; unreadable chunks never enter."""
+    with kb.session() as session:
+        links = session.exec(select(ChunkEntity.chunk_id, ChunkEntity.entity_id).where(
+            col(ChunkEntity.entity_id).in_(entity_ids))).all()
+    matched: dict[str, set[str]] = defaultdict(set)
+    for chunk_id, entity_id in links:
+        matched[chunk_id].add(entity_id)
+    candidates = [(chunk_id, len(entities), float(scores[position[chunk_id]]))
+                  for chunk_id, entities in matched.items()
+                  if chunk_id in position and np.isfinite(scores[position[chunk_id]])]
+    candidates.sort(key=lambda item: (-item[1], -item[2]))
+    return [chunk_id for chunk_id, _, _ in candidates[:CANDIDATES_PER_LIST]]
+
+
+def _materialize(kb: KnowledgeBase, fused: list[tuple[str, float]], role: str) -> list[RetrievedChunk]:
+    if not fused:
+        return []
+    ids = [chunk_id for chunk_id, _ in fused]
+    with kb.session() as session:
+        rows = session.exec(select(KnowledgeChunk, KnowledgeDocument).join(
+            KnowledgeDocument, col(KnowledgeDocument.doc_id) == KnowledgeChunk.doc_id).where(
+            col(KnowledgeChunk.chunk_id).in_(ids))).all()
+    by_id = {chunk.chunk_id: (chunk, document) for chunk, document in rows}
+    results: list[RetrievedChunk] = []
+    for chunk_id, score in fused:
+        if chunk_id not in by_id:
+            continue
+        chunk, document = by_id[chunk_id]
+        access = json.loads(document.access_json)
+        if not can_read(role, access):  # defence in depth: the indexes already excluded these
+            continue
+        metadata = json.loads(document.metadata_json)
+        results.append(RetrievedChunk(
+            chunk_id=chunk_id, doc_id=document.doc_id, source=document.source, title=document.title,
+            section=chunk.section, text=chunk.text, score=round(score, 6), doc_type=document.doc_type,
+            access=access, products=metadata.get("products", []), customers=metadata.get("customers", []),
+            language=chunk.language, flagged_injection=chunk.flagged_injection))
+    return results

@@ -1,0 +1,96 @@
+"""The Chroma persistent store: one collection per access level, so a query never touches what a role can't read."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from salesbot.roles import EVERYONE, ROLE_ORDER, normalize_role
+from salesbot.settings import on_reset
+
+# "public" holds documents without an access list; the others hold documents whose lowest allowed role is it.
+ACCESS_LEVELS = ["public", *ROLE_ORDER]
+
+
+def access_level(access: list[str]) -> str:
+    """The lowest role that may read a document with this access list ('public' when open to everyone)."""
+    if not access or EVERYONE in access:
+        return "public"
+    return min((normalize_role(role) for role in access), key=ROLE_ORDER.index)
+
+
+def readable_levels(role: str) -> list[str]:
+    """Access levels a role may read: public plus its own and every lower role."""
+    rank = ROLE_ORDER.index(normalize_role(role))
+    return ["public", *ROLE_ORDER[: rank + 1]]
+
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(path: Path) -> Any:
+    import chromadb
+
+    key = str(path)
+    with _clients_lock:
+        if key not in _clients:
+            path.mkdir(parents=True, exist_ok=True)
+            _clients[key] = chromadb.PersistentClient(
+                path=key, settings=chromadb.Settings(anonymized_telemetry=False))
+        return _clients[key]
+
+
+@on_reset
+def _forget_clients() -> None:
+    with _clients_lock:
+        _clients.clear()
+
+
+class ChromaChunkStore:
+    """Dense vectors of chunks; we pass embeddings ourselves (Chroma's default embedder would download)."""
+
+    def __init__(self, path: Path, fingerprint: str) -> None:
+        self._client = _client(path)
+        self._fingerprint = fingerprint
+        self._collections: dict[str, Any] = {}
+
+    def _collection(self, level: str) -> Any:
+        if level not in self._collections:
+            self._collections[level] = self._client.get_or_create_collection(
+                name=f"chunks-{level}-{self._fingerprint}", embedding_function=None,
+                metadata={"hnsw:space": "cosine"})
+        return self._collections[level]
+
+    def add(self, level: str, ids: list[str], vectors: np.ndarray, documents: list[str],
+            metadatas: list[dict[str, Any]]) -> None:
+        collection = self._collection(level)
+        for start in range(0, len(ids), 2000):
+            end = start + 2000
+            collection.add(ids=ids[start:end], embeddings=vectors[start:end].tolist(),
+                           documents=documents[start:end], metadatas=metadatas[start:end])
+
+    def delete_document(self, doc_id: str) -> None:
+        for level in ACCESS_LEVELS:
+            self._collection(level).delete(where={"doc_id": doc_id})
+
+    def query(self, role: str, vector: np.ndarray, n_results: int) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity) best first, searching only the collections this role may read."""
+        hits: list[tuple[str, float]] = []
+        for level in readable_levels(role):
+            collection = self._collection(level)
+            count = collection.count()
+            if count == 0:
+                continue
+            result = collection.query(query_embeddings=[vector.tolist()], n_results=min(n_results, count),
+                                      include=["distances"])
+            hits.extend((chunk_id, 1.0 - float(distance))
+                        for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True))
+        hits.sort(key=lambda hit: -hit[1])
+        return hits[:n_results]
+
+    def count(self) -> int:
+        return sum(self._collection(level).count() for level in ACCESS_LEVELS)
