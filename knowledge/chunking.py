@@ -96,7 +96,23 @@ def _sections(text: str, is_yaml: bool, title: str) -> list[tuple[str, str]]:
         if is_yaml:
             body.append(line)
     flush()
-    return sections
+    return _merge_small_sections(sections) if is_yaml else sections
+
+
+def _merge_small_sections(sections: list[tuple[str, str]], min_chars: int = 200) -> list[tuple[str, str]]:
+    """YAML top-level keys like `currency: CNY` are too small to cite alone: fold them into the next section."""
+    merged: list[tuple[str, str]] = []
+    pending_titles: list[str] = []
+    pending_body: list[str] = []
+    for title, body in sections:
+        pending_titles.append(title)
+        pending_body.append(body)
+        if len("\n".join(pending_body)) >= min_chars:
+            merged.append((", ".join(pending_titles), "\n".join(pending_body)))
+            pending_titles, pending_body = [], []
+    if pending_body:
+        merged.append((", ".join(pending_titles), "\n".join(pending_body)))
+    return merged
 
 
 def _split_long(body: str, max_chars: int) -> list[str]:

@@ -15,6 +15,8 @@ ENTITY_TYPES = ("customer", "product", "competitor", "contract", "partner")
 _STRIP = re.compile(r"[\s\-_.·,，()（）'\"“”‘’]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_EDGE = re.compile(r"[a-z0-9]")
+# What may stand between the characters of an alias in running text ("People's", "QM-X3", "清泉 X3").
+_SEPARATORS = r"[\s\-_.·,，'’()（）]*"
 
 
 def alias_key(alias: str) -> str:
@@ -52,7 +54,7 @@ class AliasMatcher:
             key = alias_key(alias)
             if len(key) < 2:
                 continue
-            body = r"[\s\-_.·]*".join(re.escape(char) for char in key)
+            body = _SEPARATORS.join(re.escape(char) for char in key)
             left = r"(?<![a-z0-9])" if _LATIN_EDGE.match(key[0]) else ""
             right = r"(?![a-z0-9])" if _LATIN_EDGE.match(key[-1]) else ""
             patterns.append((re.compile(left + body + right), alias, entity_id))

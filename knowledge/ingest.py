@@ -155,12 +155,12 @@ def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument) ->
                               document.products, document.competitors, document.partners)
         session.flush()
         matcher = _matcher_for(session)
+        row_products = _qa_row_products(session, document)
         for row in rows:
-            linked = {entity_id: "about" for entity_id in about}
-            for entity_id in matcher.entity_ids(f"{row.section}\n{row.text}"):
-                linked.setdefault(entity_id, "mentions")
-            session.add_all(ChunkEntity(chunk_id=row.chunk_id, entity_id=entity_id, doc_id=doc_id, link=link)
-                            for entity_id, link in linked.items())
+            links = entity_link_weights(about, row_products.get(row.ordinal, []),
+                                        matcher.entity_ids(f"{row.section}\n{row.text}"), document.doc_type)
+            session.add_all(ChunkEntity(chunk_id=row.chunk_id, entity_id=entity_id, doc_id=doc_id, link=link,
+                                        weight=weight) for entity_id, (link, weight) in links.items())
         # Vectors first, then commit: if embedding fails the SQLite side rolls back and the file is reported.
         if kb.dense_store is not None and kb.embedder is not None:
             kb.dense_store.delete_document(doc_id)
@@ -172,6 +172,50 @@ def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument) ->
         kb.bump_generation(session)
         session.commit()
     return len(rows), any_flagged
+
+
+ABOUT_WEIGHT = 2.0
+MENTION_WEIGHT = 1.0
+
+
+def entity_link_weights(about: list[str], row_about: list[str], mentioned: list[str],
+                        doc_type: str = "") -> dict[str, tuple[str, float]]:
+    """Link strength per entity for one chunk: metadata links beat mentions; shared links are split by type.
+
+    A contract is about its parties and only covers its products, so its product links count as mentions:
+    "G5 Lite operating temperature" should reach the G5 Lite white paper before a G5 Lite purchase contract.
+    """
+
+    def split_by_type(entity_ids: list[str], total: float) -> dict[str, float]:
+        per_type: dict[str, int] = {}
+        for entity_id in entity_ids:
+            kind = entity_id.split(":", 1)[0]
+            per_type[kind] = per_type.get(kind, 0) + 1
+        return {entity_id: total / per_type[entity_id.split(":", 1)[0]] for entity_id in entity_ids}
+
+    links: dict[str, tuple[str, float]] = {}
+    for entity_id, weight in split_by_type(list(dict.fromkeys(about)), ABOUT_WEIGHT).items():
+        if doc_type == "contract" and entity_id.startswith("product:"):
+            weight = weight * MENTION_WEIGHT / ABOUT_WEIGHT
+        links[entity_id] = ("about", weight)
+    for entity_id in row_about:  # a QA row's product column: about this row only
+        links[entity_id] = ("about", max(MENTION_WEIGHT, links.get(entity_id, ("", 0.0))[1]))
+    for entity_id, weight in split_by_type(list(dict.fromkeys(mentioned)), MENTION_WEIGHT).items():
+        if entity_id not in links:
+            links[entity_id] = ("mentions", weight)
+    return links
+
+
+def _qa_row_products(session: Session, document: LoadedDocument) -> dict[int, list[str]]:
+    from knowledge.graph import resolve_entity
+
+    products: dict[int, list[str]] = {}
+    for ordinal, row in enumerate(document.qa_rows):
+        if row.product:
+            entity = resolve_entity(session, row.product, "product")
+            if entity is not None:
+                products[ordinal] = [entity.entity_id]
+    return products
 
 
 def _matcher_for(session: Session):  # type: ignore[no-untyped-def]

@@ -17,8 +17,16 @@ from salesbot.roles import can_read, normalize_role
 
 RRF_K = 60  # Cormack et al., SIGIR 2009
 CANDIDATES_PER_LIST = 50
-EXPANSION_WEIGHT = 0.5
-LIST_WEIGHTS = {"bm25": 1.0, "dense": 0.8, "entity": 1.2}
+ENTITY_CANDIDATES = 200
+EXPANSION_WEIGHT = 1.0
+LIST_WEIGHTS = {"bm25": 1.0, "dense": 0.5}
+# all-MiniLM-L6-v2 maps most Chinese characters to [UNK]: its ranking of a Chinese question is mostly noise.
+DENSE_WEIGHT_BY_LANGUAGE = {"en": 0.5, "zh": 0.25}
+# Fused score is multiplied by (1 + ENTITY_BOOST × link strength); 2.0 = a document about exactly that entity.
+# Multiplicative, so the boost lifts topically relevant chunks of the named entity instead of overriding topic;
+# entity-linked chunks missing from both lists enter with a floor score so a cross-language match can surface.
+ENTITY_BOOST = 0.5
+ENTITY_FLOOR = 1.0 / (RRF_K + CANDIDATES_PER_LIST)
 
 
 @dataclass
@@ -62,36 +70,43 @@ def retrieve_with_role_filter(query: str, role: str, k: int = 5,
         dense_text = " ".join([query, *english_terms(analysis.expansion_terms)])
         vector = kb.embedder.embed([dense_text])[0]
         ranked_lists["dense"] = [chunk_id for chunk_id, _ in kb.dense_store.query(role, vector, CANDIDATES_PER_LIST)]
+    weights = {**LIST_WEIGHTS, "dense": DENSE_WEIGHT_BY_LANGUAGE.get(analysis.language, LIST_WEIGHTS["dense"])}
+    fused = dict(reciprocal_rank_fusion(ranked_lists, weights))
     if analysis.entity_ids:
-        ranked_lists["entity"] = _entity_ranked(kb, analysis.entity_ids, scores, lexical.position)
-    fused = reciprocal_rank_fusion(ranked_lists)
-    return _materialize(kb, fused[: k * 2], role)[:k]
+        for chunk_id, strength in _entity_strengths(kb, analysis.entity_ids, scores, lexical.position):
+            fused[chunk_id] = max(fused.get(chunk_id, 0.0), ENTITY_FLOOR) * (1.0 + ENTITY_BOOST * strength)
+    ranked = sorted(fused.items(), key=lambda item: -item[1])
+    return _materialize(kb, ranked[: k * 2], role)[:k]
 
 
-def reciprocal_rank_fusion(ranked_lists: dict[str, list[str]]) -> list[tuple[str, float]]:
+def reciprocal_rank_fusion(ranked_lists: dict[str, list[str]],
+                           weights: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """Σ weight / (k + rank) over the lists each chunk appears in, best first."""
     fused: dict[str, float] = defaultdict(float)
     for name, chunk_ids in ranked_lists.items():
-        weight = LIST_WEIGHTS.get(name, 1.0)
+        weight = (weights or LIST_WEIGHTS).get(name, 1.0)
         for rank, chunk_id in enumerate(chunk_ids, start=1):
             fused[chunk_id] += weight / (RRF_K + rank)
     return sorted(fused.items(), key=lambda item: -item[1])
 
 
-def _entity_ranked(kb: KnowledgeBase, entity_ids: list[str], scores: np.ndarray,
-                   position: dict[str, int]) -> list[str]:
-    """Chunks linked to the query's entities: more of them first, then by BM25; unreadable chunks never enter."""
+def _entity_strengths(kb: KnowledgeBase, entity_ids: list[str], scores: np.ndarray,
+                      position: dict[str, int]) -> list[tuple[str, float]]:
+    """(chunk, summed link strength) for chunks linked to the query's entities, strongest first.
+
+    Chunks the role may not read have a -inf score and never enter the list.
+    """
     with kb.session() as session:
-        links = session.exec(select(ChunkEntity.chunk_id, ChunkEntity.entity_id).where(
+        links = session.exec(select(ChunkEntity.chunk_id, ChunkEntity.weight).where(
             col(ChunkEntity.entity_id).in_(entity_ids))).all()
-    matched: dict[str, set[str]] = defaultdict(set)
-    for chunk_id, entity_id in links:
-        matched[chunk_id].add(entity_id)
-    candidates = [(chunk_id, len(entities), float(scores[position[chunk_id]]))
-                  for chunk_id, entities in matched.items()
+    strength: dict[str, float] = defaultdict(float)
+    for chunk_id, weight in links:
+        strength[chunk_id] += weight
+    candidates = [(chunk_id, weight, float(scores[position[chunk_id]]))
+                  for chunk_id, weight in strength.items()
                   if chunk_id in position and np.isfinite(scores[position[chunk_id]])]
     candidates.sort(key=lambda item: (-item[1], -item[2]))
-    return [chunk_id for chunk_id, _, _ in candidates[:CANDIDATES_PER_LIST]]
+    return [(chunk_id, weight) for chunk_id, weight, _ in candidates[:ENTITY_CANDIDATES]]
 
 
 def _materialize(kb: KnowledgeBase, fused: list[tuple[str, float]], role: str) -> list[RetrievedChunk]:

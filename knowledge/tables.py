@@ -79,7 +79,9 @@ class ChunkEntity(KnowledgeTable, table=True):
     chunk_id: str = Field(primary_key=True)
     entity_id: str = Field(primary_key=True, index=True)
     doc_id: str = Field(index=True)
-    link: str = Field(description="'mentions' (found in the text) or 'about' (document metadata).")
+    link: str = Field(description="'about' (document or row metadata) or 'mentions' (found in the text).")
+    weight: float = Field(default=1.0, description="Specificity: a document about one product links it more "
+                          "strongly than a price list about eight.")
 
 
 class IndexState(KnowledgeTable, table=True):

@@ -13,6 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+# Shared fakes and fixtures (tiny GGUF, scripted chat models, OpenAI stub server) live in one module.
+pytest_plugins = ["tests.fakes"]
+
 TESTS_DIR = Path(__file__).resolve().parent
 TESTDATA_DIR = TESTS_DIR / "data"
 
