@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from connectors.cli import app
 from knowledge.base import get_knowledge_base
 from knowledge.ingest import ingest_paths
-from knowledge.retriever import _entity_ranked, analyze_query, retrieve_with_role_filter
+from knowledge.retriever import _entity_strengths, analyze_query, retrieve_with_role_filter
 
 SECRET = "FLOOR-54400"
 
@@ -67,9 +67,9 @@ def test_entity_boost_never_lifts_a_restricted_chunk(mixed_corpus: Path) -> None
     assert analysis.entity_ids == ["product:qmx3"]
     lexical = kb.lexical_index()
     rep_scores = lexical.scores(analysis.tokens, "rep")
-    boosted = _entity_ranked(kb, analysis.entity_ids, rep_scores, lexical.position)
-    manager_boosted = _entity_ranked(kb, analysis.entity_ids, lexical.scores(analysis.tokens, "manager"),
-                                     lexical.position)
+    boosted = [c for c, _ in _entity_strengths(kb, analysis.entity_ids, rep_scores, lexical.position)]
+    manager_boosted = [c for c, _ in _entity_strengths(kb, analysis.entity_ids,
+                                                       lexical.scores(analysis.tokens, "manager"), lexical.position)]
     assert boosted and len(manager_boosted) > len(boosted)
     restricted = set(manager_boosted) - set(boosted)
     assert all(np.isneginf(rep_scores[lexical.position[chunk_id]]) for chunk_id in restricted)

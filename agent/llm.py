@@ -1,0 +1,448 @@
+"""Chat model backends chosen by one config string (none | llamacpp:PATH | openai:URL#MODEL), resolved here only.
+
+Nodes call load_chat_model() and then invoke_model / invoke_structured / bind_tools_for; they never import
+provider classes, and they treat ModelUnavailableError and StructuredOutputError as "answer without the LLM".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ValidationError
+
+from salesbot.settings import get_settings, on_reset
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel, LanguageModelInput
+    from langchain_core.messages import AIMessage, BaseMessage
+    from langchain_core.runnables import Runnable
+
+logger = logging.getLogger(__name__)
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+CONFIG_STRING_HELP = (
+    "expected one of: none | llamacpp:/path/to/model.gguf | openai:http://host:port/v1#model-name "
+    "(set SALESBOT_LLM)"
+)
+OPENAI_API_KEY_VARIABLE = "SALESBOT_OPENAI_API_KEY"
+# Local servers (vLLM, llama.cpp server, Ollama) accept any key, but the OpenAI client insists on one.
+OPENAI_PLACEHOLDER_API_KEY = "not-needed"
+# Greedy decoding plus a fixed seed: the same question gets the same answer, which users and tests expect.
+LLAMACPP_SEED = 42
+# Enough for a cited answer of a few paragraphs; on 2 cores a 1.5B model writes ~30 tokens/s.
+LLAMACPP_MAX_TOKENS = 512
+LLAMACPP_PROMPT_BATCH = 512
+
+
+class ModelConfigError(ValueError):
+    """The model config string cannot be understood."""
+
+
+class ModelUnavailableError(RuntimeError):
+    """The configured model cannot be used now: file missing, load failure, server unreachable or too slow."""
+
+
+class StructuredOutputError(ValueError):
+    """The model's answer could not be read as the requested schema."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A parsed model config string. Secrets are not part of it (the API key is read when loading)."""
+
+    provider: Literal["none", "llamacpp", "openai"]
+    model_path: Path | None = None
+    base_url: str | None = None
+    model_name: str | None = None
+
+    @property
+    def description(self) -> str:
+        """Where the model lives, for error messages and logs."""
+        if self.provider == "llamacpp":
+            return str(self.model_path)
+        if self.provider == "openai":
+            return f"{self.base_url} (model {self.model_name})"
+        return "none"
+
+
+def parse_model_config(spec: str) -> ModelConfig:
+    """Read `none`, `llamacpp:/path/model.gguf` or `openai:http://host:port/v1#model`; ModelConfigError otherwise."""
+    text = (spec or "").strip()
+    if not text:
+        raise ModelConfigError(f"empty model config: {CONFIG_STRING_HELP}")
+    provider, separator, rest = text.partition(":")
+    provider = provider.strip().lower()
+    if provider == "none" and not separator:
+        return ModelConfig(provider="none")
+    if provider == "llamacpp" and separator:
+        if not rest.strip():
+            raise ModelConfigError(f"model config {spec!r} names no GGUF file: {CONFIG_STRING_HELP}")
+        return ModelConfig(provider="llamacpp", model_path=Path(rest.strip()).expanduser())
+    if provider == "openai" and separator:
+        base_url, hash_sign, model_name = rest.strip().rpartition("#")
+        if not hash_sign or not model_name.strip():
+            raise ModelConfigError(
+                f"model config {spec!r} names no model: put it after '#', "
+                f"e.g. openai:http://127.0.0.1:8000/v1#qwen2.5-7b-instruct"
+            )
+        parsed_url = urlparse(base_url.strip())
+        if parsed_url.scheme not in ("http", "https") or not parsed_url.hostname:
+            raise ModelConfigError(
+                f"model config {spec!r} has no valid http(s) server URL before '#': {CONFIG_STRING_HELP}"
+            )
+        return ModelConfig(
+            provider="openai", base_url=base_url.strip().rstrip("/"), model_name=model_name.strip()
+        )
+    raise ModelConfigError(f"unknown model config {spec!r}: {CONFIG_STRING_HELP}")
+
+
+# ---- loading (cached per config string; salesbot.settings.reset_runtime() forgets them) ----
+
+_loaded_models: dict[str, BaseChatModel] = {}
+_loading_lock = threading.Lock()
+# llama.cpp contexts are not thread-safe; Slack/WeCom handlers run turns in threads, so calls take turns.
+_llamacpp_inference_lock = threading.RLock()
+
+
+@on_reset
+def forget_loaded_models() -> None:
+    """Drop cached models (settings changed, or a test wants a fresh process state)."""
+    with _loading_lock:
+        _loaded_models.clear()
+
+
+def load_chat_model(spec: str | None = None) -> BaseChatModel | None:
+    """The chat model for a config string (default: settings.llm); None when it is `none`.
+
+    Raises ModelConfigError for a config string it cannot read and ModelUnavailableError when a GGUF file
+    is missing or does not load. An OpenAI-compatible server is only contacted at call time: use
+    invoke_model / invoke_structured so an unreachable server becomes a ModelUnavailableError.
+    """
+    spec = get_settings().llm if spec is None else spec
+    config = parse_model_config(spec)
+    if config.provider == "none":
+        return None
+    with _loading_lock:
+        cached = _loaded_models.get(spec)
+        if cached is not None:
+            return cached
+        model = _load_llamacpp(config) if config.provider == "llamacpp" else _load_openai(config)
+        _loaded_models[spec] = model
+        return model
+
+
+def _load_llamacpp(config: ModelConfig) -> BaseChatModel:
+    model_path = config.model_path
+    assert model_path is not None
+    if not model_path.is_file():
+        raise ModelUnavailableError(
+            f"model file not found: {model_path} — set SALESBOT_LLM to llamacpp:/path/to/model.gguf "
+            f"of an existing file, or to none"
+        )
+    from langchain_community.chat_models import ChatLlamaCpp
+
+    settings = get_settings()
+    try:
+        # No chat_format: llama-cpp-python then uses the chat template stored in the GGUF.
+        model = ChatLlamaCpp(
+            model_path=str(model_path),
+            n_ctx=settings.llm_n_ctx,
+            temperature=0.0,
+            seed=LLAMACPP_SEED,
+            max_tokens=LLAMACPP_MAX_TOKENS,
+            # ChatLlamaCpp defaults to batches of 8 prompt tokens, which makes prompt reading several
+            # times slower than llama.cpp's own default of 512.
+            n_batch=LLAMACPP_PROMPT_BATCH,
+            streaming=False,
+            verbose=False,
+        )
+    except Exception as error:
+        # llama.cpp only explains load failures on stderr with verbose=True; point the user there.
+        logger.warning("loading %s failed", model_path, exc_info=True)
+        raise ModelUnavailableError(
+            f"could not load the model file {model_path}: it is not a GGUF model llama.cpp can run "
+            f"(or there is not enough memory for n_ctx={settings.llm_n_ctx})"
+        ) from error
+    logger.info("loaded llama.cpp model %s (n_ctx=%d)", model_path, settings.llm_n_ctx)
+    return model
+
+
+def _load_openai(config: ModelConfig) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    settings = get_settings()
+    api_key = os.environ.get(OPENAI_API_KEY_VARIABLE) or OPENAI_PLACEHOLDER_API_KEY
+    return ChatOpenAI(
+        base_url=config.base_url,
+        model=config.model_name or "",
+        api_key=api_key,  # type: ignore[arg-type]
+        timeout=settings.llm_timeout_s,
+        max_retries=1,
+        temperature=0.0,
+    )
+
+
+# ---- calling ----
+
+
+def invoke_model(model: Runnable[LanguageModelInput, Any], messages: LanguageModelInput) -> AIMessage:
+    """Call a chat model (or one returned by bind_tools_for); server failures become ModelUnavailableError."""
+    with _calling(underlying_chat_model(model)):
+        return model.invoke(messages)
+
+
+def invoke_structured(
+    model: Runnable[LanguageModelInput, Any], messages: LanguageModelInput, schema: type[SchemaT]
+) -> SchemaT:
+    """Ask the model for one instance of `schema`, with decoding constrained where the backend allows it.
+
+    llama.cpp: JSON-schema grammar, so even a tiny model produces a parseable instance. OpenAI-compatible
+    servers: response_format json_schema; a server that rejects it is asked again without it and the JSON
+    is taken from the text. Any other chat model (test fakes): its with_structured_output.
+    Raises StructuredOutputError when the answer does not validate, ModelUnavailableError when the
+    model cannot be reached.
+    """
+    chat_model = underlying_chat_model(model)
+    provider = _provider_of(chat_model)
+    if provider == "llamacpp":
+        return _invoke_structured_llamacpp(chat_model, messages, schema)
+    if provider == "openai":
+        return _invoke_structured_openai(chat_model, messages, schema)
+    from langchain_core.exceptions import OutputParserException
+
+    try:
+        structured_model = chat_model.with_structured_output(schema)
+    except NotImplementedError:
+        return parse_structured_text(_message_text(invoke_model(chat_model, messages)), schema)
+    try:
+        result = structured_model.invoke(messages)
+    except ValidationError as error:
+        raise StructuredOutputError(_validation_summary(schema, error)) from error
+    except (json.JSONDecodeError, OutputParserException) as error:
+        raise StructuredOutputError(
+            f"the model's answer is not a valid {schema.__name__}: {error}"
+        ) from error
+    if not isinstance(result, schema):
+        return parse_structured_value(result, schema)
+    return result
+
+
+def _invoke_structured_llamacpp(
+    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT]
+) -> SchemaT:
+    message_dicts = chat_model._create_message_dicts(_as_messages(messages))  # type: ignore[attr-defined]
+    client = chat_model.client  # type: ignore[attr-defined]
+    with _calling(chat_model):
+        response = client.create_chat_completion(
+            messages=message_dicts,
+            response_format={"type": "json_object", "schema": schema.model_json_schema()},
+            temperature=0.0,
+            seed=LLAMACPP_SEED,
+            max_tokens=chat_model.max_tokens,  # type: ignore[attr-defined]
+        )
+    choice = response["choices"][0]
+    text = choice["message"].get("content") or ""
+    if choice.get("finish_reason") == "length":
+        raise StructuredOutputError(
+            f"the model ran out of tokens before finishing its {schema.__name__} answer: {text[:200]!r}"
+        )
+    return parse_structured_text(text, schema)
+
+
+def _invoke_structured_openai(
+    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT]
+) -> SchemaT:
+    import openai
+
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+    }
+    try:
+        reply = invoke_model(chat_model.bind(response_format=response_format), messages)
+    except ModelUnavailableError as error:
+        if not isinstance(error.__cause__, openai.BadRequestError):
+            raise
+        # Some OpenAI-compatible servers reject json_schema response formats; the prompt still asks for JSON.
+        logger.info("server rejected response_format json_schema; retrying without it: %s", error)
+        reply = invoke_model(chat_model, messages)
+    return parse_structured_text(_message_text(reply), schema)
+
+
+def parse_structured_text(text: str, schema: type[SchemaT]) -> SchemaT:
+    """Validate a JSON object found in model text (code fences and chatter around it are tolerated)."""
+    candidate = _extract_json_object(text)
+    if candidate is None:
+        raise StructuredOutputError(
+            f"the model's answer contains no JSON object for {schema.__name__}: {text[:200]!r}"
+        )
+    try:
+        return schema.model_validate_json(candidate)
+    except ValidationError as error:
+        raise StructuredOutputError(_validation_summary(schema, error, candidate)) from error
+
+
+def parse_structured_value(value: Any, schema: type[SchemaT]) -> SchemaT:
+    """Validate an already-decoded value (dict from a tool call or a structured-output parser)."""
+    try:
+        return schema.model_validate(value)
+    except ValidationError as error:
+        raise StructuredOutputError(_validation_summary(schema, error)) from error
+
+
+_CODE_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def _extract_json_object(text: str) -> str | None:
+    fenced = _CODE_FENCE.search(text)
+    body = fenced.group(1) if fenced else text
+    start = body.find("{")
+    if start < 0:
+        return None
+    try:
+        _, end = json.JSONDecoder().raw_decode(body, start)
+    except json.JSONDecodeError:
+        # Let pydantic report the syntax error precisely.
+        return body[start:].strip()
+    return body[start:end]
+
+
+def _validation_summary(schema: type[BaseModel], error: ValidationError, text: str | None = None) -> str:
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or '(root)'}: {problem['msg']}"
+        for problem in error.errors()[:5]
+    )
+    answer = f"; answer was {text[:200]!r}" if text is not None else ""
+    return f"the model's answer is not a valid {schema.__name__}: {problems}{answer}"
+
+
+# ---- tools ----
+
+
+def bind_tools_for(
+    model: BaseChatModel, tools: Sequence[Any], tool_name: str | None = None
+) -> Runnable[LanguageModelInput, AIMessage]:
+    """Bind tools the way each backend understands; with tool_name the model must call that tool.
+
+    llama.cpp (langchain_community ChatLlamaCpp) only forces a call given the dict form of tool_choice:
+    a bare name is silently ignored and "auto"/"any" raise. So with llama.cpp: tool_name (or a single
+    tool) forces that tool with grammar-constrained arguments; several tools without tool_name bind
+    them unforced, and a small local model will usually answer in text — route first
+    (invoke_structured) and pass the chosen tool_name. OpenAI-compatible servers get "auto" or the name.
+    """
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    tool_names = [convert_to_openai_tool(tool)["function"]["name"] for tool in tools]
+    if tool_name is not None and tool_name not in tool_names:
+        raise ValueError(f"tool {tool_name!r} is not among the tools being bound: {tool_names}")
+    if _provider_of(model) == "llamacpp":
+        forced_name = tool_name or (tool_names[0] if len(tool_names) == 1 else None)
+        if forced_name is None:
+            return model.bind_tools(tools)
+        forced_choice: Any = {"type": "function", "function": {"name": forced_name}}
+        return model.bind_tools(tools, tool_choice=forced_choice)
+    return model.bind_tools(tools, tool_choice=tool_name or "auto")
+
+
+# ---- helpers ----
+
+
+def underlying_chat_model(model: Runnable[Any, Any]) -> Any:
+    """The chat model inside a binding (bind_tools / bind) — used to learn the provider and its URL."""
+    seen = 0
+    while hasattr(model, "bound") and seen < 10:
+        model = model.bound
+        seen += 1
+    return model
+
+
+def _provider_of(chat_model: Any) -> str:
+    # By class name: asking must not import langchain_openai / llama_cpp when another backend is in use.
+    class_name = type(chat_model).__name__
+    if class_name == "ChatLlamaCpp":
+        return "llamacpp"
+    if class_name == "ChatOpenAI":
+        return "openai"
+    return "other"
+
+
+@contextmanager
+def _calling(chat_model: Any) -> Iterator[None]:
+    """Around every model call: llama.cpp calls take turns, and backend failures become ModelUnavailableError."""
+    guard = _llamacpp_inference_lock if _provider_of(chat_model) == "llamacpp" else nullcontext()
+    with guard:
+        try:
+            yield
+        except Exception as error:
+            unavailable = _as_unavailable_error(error, chat_model)
+            if unavailable is None:
+                raise
+            raise unavailable from error
+
+
+def _as_unavailable_error(error: Exception, chat_model: Any) -> ModelUnavailableError | None:
+    """A user-actionable error for a model that cannot serve this call; None for anything else."""
+    provider = _provider_of(chat_model)
+    if provider == "llamacpp" and isinstance(error, ValueError) and "context window" in str(error):
+        # The prompt does not fit: callers fall back to the no-LLM answer like for any unavailable model.
+        return ModelUnavailableError(
+            f"the prompt is too long for the llama.cpp model ({error}); raise SALESBOT_LLM_N_CTX "
+            f"or send fewer passages"
+        )
+    if provider != "openai":
+        return None
+    import httpx
+    import openai
+
+    base_url = str(getattr(chat_model, "openai_api_base", None) or "the model server")
+    model_name = getattr(chat_model, "model_name", "")
+    timeout_s = get_settings().llm_timeout_s
+    if isinstance(error, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
+        return ModelUnavailableError(
+            f"model server {base_url} did not answer within {timeout_s:g} s (SALESBOT_LLM_TIMEOUT_S)"
+        )
+    if isinstance(error, openai.APIConnectionError | httpx.TransportError | ConnectionError):
+        return ModelUnavailableError(
+            f"model server {base_url} is unreachable — is it running? (check SALESBOT_LLM)"
+        )
+    if isinstance(error, openai.APIStatusError):
+        return ModelUnavailableError(
+            f"model server {base_url} answered HTTP {error.status_code} for model {model_name!r}: "
+            f"{_short_error_message(error)}"
+        )
+    return None
+
+
+def _short_error_message(error: Any) -> str:
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        message = body.get("message") or (body.get("error") or {}).get("message")
+        if message:
+            return str(message)[:200]
+    return str(error)[:200]
+
+
+def _as_messages(messages: LanguageModelInput) -> list[BaseMessage]:
+    from langchain_core.messages import HumanMessage, convert_to_messages
+    from langchain_core.prompt_values import PromptValue
+
+    if isinstance(messages, str):
+        return [HumanMessage(content=messages)]
+    if isinstance(messages, PromptValue):
+        return messages.to_messages()
+    return convert_to_messages(messages)
+
+
+def _message_text(message: AIMessage) -> str:
+    return message.text

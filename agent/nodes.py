@@ -1,0 +1,329 @@
+"""Graph nodes (verb–noun): route, retrieve, compose, price, query data, propose and confirm writes, help."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from pydantic import BaseModel
+from sqlmodel import select
+
+from agent.answer import (
+    AnswerDraft,
+    compose_extractive_answer,
+    compose_llm_answer,
+    refusal,
+    restricted_refusal,
+)
+from agent.context import Context
+from agent.models import Route
+from agent.router import asks_for_restricted_pricing, route_by_rules, task_kind
+from agent.state import AgentState
+from knowledge.base import get_knowledge_base
+from knowledge.retriever import analyze_query, retrieve_with_role_filter
+from knowledge.tables import Entity, EntityAlias
+from knowledge.text import detect_language
+from prompts import load_prompt
+from salesbot.roles import role_at_least
+from salesbot.settings import get_settings
+
+logger = logging.getLogger(__name__)
+PASSAGES_PER_ANSWER = 6
+
+
+class RouteDecision(BaseModel):
+    route: Route
+
+
+def _chat_model() -> Any:
+    from agent.llm import load_chat_model
+
+    return load_chat_model()
+
+
+def _result(answer: str, language: str, route: str, **extra: Any) -> dict[str, Any]:
+    return {"answer": answer, "citations": [], "refused": False, "pending_actions": [], "executed_actions": [],
+            "route": route, "language": language, **extra}
+
+
+def route_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Decide what the turn asks for: rules always, a constrained model call when one is configured."""
+    question = state["question"]
+    language = detect_language(question)
+    route: Route = route_by_rules(question)
+    model = _chat_model()
+    if model is not None and route == "knowledge":
+        from agent.llm import ModelUnavailableError, StructuredOutputError, invoke_structured
+
+        try:
+            route = invoke_structured(model, [("human", load_prompt("route").format(question=question))],
+                                      RouteDecision).route
+        except (ModelUnavailableError, StructuredOutputError) as error:
+            logger.warning("LLM routing failed, keeping the rule route: %s", error)
+    return {"route": route, "language": language, "passages": [], "pending_action": None, "result": {}}
+
+
+def _entity_aliases() -> dict[str, list[str]]:
+    kb = get_knowledge_base()
+    with kb.session() as session:
+        rows = session.exec(select(EntityAlias.entity_id, EntityAlias.alias)).all()
+    aliases: dict[str, list[str]] = {}
+    for entity_id, alias in rows:
+        aliases.setdefault(entity_id, []).append(alias)
+    return aliases
+
+
+def _entity_names(entity_ids: list[str]) -> list[str]:
+    kb = get_knowledge_base()
+    with kb.session() as session:
+        return [entity.name for entity_id in entity_ids if (entity := session.get(Entity, entity_id)) is not None]
+
+
+def retrieve_passages(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Retrieve as the asking role; a follow-up without names inherits the thread's focus entities."""
+    question = state["question"]
+    kb = get_knowledge_base()
+    analysis = analyze_query(question, kb)
+    focus = list(state.get("focus") or [])
+    named = [entity_id for entity_id in analysis.entity_ids if entity_id.split(":")[0] in ("customer", "partner",
+                                                                                           "product", "contract")]
+    if named:
+        focus = _entity_names(named)
+        query = question
+    else:
+        query = " ".join([*focus, question]) if focus else question
+    if query != question:
+        analysis = analyze_query(query, kb)
+    passages = retrieve_with_role_filter(query, runtime.context.role, k=PASSAGES_PER_ANSWER, analysis=analysis)
+    return {"passages": [p.model_dump() for p in passages], "focus": focus, "question": query}
+
+
+def compose_answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Grounded, cited answer; refusal when nothing retrieved supports one."""
+    from knowledge.models import RetrievedChunk
+
+    question, language = state["question"], state["language"]
+    original_question = _last_human_text(state)
+    if asks_for_restricted_pricing(original_question) and not role_at_least(runtime.context.role, "manager"):
+        draft = restricted_refusal(language)
+    else:
+        passages = [RetrievedChunk(**p) for p in state.get("passages", [])]
+        kb = get_knowledge_base()
+        draft = compose_extractive_answer(question, language, passages, kb.alias_matcher(), _entity_aliases())
+        model = _chat_model()
+        if model is not None and not draft.refused:
+            draft = compose_llm_answer(model, original_question, language, passages[:4]) or draft
+    return {"result": _draft_result(draft, language, original_question, runtime.context)}
+
+
+def _draft_result(draft: AnswerDraft, language: str, question: str, context: Context) -> dict[str, Any]:
+    from tools.feedback import record_suggestion
+
+    citations = [citation.model_dump() for citation in draft.citations]
+    suggestion_id = record_suggestion("answer", {"answer": draft.text, "refused": draft.refused}, citations,
+                                      question=question, user=context.user_id)
+    return {**_result(draft.text, language, "knowledge", suggestion_id=suggestion_id), "citations": citations,
+            "refused": draft.refused}
+
+
+def _last_human_text(state: AgentState) -> str:
+    for message in reversed(state.get("messages", [])):
+        if isinstance(message, HumanMessage):
+            return str(message.content)
+    return state["question"]
+
+
+_AMOUNT = r"(\d[\d,]*(?:\.\d+)?)\s*(万|w|k|千)?\s*(?:元|块|CNY|RMB|rmb|yuan)?"
+_COMPETITOR_PRICE = re.compile(r"(?:竞品|对手|竞争对手|康拓|美迪创|维创|北辰|competitor|kangtuo|meditron|veltrix|beichen)"
+                               r"[^\d]{0,25}" + _AMOUNT, re.I)
+_CUSTOMER_ASK = re.compile(r"(?:客户希望|客户要求|目标价|客户想要|期望价|心理价位|customer (?:asks?|wants?)|target price|"
+                           r"their ask|asking for)[^\d]{0,15}" + _AMOUNT, re.I)
+_QUANTITY = re.compile(r"(\d+)\s*(?:台|套|个|只|units?|pcs|pieces|gateways?|monitors?|sensors?|pumps?)", re.I)
+
+
+def _amount(match: re.Match[str] | None) -> Decimal | None:
+    if match is None:
+        return None
+    try:
+        value = Decimal(match.group(1).replace(",", ""))
+    except InvalidOperation:
+        return None
+    unit = (match.group(2) or "").lower()
+    return value * {"万": 10000, "w": 10000, "k": 1000, "千": 1000}.get(unit, 1)
+
+
+def propose_pricing_strategies(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Three quote strategies from the pricing engine, rendered for the asking role (no floor/cost to reps)."""
+    from tools.customers import find_customer_in_text
+    from tools.pricing import PricingError, find_product_in_text, propose_pricing, render_pricing
+
+    question, language = state["question"], state["language"]
+    product = find_product_in_text(question)
+    if product is None:
+        text = ("请告诉我产品和数量，例如「给江南第二医院报价：X3 20台，竞品报价5.8万」。" if language == "zh" else
+                "Tell me the product and quantity, e.g. 'quote 20 X3 for Jiangnan Second Hospital, competitor at 58,000'.")
+        return {"result": _result(text, language, "pricing")}
+    quantity_match = _QUANTITY.search(question)
+    customer = find_customer_in_text(question)
+    try:
+        proposal = propose_pricing(product.sku, int(quantity_match.group(1)) if quantity_match else 1,
+                                   customer=customer[0].name_zh if customer else None,
+                                   competitor_price=_amount(_COMPETITOR_PRICE.search(question)),
+                                   customer_ask=_amount(_CUSTOMER_ASK.search(question)), user=runtime.context.user_id)
+    except PricingError as error:
+        return {"result": _result(str(error), language, "pricing")}
+    text = render_pricing(proposal, runtime.context.role, language)
+    return {"result": _result(text, language, "pricing", pricing=proposal.view_for_role(runtime.context.role),
+                              suggestion_id=proposal.suggestion_id)}
+
+
+def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Read-only text-to-SQL for roles allowed to ask data questions."""
+    from tools.sql import answer_data_question as run_data_question
+
+    question, language = state["question"], state["language"]
+    chart_dir = get_settings().home_dir / "charts"
+    chart_dir.mkdir(parents=True, exist_ok=True)
+    answer = run_data_question(question, runtime.context.role, chart_path=str(chart_dir / f"{uuid.uuid4().hex}.png"),
+                               llm=_chat_model())
+    table = None if answer.refused or not answer.sql else {"sql": answer.sql, "columns": answer.columns,
+                                                           "rows": answer.rows}
+    text = answer.message
+    if table and answer.rows:
+        text = f"{answer.message}\n\n{_text_table(answer.columns, answer.rows)}\n\nSQL: {answer.sql}"
+    return {"result": {**_result(text, language, "data", table=_json_safe(table), chart=answer.chart),
+                       "refused": answer.refused}}
+
+
+def _json_safe(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str)) if value is not None else None
+
+
+def _text_table(columns: list[str], rows: list[list[Any]], limit: int = 15) -> str:
+    lines = [" | ".join(columns), " | ".join("---" for _ in columns)]
+    lines += [" | ".join(str(cell) for cell in row) for row in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"… ({len(rows)} rows)")
+    return "\n".join(lines)
+
+
+def propose_write_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Turn the user's own words into a pending action (persisted before anyone is asked to confirm)."""
+    from tools.actions import ActionError
+    from tools.models import ActionContext
+
+    question, language = _last_human_text(state), state["language"]
+    context = ActionContext(user_id=runtime.context.user_id, role=runtime.context.role,
+                            thread_id=runtime.context.thread_id, origin="user", request_text=question)
+    try:
+        view, missing = _propose_from_text(question, task_kind(question), context)
+    except ActionError as error:
+        return {"result": _result(str(error), language, "task")}
+    if view is None:
+        return {"result": _result(missing, language, "task")}
+    action = view.model_dump(mode="json")
+    if view.status == "executed":
+        text = (f"已按责任清单自动执行：{view.summary_zh}" if language == "zh"
+                else f"Done automatically (the responsibility list allows it): {view.summary}")
+        return {"pending_action": action, "result": _result(text, language, "task", executed_actions=[action])}
+    who_zh = {"confirm": "您本人", "manager": "销售经理", "vp": "销售副总裁"}.get(view.required_approver, "相关负责人")
+    who_en = {"confirm": "you", "manager": "a sales manager", "vp": "the sales VP"}.get(view.required_approver,
+                                                                                      view.required_approver)
+    text = (f"待确认 [{view.id}]：{view.summary_zh}\n需要{who_zh}确认。"
+            f"回复「确认 {view.id}」执行，「修改 {view.id} 字段=值」调整，或「取消 {view.id}」。"
+            if language == "zh" else
+            f"Pending [{view.id}]: {view.summary}\nNeeds confirmation by {who_en}. "
+            f"Reply 'approve {view.id}', 'edit {view.id} field=value' or 'reject {view.id}'.")
+    return {"pending_action": action, "result": _result(text, language, "task", pending_actions=[action],
+                                                        suggestion_id=view.id)}
+
+
+def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
+    from tools.customers import find_customer_in_text
+    from tools.opportunity import card_to_action_args, extract_opportunity_card
+    from tools.tasks import create_follow_up_task, log_opportunity_card, parse_task_request, update_opportunity_stage
+
+    chinese = detect_language(text) == "zh"
+    if kind == "log_opportunity_card":
+        card = extract_opportunity_card(text, llm=_chat_model())
+        if not card.customer:
+            return None, ("没看出是哪个客户，请在文字里写上客户名称。" if chinese else
+                          "I couldn't tell which customer this is about; please name the customer.")
+        return log_opportunity_card(**card_to_action_args(card), context=context), ""
+    if kind == "update_opportunity_stage":
+        customer = find_customer_in_text(text)
+        stage = _stage_in_text(text)
+        if customer is None or stage is None:
+            return None, ("请说明客户和目标阶段（如 谈判/negotiation）。" if chinese else
+                          "Please name the customer and the target stage (e.g. negotiation).")
+        return update_opportunity_stage(customer[0].name_zh, stage, context=context), ""
+    parsed = parse_task_request(text)
+    if not parsed or not parsed.get("customer"):
+        return None, ("请告诉我客户名称和时间，例如「给华东人民医院下周三安排一次回访」。" if chinese else
+                      "Tell me the customer and when, e.g. 'schedule a follow-up call with Northwind next Friday'.")
+    if not parsed.get("due"):
+        return None, ("什么时候？请补充日期，例如「下周三」或「明天下午3点」。" if chinese else
+                      "When? Please add a date, e.g. 'next Friday' or 'in 3 days'.")
+    return create_follow_up_task(parsed["customer"], parsed["due"], parsed["description"], context=context), ""
+
+
+_STAGES = {"closed_won": r"赢单|成交|closed[ _]?won|\bwon\b", "closed_lost": r"输单|丢单|closed[ _]?lost|\blost\b",
+           "negotiation": r"谈判|negotiat", "proposal": r"方案|报价阶段|proposal", "qualification": r"确认需求|qualif",
+           "prospecting": r"线索|初步接触|prospect"}
+
+
+def _stage_in_text(text: str) -> str | None:
+    for stage, pattern in _STAGES.items():
+        if re.search(pattern, text, re.I):
+            return stage
+    return None
+
+
+def confirm_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The confirmation gate: pause until a person approves, edits or rejects; then apply it once."""
+    from tools.actions import decide_action
+
+    action = state.get("pending_action")
+    if not action or action.get("status") != "pending":
+        return {}
+    # Everything above this line re-runs on resume; the write happens only after the human decision.
+    decision = interrupt({"action_id": action["id"], "kind": action["kind"], "summary": action["summary"],
+                          "required_approver": action["required_approver"]})
+    view = decide_action(action["id"], decision["decision"], decision["user_id"], decision["role"],
+                         decision.get("edited_args"))
+    return {"pending_action": view.model_dump(mode="json"),
+            "result": decision_result(view, decision.get("language", state.get("language", "zh")))}
+
+
+def decision_result(view: Any, language: str) -> dict[str, Any]:
+    action = view.model_dump(mode="json")
+    if view.status == "executed":
+        text = (f"已执行 [{view.id}]：{view.summary_zh}" if language == "zh" else f"Done [{view.id}]: {view.summary}")
+        if getattr(view, "already_decided", False):
+            text += "（此前已执行，未重复写入）" if language == "zh" else " (already done earlier; nothing written twice)"
+        return _result(text, language, "decision", executed_actions=[action])
+    if view.status == "rejected":
+        text = f"已取消 [{view.id}]。" if language == "zh" else f"Rejected [{view.id}]; nothing was written."
+        return _result(text, language, "decision")
+    text = (f"[{view.id}] 状态：{view.status}" if language == "zh" else f"[{view.id}] status: {view.status}")
+    return _result(text, language, "decision", pending_actions=[action] if view.status == "pending" else [])
+
+
+def respond_help(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    language = state["language"]
+    text = load_prompt("help_zh" if language == "zh" else "help_en")
+    return {"result": _result(text.strip(), language, "help")}
+
+
+def record_turn(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Append the answer to the thread's messages (thread memory)."""
+    answer = (state.get("result") or {}).get("answer", "")
+    return {"messages": [AIMessage(content=answer)]}

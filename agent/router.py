@@ -1,0 +1,73 @@
+"""Rule-based routing and intent cues (the no-LLM path, and the fallback when a model fails)."""
+
+from __future__ import annotations
+
+import re
+
+from agent.models import Route
+
+_HELP = re.compile(r"^\s*(help|帮助|/help|你能做什么|你会什么|what can you do|怎么用|使用说明)\s*[?？!！]?\s*$", re.I)
+_DECISION = re.compile(
+    r"^\s*(?P<verb>approve|confirm|reject|cancel|edit|确认|批准|同意|拒绝|取消|驳回|修改)\s+"
+    r"(?P<id>[A-Za-z0-9]{4,8})\b\s*(?P<rest>.*)$", re.I | re.S)
+_TASK = re.compile(
+    r"安排|提醒|回访|跟进|拜访|约[一个]?[次下]?|创建任务|建个?任务|待办|"
+    r"\b(follow[- ]?up|remind|schedule|set up a (call|meeting)|create a task|add a task|book a (call|visit))\b", re.I)
+_OPPORTUNITY = re.compile(r"商机卡|商机记录|记录商机|录入商机|opportunity card|log (this|an?) opportunity|"
+                          r"log the (call|chat|meeting)|记录一下这次(通话|沟通|会议)", re.I)
+_STAGE = re.compile(r"(商机|opportunity|deal).{0,20}(推进到|改为|移到|阶段|stage|move)|"
+                    r"(move|advance|mark)\b.{0,40}\b(to|as)\b.{0,10}(prospecting|qualification|proposal|"
+                    r"negotiation|closed[ _]?(won|lost)|won|lost)", re.I)
+_PRICING = re.compile(r"报价方案|报个价|怎么报价|如何报价|报价策略|定价策略|出个价|价格方案|给.{0,20}报价|"
+                      r"\b(quote|quotation|pricing (strategy|options?)|price (options|proposal)|how should I price|"
+                      r"propose a price)\b", re.I)
+_QUANTITY = re.compile(r"\d+\s*(台|套|个|只|units?|pcs|pieces|gateways|monitors|sensors|pumps)", re.I)
+_DATA = re.compile(
+    r"成交额|销售额|营收|收入|赢单率|成交率|订单数|多少单|多少笔|同比|环比|趋势|月度|季度|按月|按季度|各区域|哪个区域|"
+    r"哪个销售|排名|前\d+名|top\s*\d+|\b(revenue|sales (by|per|in)|win rate|deals? (by|per|in|count)|"
+    r"how many deals|monthly|quarterly|by region|by rep|by product|year over year|vs\.? 20\d\d|trend|"
+    r"average (discount|deal)|total (sales|revenue))\b", re.I)
+_RESTRICTED_PRICING = re.compile(
+    r"底价|最低价|最低能卖|最低能报|最低可以|成本|毛利|利润率|\b(floor price|floor|lowest price|rock[- ]bottom|"
+    r"unit cost|our cost|cost price|margins?|lowest .{0,30}approved)\b", re.I)
+_WRITE_SQL = re.compile(r"^\s*(?:删除|删掉|清空|更新|插入|把.{1,40}(?:改成|改为|设为)|"
+                        r"(?:delete|drop|truncate|update|insert|alter)\b)", re.I)
+
+
+def parse_decision(text: str) -> tuple[str, str, str] | None:
+    """('approve'|'reject'|'edit', action id, rest) for messages like "确认 A7K2Q" or "reject A7K2Q"."""
+    match = _DECISION.match(text)
+    if not match:
+        return None
+    verb = match.group("verb").lower()
+    decision = ("reject" if verb in ("reject", "cancel", "拒绝", "取消", "驳回")
+                else "edit" if verb in ("edit", "修改") else "approve")
+    return decision, match.group("id").upper(), match.group("rest").strip()
+
+
+def asks_for_restricted_pricing(text: str) -> bool:
+    """Questions about floor prices, costs or margins (visible to managers and above only)."""
+    return bool(_RESTRICTED_PRICING.search(text))
+
+
+def route_by_rules(text: str) -> Route:
+    """Knowledge unless the words clearly ask for a write, a quote, a data question or help."""
+    if _HELP.match(text):
+        return "help"
+    if _OPPORTUNITY.search(text) or _STAGE.search(text):
+        return "task"
+    if _TASK.search(text) and not text.rstrip().endswith(("?", "？", "吗")):
+        return "task"
+    if _PRICING.search(text) and (_QUANTITY.search(text) or re.search(r"报价|quote", text, re.I)):
+        return "pricing"
+    if _DATA.search(text) or _WRITE_SQL.search(text):
+        return "data"
+    return "knowledge"
+
+
+def task_kind(text: str) -> str:
+    if _OPPORTUNITY.search(text) or len(text) > 240:
+        return "log_opportunity_card"
+    if _STAGE.search(text):
+        return "update_opportunity_stage"
+    return "create_follow_up_task"

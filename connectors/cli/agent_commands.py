@@ -1,0 +1,135 @@
+"""`salesbot ask`, `salesbot chat` and `salesbot demo`: the agent in the terminal."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import typer
+
+ASK_FIELDS = ("answer", "citations", "refused", "pending_actions", "executed_actions")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask_command)
+    app.command("chat")(chat_command)
+    app.command("demo")(demo_command)
+
+
+def _render(result, console) -> None:  # type: ignore[no-untyped-def]
+    from rich.panel import Panel
+    from rich.table import Table
+
+    style = "yellow" if result.refused else "green"
+    console.print(Panel(result.answer, title=f"salesbot · {result.route}", border_style=style, title_align="left"))
+    for number, citation in enumerate(result.citations, start=1):
+        console.print(f"  [dim][{number}] {citation.source} — {citation.section}[/dim]")
+    if result.table and result.table.rows:
+        table = Table(*result.table.columns)
+        for row in result.table.rows[:20]:
+            table.add_row(*[str(cell) for cell in row])
+        console.print(table)
+    if result.chart:
+        console.print(f"  [dim]chart: {result.chart}[/dim]")
+
+
+def ask_command(
+    question: str = typer.Argument(..., help="Question or request, Chinese or English."),
+    role: str = typer.Option("rep", help="Role of the asking user (rep, manager, vp, admin)."),
+    user: str = typer.Option("cli-user", "--user", help="User id (proposer of any action)."),
+    thread: str | None = typer.Option(None, "--thread", help="Thread id: same id = same conversation memory."),
+    json_output: bool = typer.Option(False, "--json", help="Print the stable JSON contract."),
+) -> None:
+    """Ask one question (or make one request) as a role; writes are only proposed, never executed here."""
+    from agent.models import TurnRequest
+    from agent.service import answer_turn
+
+    result = answer_turn(TurnRequest(text=question, user_id=user, role=role,
+                                     thread_id=thread or f"cli-{uuid.uuid4().hex[:12]}", channel="cli"))
+    if json_output:
+        payload = result.model_dump(mode="json")
+        ordered = {key: payload[key] for key in ASK_FIELDS} | {k: v for k, v in payload.items() if k not in ASK_FIELDS}
+        typer.echo(json.dumps(ordered, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+
+    _render(result, Console())
+
+
+def chat_command(
+    role: str = typer.Option("rep", help="Role of the user."),
+    user: str = typer.Option("cli-user", "--user", help="User id."),
+    thread: str | None = typer.Option(None, "--thread", help="Resume a thread by id."),
+) -> None:
+    """Interactive session with thread memory; proposed writes ask for approve / edit / reject."""
+    from rich.console import Console
+    from rich.prompt import Prompt
+
+    from agent.models import TurnRequest
+    from agent.service import answer_turn, decide_action
+    from tools.actions import ActionError
+
+    console = Console()
+    thread_id = thread or f"chat-{uuid.uuid4().hex[:12]}"
+    console.print(f"[bold]salesbot[/bold] chat · role {role} · thread {thread_id} · 'exit' to quit, 'help' for help")
+    while True:
+        try:
+            text = Prompt.ask("[cyan]you[/cyan]").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if text.lower() in ("exit", "quit", "退出"):
+            break
+        if not text:
+            continue
+        result = answer_turn(TurnRequest(text=text, user_id=user, role=role, thread_id=thread_id))
+        _render(result, console)
+        for action in result.pending_actions:
+            choice = Prompt.ask(f"[{action['id']}] approve / edit / reject / later", default="later",
+                                choices=["approve", "edit", "reject", "later"])
+            if choice == "later":
+                continue
+            edited = None
+            if choice == "edit":
+                edited = {key: Prompt.ask(f"  {key}", default=str(action["args"].get(key) or ""))
+                          for key in action["args"] if key in ("due", "description", "stage", "customer")}
+            try:
+                _render(decide_action(action["id"], choice, user, role, edited), console)
+            except ActionError as error:
+                console.print(f"[red]{error}[/red]")
+
+
+DEMO_TURNS = [
+    ("rep", "华东人民医院的X3合同质保期是多久？"),
+    ("rep", "What are the payment terms in the Northwind supply agreement?"),
+    ("rep", "X3 的底价是多少？"),
+    ("rep", "给江南第二医院报价：X3 20台，竞品报价5.8万"),
+    ("rep", "给华东人民医院下周三安排一次回访"),
+    ("manager", "哪个区域今年成交额最高？"),
+]
+
+
+def demo_command(
+    samples: bool = typer.Option(True, help="Ingest the bundled sample knowledge base first."),
+) -> None:
+    """The main job on the embedded default: ingest the samples, seed the sales DB, run example turns."""
+    from rich.console import Console
+
+    from agent.models import TurnRequest
+    from agent.service import answer_turn
+    from knowledge.ingest import ingest_paths
+    from salesbot.settings import SAMPLES_DIR, get_settings
+    from tools.seed import seed_sample_company
+
+    console = Console()
+    console.print(f"[bold]SALESBOT_HOME[/bold] = {get_settings().home_dir}")
+    if samples:
+        report = ingest_paths([SAMPLES_DIR])
+        console.print(f"knowledge base: {report.count('ingested') + report.count('updated')} ingested, "
+                      f"{report.count('unchanged')} unchanged, {len(report.failed)} failed")
+    seeded = seed_sample_company()
+    console.print(f"sales database: {seeded}")
+    for role, text in DEMO_TURNS:
+        console.rule(f"[bold]{role}[/bold]: {text}")
+        _render(answer_turn(TurnRequest(text=text, role=role, user_id=f"demo-{role}", thread_id="demo")), console)
+    console.print("Pending actions wait for a person: `salesbot tasks` lists them, "
+                  "`salesbot tasks approve ID` applies one.")

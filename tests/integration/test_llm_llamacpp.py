@@ -1,0 +1,157 @@
+"""The real llama-cpp-python path, with a tiny random-weight GGUF written by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.tools import tool
+from pydantic import BaseModel, Field
+
+from agent.llm import (
+    ModelUnavailableError,
+    bind_tools_for,
+    invoke_model,
+    invoke_structured,
+    load_chat_model,
+)
+from salesbot.settings import reset_runtime
+from tests.fakes import TINY_GGUF_CONTEXT_LENGTH, TINY_GGUF_EMBEDDING_LENGTH
+
+pytest_plugins = ["tests.fakes"]
+
+
+class RouteDecision(BaseModel):
+    """Which path a turn takes."""
+
+    route: Literal["knowledge", "pricing", "task", "data", "help"]
+    reason: str = Field(max_length=40)
+
+
+class CitedPassage(BaseModel):
+    passage_id: int
+    quote: str = Field(max_length=30)
+
+
+class GroundedAnswer(BaseModel):
+    """Nested schema ($defs / $ref) as the answer step would use it."""
+
+    answer: str = Field(max_length=60)
+    citations: list[CitedPassage] = Field(max_length=3)
+    refused: bool
+
+
+@tool
+def create_follow_up_task(customer: str, due_date: str) -> str:
+    """Propose a follow-up task for a customer on a date (YYYY-MM-DD)."""
+    return f"{customer} {due_date}"
+
+
+@tool
+def look_up_list_price(product: str) -> str:
+    """The list price of a product."""
+    return product
+
+
+def test_loads_from_settings_with_the_chat_template_from_the_gguf(tiny_llm_spec: str) -> None:
+    model = load_chat_model()
+    assert type(model).__name__ == "ChatLlamaCpp"
+    # No chat_format was given: llama-cpp-python recognised the ChatML template stored in the file.
+    assert model.client.chat_format == "chatml"  # type: ignore[union-attr]
+    assert model.client.n_ctx() == TINY_GGUF_CONTEXT_LENGTH  # type: ignore[union-attr]
+    assert model.temperature == 0.0  # type: ignore[union-attr]
+    assert model.n_batch == 512  # type: ignore[union-attr]
+    assert load_chat_model(tiny_llm_spec) is model
+
+
+def test_answers_a_chat_turn(tiny_llm_spec: str) -> None:
+    model = load_chat_model()
+    reply = invoke_model(model, [SystemMessage(content="Answer briefly."), HumanMessage(content="hello")])
+    assert isinstance(reply, AIMessage)
+    assert isinstance(reply.content, str)
+    assert not reply.tool_calls
+
+
+def test_structured_routing_output_is_a_valid_instance_and_repeatable(tiny_llm_spec: str) -> None:
+    model = load_chat_model()
+    messages = [SystemMessage(content="Route the question."), HumanMessage(content="CRM Pro 50 seats price?")]
+    first = invoke_structured(model, messages, RouteDecision)
+    again = invoke_structured(model, messages, RouteDecision)
+    assert isinstance(first, RouteDecision)
+    assert first.route in {"knowledge", "pricing", "task", "data", "help"}
+    assert first == again  # greedy decoding with a fixed seed
+
+
+def test_structured_output_handles_nested_schemas(tiny_llm_spec: str) -> None:
+    parsed = invoke_structured(load_chat_model(), "answer from passages [1] and [2]", GroundedAnswer)
+    assert isinstance(parsed, GroundedAnswer)
+    assert all(isinstance(citation, CitedPassage) for citation in parsed.citations)
+
+
+def test_forced_tool_call_has_the_named_tool_and_its_arguments(tiny_llm_spec: str) -> None:
+    model = load_chat_model()
+    bound = bind_tools_for(
+        model, [create_follow_up_task, look_up_list_price], tool_name="create_follow_up_task"
+    )
+    reply = invoke_model(bound, "remind me to call ACME next Wednesday")
+    assert len(reply.tool_calls) == 1
+    assert reply.tool_calls[0]["name"] == "create_follow_up_task"
+    assert set(reply.tool_calls[0]["args"]) == {"customer", "due_date"}
+
+
+def test_a_single_tool_is_forced_without_naming_it(tiny_llm_spec: str) -> None:
+    bound = bind_tools_for(load_chat_model(), [look_up_list_price])
+    reply = invoke_model(bound, "price of CRM Pro")
+    assert [call["name"] for call in reply.tool_calls] == ["look_up_list_price"]
+    assert set(reply.tool_calls[0]["args"]) == {"product"}
+
+
+def test_llamacpp_tool_choice_uses_the_dict_form(tiny_llm_spec: str) -> None:
+    bound = bind_tools_for(
+        load_chat_model(), [create_follow_up_task, look_up_list_price], tool_name="look_up_list_price"
+    )
+    assert bound.kwargs["tool_choice"] == {"type": "function", "function": {"name": "look_up_list_price"}}  # type: ignore[attr-defined]
+    unforced = bind_tools_for(load_chat_model(), [create_follow_up_task, look_up_list_price])
+    assert unforced.kwargs["tool_choice"] is None  # type: ignore[attr-defined]
+
+
+def test_missing_model_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "models" / "qwen.gguf"
+    with pytest.raises(ModelUnavailableError, match="model file not found: .*qwen.gguf"):
+        load_chat_model(f"llamacpp:{missing}")
+
+
+def test_a_file_that_is_not_a_gguf_model_is_an_unavailable_error_naming_it(tmp_path: Path) -> None:
+    not_a_model = tmp_path / "notes.gguf"
+    not_a_model.write_bytes(b"this is not a model" * 100)
+    with pytest.raises(ModelUnavailableError) as error_info:
+        load_chat_model(f"llamacpp:{not_a_model}")
+    assert str(not_a_model) in str(error_info.value)
+    assert "could not load" in str(error_info.value)
+
+
+def test_mean_pooling_gguf_gives_one_vector_per_text(tiny_embedding_gguf_path: Path) -> None:
+    from llama_cpp import Llama
+
+    embedder = Llama(str(tiny_embedding_gguf_path), embedding=True, n_ctx=512, verbose=False)
+    vectors = embedder.embed(["floor price of CRM Pro", "质保多久"])
+    assert len(vectors) == 2
+    assert all(len(vector) == TINY_GGUF_EMBEDDING_LENGTH for vector in vectors)
+    assert vectors[0] != vectors[1]
+
+
+@pytest.mark.parametrize("structured", [False, True])
+def test_a_prompt_longer_than_the_context_is_an_unavailable_error(
+    tiny_gguf_path: Path, monkeypatch: pytest.MonkeyPatch, structured: bool
+) -> None:
+    monkeypatch.setenv("SALESBOT_LLM_N_CTX", "128")
+    reset_runtime()
+    model = load_chat_model(f"llamacpp:{tiny_gguf_path}")
+    long_question = "What does the contract say about the warranty? " * 40  # byte tokens: far over 128
+    with pytest.raises(ModelUnavailableError, match="SALESBOT_LLM_N_CTX"):
+        if structured:
+            invoke_structured(model, long_question, RouteDecision)
+        else:
+            invoke_model(model, long_question)

@@ -1,0 +1,108 @@
+"""The tasks / seed / price / feedback commands against a real SQLite database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlmodel import func, select
+from typer.testing import CliRunner
+
+from connectors.cli import app
+from tools.models import Customer, Deal, Opportunity, Product, sales_session
+from tools.pricing import resolve_product
+
+runner = CliRunner()
+
+
+def _invoke(*arguments: str):  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, list(arguments))
+    return result
+
+
+def test_seed_is_deterministic_idempotent_and_realistic() -> None:
+    first = _invoke("seed")
+    assert first.exit_code == 0 and "330 deals" in first.stdout
+    second = _invoke("seed")
+    assert second.exit_code == 0 and "0 deals" in second.stdout
+    with sales_session() as session:
+        assert session.exec(select(func.count()).select_from(Customer)).one() == 12
+        assert session.exec(select(func.count()).select_from(Product)).one() == 8
+        deals = session.exec(select(Deal)).all()
+        assert session.exec(select(func.count()).select_from(Opportunity)).one() >= 10
+    assert len(deals) >= 300
+    assert min(deal.closed_on for deal in deals).year == 2024 and max(deal.closed_on for deal in deals).year == 2026
+    assert {deal.outcome for deal in deals} == {"won", "lost"}
+    assert any(deal.competitor for deal in deals) and any(deal.competitor is None for deal in deals)
+    moderate = [deal for deal in deals if deal.discount <= 0.20]
+    assert len(moderate) / len(deals) > 0.9
+    for deal in deals:
+        assert deal.unit_price > resolve_product(deal.product_sku).floor_price
+        assert deal.amount == deal.unit_price * deal.quantity
+    reps_by_region = {(deal.region, deal.rep) for deal in deals}
+    assert ("华东", "zhang.wei") in reps_by_region and ("海外", "emily.ross") in reps_by_region
+    assert len({deal.rep for deal in deals if deal.region == "华南"}) == 1
+
+
+def test_price_command_is_role_aware() -> None:
+    _invoke("seed")
+    floor = resolve_product("X3").floor_price
+    rep = _invoke("price", "X3", "--qty", "20", "--customer", "华东人民医院", "--competitor-price", "50000",
+                  "--role", "rep", "--lang", "en")
+    assert rep.exit_code == 0, rep.stdout
+    assert "needs VP approval" in rep.stdout and "54,400" not in rep.stdout and "margin" not in rep.stdout.lower()
+    manager = _invoke("price", "X3", "--qty", "20", "--competitor-price", "50000", "--role", "manager", "--json")
+    data = json.loads(manager.stdout)
+    assert data["role"] == "manager" and data["strategies"][-1]["floor_price"] == str(floor)
+    assert "suggestion_id" in data and data["suggestion_id"]
+    unknown = _invoke("price", "Z9", "--qty", "1")
+    assert unknown.exit_code == 1 and "unknown product" in unknown.output
+
+
+def test_tasks_edit_reject_and_errors(monkeypatch) -> None:
+    from tools.actions import propose_action
+
+    view = propose_action("create_follow_up_task", {"customer": "Northwind", "due": "2026-12-04T10:00",
+                                                    "description": "call"}, "emily.ross", "rep", "t")
+    denied = _invoke("tasks", "approve", view.id, "--as", "li.na", "--role", "rep")
+    assert denied.exit_code == 1 and "only the person who asked" in denied.output
+    edited = _invoke("tasks", "edit", view.id, "--set", "due=2026-12-07 09:00", "--set", "description=demo call",
+                     "--as", "emily.ross", "--json")
+    assert edited.exit_code == 0, edited.output
+    data = json.loads(edited.stdout)
+    assert data["status"] == "executed" and data["due"] == "2026-12-07T09:00+08:00"
+    assert data["args"]["description"] == "demo call"
+
+    other = propose_action("create_follow_up_task", {"customer": "Northwind", "due": "2026-12-04T10:00",
+                                                     "description": "call"}, "emily.ross", "rep", "t")
+    rejected = _invoke("tasks", "reject", other.id, "--as", "emily.ross")
+    assert rejected.exit_code == 0 and "Rejected" in rejected.stdout
+    missing = _invoke("tasks", "approve", "NOPE1")
+    assert missing.exit_code == 1 and "no action" in missing.output
+    listing = json.loads(_invoke("tasks", "--json").stdout)
+    statuses = {row["id"]: row["status"] for row in listing}
+    assert statuses[view.id] == "executed" and statuses[other.id] == "rejected"
+    assert [row for row in listing if row["kind"] == "task"][0]["args"]["description"] == "demo call"
+
+
+def test_feedback_record_and_export(tmp_path: Path) -> None:
+    from tools.pricing import propose_pricing
+
+    _invoke("seed")
+    proposal = propose_pricing("V8", 10, customer="成都西部医疗中心")
+    recorded = _invoke("feedback", "record", proposal.suggestion_id, "modified", "--as", "chen.jie",
+                       "--comment", "used option B with 2 training days")
+    assert recorded.exit_code == 0, recorded.output
+    bad = _invoke("feedback", "record", proposal.suggestion_id, "loved")
+    assert bad.exit_code == 1 and "unknown verdict" in bad.output
+    missing = _invoke("feedback", "record", "SNOPE", "adopted")
+    assert missing.exit_code == 1 and "no suggestion" in missing.output
+
+    output = tmp_path / "feedback.jsonl"
+    exported = _invoke("feedback", "export", str(output))
+    assert exported.exit_code == 0 and "1 records" in exported.stdout
+    record = json.loads(output.read_text(encoding="utf-8").splitlines()[0])
+    assert record["suggestion_id"] == proposal.suggestion_id and record["verdict"] == "modified"
+    assert "V8" in record["question"] and "Value bundle" in record["answer"]
+    assert record["comment"] == "used option B with 2 training days"
+    assert any(source.get("table") == "deals" for source in record["sources"])

@@ -1,0 +1,111 @@
+"""End to end with the REAL agent service and the sample knowledge base: WeCom callback → agent → stub API."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from connectors.wecom.app import create_wecom_app
+from connectors.wecom.crypto import WeComCrypto
+from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
+from tests.stubs.wecom_api import (
+    STUB_AGENT_ID,
+    STUB_SECRET,
+    WeComApiStub,
+    WeComCallbackClient,
+    serve_asgi_app_in_thread,
+)
+
+VECTORS = json.loads((Path(__file__).resolve().parents[1] / "data" / "wecom" / "wecom_crypto_vectors.json")
+                     .read_text(encoding="utf-8"))
+OFFICIAL = VECTORS["tencent_xml"]
+REPLY_TIMEOUT_S = 240.0  # a bound on waiting for the asynchronous reply, not a speed requirement
+
+
+@pytest.fixture
+def wecom_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[WeComApiStub, WeComCallbackClient]]:
+    """Sample knowledge ingested, roles configured, the connector served with the real agent service."""
+    from knowledge.ingest import ingest_paths
+
+    roles_file = tmp_path / "roles.yaml"
+    roles_file.write_text("users:\n  zhang.wei: rep\n  li.na: rep\n  liu.yang: manager\n", encoding="utf-8")
+    with WeComApiStub() as api_stub:
+        for name, value in {
+            "SALESBOT_LLM": "none", "SALESBOT_EMBEDDING": "none", "SALESBOT_ROLES_FILE": str(roles_file),
+            "SALESBOT_WECOM_TOKEN": OFFICIAL["token"], "SALESBOT_WECOM_AES_KEY": OFFICIAL["encoding_aes_key"],
+            "SALESBOT_WECOM_CORP_ID": OFFICIAL["corp_id"], "SALESBOT_WECOM_AGENT_ID": STUB_AGENT_ID,
+            "SALESBOT_WECOM_SECRET": STUB_SECRET, "SALESBOT_WECOM_API_URL": api_stub.base_url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        reset_runtime()
+        report = ingest_paths([SAMPLES_DIR])
+        assert report.count("ingested") > 0
+        app = create_wecom_app(get_settings())  # the real agent.service entry points
+        with serve_asgi_app_in_thread(app) as base_url:
+            crypto = WeComCrypto(OFFICIAL["token"], OFFICIAL["encoding_aes_key"], OFFICIAL["corp_id"])
+            yield api_stub, WeComCallbackClient(base_url, crypto)
+            assert app.state.wecom_service.wait_until_idle(REPLY_TIMEOUT_S)
+
+
+def count_tasks() -> int:
+    from tools.models import Task, sales_session
+
+    with sales_session() as session:
+        return len(session.exec(select(Task)).all())
+
+
+@pytest.mark.slow
+def test_encrypted_question_is_answered_with_sources_through_the_api(
+    wecom_world: tuple[WeComApiStub, WeComCallbackClient],
+) -> None:
+    api_stub, client = wecom_world
+    assert client.post_text("zhang.wei", "华东人民医院合同的设备质保期是多久？", msg_id="880001").status_code == 200
+    (message,) = api_stub.wait_for_messages(1, timeout_s=REPLY_TIMEOUT_S)
+    assert message["touser"] == "zhang.wei" and message["msgtype"] == "markdown"
+    content = message["markdown"]["content"]
+    assert "24个月" in content
+    assert "**来源**" in content and "contract_huadong_x3_2025.md" in content
+    assert "抱歉" not in content
+
+
+@pytest.mark.slow
+def test_confirmation_in_chat_creates_exactly_one_task(wecom_world: tuple[WeComApiStub, WeComCallbackClient]) -> None:
+    api_stub, client = wecom_world
+    assert client.post_text("zhang.wei", "给华东人民医院下周三安排一次回访", msg_id="880101").status_code == 200
+    proposal = wait_for_markdown_to(api_stub, "zhang.wei", 1)[0]
+    match = re.search(r"(?:「确认 |`approve )([A-Za-z0-9_-]+)", proposal)
+    assert match, proposal
+    action_id = match.group(1)
+    assert count_tasks() == 0  # proposing writes nothing
+
+    # Another rep may not confirm someone else's follow-up: the gate's refusal is shown politely.
+    client.post_text("li.na", f"确认 {action_id}", msg_id="880102")
+    refusal = wait_for_markdown_to(api_stub, "li.na", 1)[-1]
+    assert action_id in refusal and "Traceback" not in refusal
+    assert count_tasks() == 0
+
+    client.post_text("zhang.wei", f"确认 {action_id}", msg_id="880103")
+    confirmed = wait_for_markdown_to(api_stub, "zhang.wei", 2)[-1]
+    assert "抱歉" not in confirmed
+    assert count_tasks() == 1
+
+    client.post_text("zhang.wei", f"确认 {action_id}", msg_id="880104")  # confirming again writes nothing more
+    wait_for_markdown_to(api_stub, "zhang.wei", 3)
+    assert count_tasks() == 1
+
+
+def wait_for_markdown_to(api_stub: WeComApiStub, user_id: str, count: int) -> list[str]:
+    """Markdown texts sent to one user, once at least `count` of them arrived (cards are left out)."""
+    def markdown_to_user(messages: list[dict]) -> list[str]:
+        return [message["markdown"]["content"] for message in messages
+                if message["touser"] == user_id and message["msgtype"] == "markdown"]
+
+    messages = api_stub.wait_until(lambda sent: len(markdown_to_user(sent)) >= count, REPLY_TIMEOUT_S)
+    texts = markdown_to_user(messages)
+    assert len(texts) >= count, f"expected {count} replies to {user_id}, got {texts}"
+    return texts

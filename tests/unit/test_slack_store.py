@@ -1,0 +1,97 @@
+"""The connector's SQLite store and the dedupe middleware built on it."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from slack_bolt import BoltRequest, BoltResponse
+
+from connectors.slack.dedupe import build_dedupe_middleware
+from connectors.slack.store import SlackConnectorStore
+from tests.stubs.slack_api import app_mention_event, event_callback_body
+
+
+def test_an_event_id_is_claimed_once_even_after_a_restart(salesbot_home) -> None:
+    store = SlackConnectorStore()
+    assert store.database_path.parent == salesbot_home
+    assert store.claim_event("Ev01") is True
+    assert store.claim_event("Ev01") is False
+    restarted = SlackConnectorStore()
+    assert restarted.claim_event("Ev01") is False
+    assert restarted.claim_event("Ev02") is True
+
+
+def test_concurrent_claims_of_one_id_have_exactly_one_winner() -> None:
+    store = SlackConnectorStore()
+    results: list[bool] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def claim() -> None:
+        start.wait()
+        outcome = store.claim_event("EvRace")
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+def test_pending_action_snapshot_round_trips() -> None:
+    store = SlackConnectorStore()
+    assert store.pending_action_snapshot("A7K2Q") is None
+    store.remember_pending_action({"id": "A7K2Q", "args": {"customer": "华东人民医院", "quantity": 3},
+                                   "summary": "Quote 3 × QM-X3"})
+    assert SlackConnectorStore().pending_action_snapshot("A7K2Q") == (
+        {"customer": "华东人民医院", "quantity": 3}, "Quote 3 × QM-X3")
+
+
+def test_messages_showing_an_action_are_remembered_and_updated_in_place() -> None:
+    store = SlackConnectorStore()
+    thread_blocks = [{"type": "actions", "block_id": "a"}, {"type": "actions", "block_id": "b"}]
+    dm_blocks = [{"type": "actions", "block_id": "a-dm"}]
+    store.remember_action_message("A1", "C0SALES001", "1.1", thread_blocks)
+    store.remember_action_message("B2", "C0SALES001", "1.1", thread_blocks)  # two proposals, one message
+    store.remember_action_message("A1", "D0LIUYANG1", "2.2", dm_blocks)
+    assert store.action_messages("A1") == [("C0SALES001", "1.1", thread_blocks), ("D0LIUYANG1", "2.2", dm_blocks)]
+    store.update_message_blocks("C0SALES001", "1.1", [{"type": "context"}, {"type": "actions", "block_id": "b"}])
+    # Deciding B2 later starts from the message as it is now, not as it was first posted.
+    assert SlackConnectorStore().action_messages("B2") == [
+        ("C0SALES001", "1.1", [{"type": "context"}, {"type": "actions", "block_id": "b"}])]
+    assert store.action_messages("unknown") == []
+
+
+def _event_request(event_id: str, retry: str | None = None) -> BoltRequest:
+    body = event_callback_body(app_mention_event("hi", "U0ZHANGWEI", "C0SALES001", "1700000000.000100"), event_id)
+    headers = {"content-type": ["application/json"]}
+    if retry:
+        headers["x-slack-retry-num"] = [retry]
+    return BoltRequest(body=json.dumps(body), headers=headers)
+
+
+def test_dedupe_middleware_passes_the_first_delivery_and_acks_redeliveries_without_processing() -> None:
+    middleware = build_dedupe_middleware(SlackConnectorStore())
+    calls: list[str] = []
+
+    def next_listener() -> BoltResponse:
+        calls.append("processed")
+        return BoltResponse(status=200, body="processed")
+
+    first = middleware(_event_request("Ev10"), next_listener)
+    retried = middleware(_event_request("Ev10", retry="1"), next_listener)
+    other = middleware(_event_request("Ev11"), next_listener)
+    assert (first.body, retried.status, retried.body, other.body) == ("processed", 200, "", "processed")
+    assert calls == ["processed", "processed"]
+
+
+def test_dedupe_middleware_ignores_requests_without_an_event_id() -> None:
+    middleware = build_dedupe_middleware(SlackConnectorStore())
+    request = BoltRequest(body=json.dumps({"type": "url_verification", "challenge": "c"}),
+                          headers={"content-type": ["application/json"]})
+    passes = [middleware(request, lambda: BoltResponse(status=200, body="ok")).body for _ in range(2)]
+    assert passes == ["ok", "ok"]

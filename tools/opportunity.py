@@ -1,0 +1,148 @@
+"""Extract an opportunity card from a pasted chat, email or call transcript (rules; an LLM when given one)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from decimal import Decimal
+from typing import Any
+
+from prompts import load_prompt
+from tools.customers import find_customer_in_text, load_company
+from tools.models import OpportunityCard
+
+logger = logging.getLogger(__name__)
+
+# Ordered: the first stage whose cue appears wins, so decided outcomes beat earlier-stage vocabulary.
+_STAGE_CUES: list[tuple[str, re.Pattern[str]]] = [
+    ("closed_lost", re.compile(r"丢单|选了(?:竞品|别家|他们)|决定(?:采用|选择)(?:了)?(?:康拓|美迪创|维创|北辰)|"
+                               r"\b(?:went with|chose|lost the deal|decided against)\b", re.I)),
+    ("closed_won", re.compile(r"签(?:了|订)?合同|已签约|成交|中标|下单了|\b(?:signed|purchase order|PO issued|we won)\b",
+                              re.I)),
+    ("negotiation", re.compile(r"谈判|议价|砍价|压价|折扣|降价|便宜|优惠|再谈|谈价|价格上|\b(?:negotiat\w*|discount|lower the price|"
+                               r"price match|terms)\b", re.I)),
+    ("proposal", re.compile(r"报价|方案|标书|投标|\b(?:quote|quotation|proposal|tender|RFP)\b", re.I)),
+    ("qualification", re.compile(r"需求|预算|决策|演示|试用|调研|评估|\b(?:budget|demo|trial|evaluat\w*|requirement|"
+                                 r"decision maker)\b", re.I)),
+]
+_OBJECTION_CUES = re.compile(
+    r"太贵|贵了|偏高|价格高|超预算|预算不够|预算有限|担心|顾虑|质疑|不满意|犹豫|交期|交付|售后|兼容|集成|风险|"
+    r"\b(?:too expensive|expensive|too high|over budget|concern\w*|worr\w*|hesitant|delivery|lead time|"
+    r"integration|support|risk|not sure)\b", re.I)
+_NEXT_STEP_CUES = re.compile(
+    r"下一步|下周|明天|约了|安排|会后|将会|我们会|我会|需要我们|待|\b(?:next step|next week|tomorrow|will send|"
+    r"follow up|schedule|we'll|i'll|let's|agreed to|by friday|by monday)\b", re.I)
+_BUDGET_RE = re.compile(
+    r"(?:预算|budget)[^0-9。.;；\n]{0,30}?(?:¥|RMB|CNY|人民币)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*"
+    r"(?P<unit>亿|万元|万|千|元|k|K|m|M|million|thousand)?",
+    re.I,
+)
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[。！？!?；;\n])|(?<=\.)\s+")
+_UNIT_MULTIPLIERS = {"亿": Decimal(100_000_000), "万元": Decimal(10_000), "万": Decimal(10_000), "千": Decimal(1000),
+                     "元": Decimal(1), "k": Decimal(1000), "thousand": Decimal(1000), "m": Decimal(1_000_000),
+                     "million": Decimal(1_000_000)}
+
+
+_SPEAKER_RE = re.compile(r"^[^：:。\n]{1,24}[：:]\s*")  # "王主任(设备科)：", "Next step:", "销售 张伟："
+_EXPLICIT_NEXT_STEP_RE = re.compile(r"下一步|next step", re.I)
+
+
+def _sentences(text: str) -> list[str]:
+    parts = [part.strip(" \t-—") for part in _SENTENCE_SPLIT_RE.split(text)]
+    return [part for part in parts if part and not re.fullmatch(r"(?:From|To|Subject|Re)\b.*", part, re.I)]
+
+
+def _without_speaker(sentence: str) -> str:
+    return _SPEAKER_RE.sub("", sentence).strip()
+
+
+def _find_competitor(text: str) -> str | None:
+    lowered = text.lower()
+    best: tuple[int, str] | None = None
+    for competitor in load_company().get("competitors", []):
+        names = [competitor["name_zh"], competitor["name_en"], competitor["name_en"].split()[0]]
+        for product_name in competitor.get("products", []):
+            names += re.findall(r"[A-Z]{1,3}-?\d{1,4}", product_name)
+        for name in names:
+            position = lowered.find(name.lower())
+            if position >= 0 and (best is None or position < best[0]):
+                best = (position, competitor["name_zh"] if re.search(r"[\u4e00-\u9fff]", text) else
+                        competitor["name_en"])
+    return best[1] if best else None
+
+
+def _find_budget(text: str) -> int | None:
+    match = _BUDGET_RE.search(text)
+    if not match:
+        return None
+    amount = Decimal(match["amount"].replace(",", ""))
+    unit = (match["unit"] or "").lower()
+    return int(amount * _UNIT_MULTIPLIERS.get(unit, Decimal(1)))
+
+
+def _find_stage(text: str) -> str:
+    for stage, pattern in _STAGE_CUES:
+        if pattern.search(text):
+            return stage
+    return "prospecting"
+
+
+def _find_product(text: str) -> str | None:
+    from tools.pricing import find_product_in_text
+
+    product = find_product_in_text(text)
+    return product.sku if product else None
+
+
+def extract_opportunity_rules(text: str) -> OpportunityCard:
+    """The card from keyword rules alone (works with no model)."""
+    found_customer = find_customer_in_text(text)
+    sentences = _sentences(text)
+    next_steps = [sentence for sentence in sentences if _NEXT_STEP_CUES.search(sentence)]
+    # A sentence announcing our next step is not a customer objection even if it mentions 集成 or delivery.
+    objections = [_without_speaker(sentence) for sentence in sentences
+                  if _OBJECTION_CUES.search(sentence) and sentence not in next_steps]
+    explicit_steps = [sentence for sentence in next_steps if _EXPLICIT_NEXT_STEP_RE.search(sentence)]
+    next_step = (explicit_steps or next_steps)[-1] if next_steps else None
+    return OpportunityCard(
+        customer=found_customer[0].name_zh if found_customer else None,
+        product=_find_product(text),
+        stage=_find_stage(text),  # type: ignore[arg-type]
+        objections=objections[:5],
+        competitor=_find_competitor(text),
+        budget=_find_budget(text),
+        next_step=_without_speaker(next_step) if next_step else None,
+    )
+
+
+def extract_opportunity_card(text: str, llm: Any = None) -> OpportunityCard:
+    """An opportunity card from a transcript: schema-constrained LLM extraction when `llm` is given
+    (fields it leaves empty are filled by the rules), keyword rules otherwise or when the model fails.
+    The customer is always resolved to its canonical name when it is a known one.
+    """
+    rules_card = extract_opportunity_rules(text)
+    if llm is None:
+        return rules_card
+    try:
+        structured = llm.with_structured_output(OpportunityCard)
+        prompt = load_prompt("extract_opportunity").replace("{transcript}", text)
+        result = structured.invoke(prompt)
+        model_card = result if isinstance(result, OpportunityCard) else OpportunityCard.model_validate(result)
+    except Exception:  # a model failure must not lose the card; the rules still answer
+        logger.warning("LLM opportunity extraction failed; using rules", exc_info=True)
+        return rules_card
+    merged = model_card.model_dump()
+    for field, rule_value in rules_card.model_dump().items():
+        if merged.get(field) in (None, [], ""):
+            merged[field] = rule_value
+    if merged.get("customer"):
+        found = find_customer_in_text(merged["customer"])
+        if found is not None:
+            merged["customer"] = found[0].name_zh
+    return OpportunityCard.model_validate(merged)
+
+
+def card_to_action_args(card: OpportunityCard) -> dict[str, Any]:
+    """Arguments for a log_opportunity_card action built from a card."""
+    return {"customer": card.customer, "product": card.product, "stage": card.stage, "objections": card.objections,
+            "competitor": card.competitor, "budget": card.budget, "next_step": card.next_step}
