@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -35,7 +34,6 @@ CONFIG_STRING_HELP = (
     "expected one of: none | llamacpp:/path/to/model.gguf | openai:http://host:port/v1#model-name "
     "(set SALESBOT_LLM)"
 )
-OPENAI_API_KEY_VARIABLE = "SALESBOT_OPENAI_API_KEY"
 # Local servers (vLLM, llama.cpp server, Ollama) accept any key, but the OpenAI client insists on one.
 OPENAI_PLACEHOLDER_API_KEY = "not-needed"
 # Greedy decoding plus a fixed seed: the same question gets the same answer, which users and tests expect.
@@ -182,7 +180,7 @@ def _load_openai(config: ModelConfig) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
     settings = get_settings()
-    api_key = os.environ.get(OPENAI_API_KEY_VARIABLE) or OPENAI_PLACEHOLDER_API_KEY
+    api_key = settings.openai_api_key or OPENAI_PLACEHOLDER_API_KEY
     return ChatOpenAI(
         base_url=config.base_url,
         model=config.model_name or "",

@@ -289,7 +289,7 @@ def _stage_in_text(text: str) -> str | None:
 
 def confirm_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """The confirmation gate: pause until a person approves, edits or rejects; then apply it once."""
-    from tools.actions import decide_action
+    from tools.actions import ActionError, decide_action
 
     action = state.get("pending_action")
     if not action or action.get("status") != "pending":
@@ -297,8 +297,13 @@ def confirm_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     # Everything above this line re-runs on resume; the write happens only after the human decision.
     decision = interrupt({"action_id": action["id"], "kind": action["kind"], "summary": action["summary"],
                           "required_approver": action["required_approver"]})
-    view = decide_action(action["id"], decision["decision"], decision["user_id"], decision["role"],
-                         decision.get("edited_args"))
+    try:
+        view = decide_action(action["id"], decision["decision"], decision["user_id"], decision["role"],
+                             decision.get("edited_args"))
+    except ActionError as error:
+        # The gate is consumed either way; the action stays pending in the database and can still be
+        # decided (the service then applies it directly), so nothing is lost.
+        return {"result": _result(str(error), decision.get("language", "en"), "decision_error")}
     return {"pending_action": view.model_dump(mode="json"),
             "result": decision_result(view, decision.get("language", state.get("language", "zh")))}
 

@@ -45,9 +45,26 @@ def parse_decision(text: str) -> tuple[str, str, str] | None:
     return decision, match.group("id").upper(), match.group("rest").strip()
 
 
+_RESTRICTED_TOPICS = {
+    "floor price": re.compile(r"底价|最低价|最低能卖|最低能报|最低可以|\b(floor|lowest|rock[- ]bottom)\b", re.I),
+    "unit cost": re.compile(r"成本|\b(unit cost|our cost|cost price)\b", re.I),
+    "margin": re.compile(r"毛利|利润率|\bmargins?\b", re.I),
+}
+
+
 def asks_for_restricted_pricing(text: str) -> bool:
     """Questions about floor prices, costs or margins (visible to managers and above only)."""
     return bool(_RESTRICTED_PRICING.search(text))
+
+
+def restricted_pricing_topics(text: str) -> list[str]:
+    """Which restricted figures the text asks about ('floor price', 'unit cost', 'margin'), as glossary terms.
+
+    "最低能卖到多少钱" never says 底价, yet asks for it: a manager's answer should quote the floor-price line.
+    """
+    if not asks_for_restricted_pricing(text):
+        return []
+    return [topic for topic, pattern in _RESTRICTED_TOPICS.items() if pattern.search(text)]
 
 
 def route_by_rules(text: str) -> Route:

@@ -102,7 +102,14 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
     tools.actions.decide_action. ActionError (not found / not allowed) propagates to the caller.
     """
     from agent.nodes import decision_result
-    from tools.actions import ActionNotFound, get_action
+    from tools.actions import (
+        ActionError,
+        ActionNotAllowed,
+        ActionNotFound,
+        get_action,
+        may_decide,
+        not_allowed_message,
+    )
     from tools.actions import decide_action as apply_decision
 
     view = get_action(action_id) or get_action(action_id.strip().upper())
@@ -115,9 +122,18 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
     graph = compiled_graph()
     config = _config(view.thread_id)
     if view.status == "pending" and _paused_on(graph, config, view.id):
+        # Check authority before resuming: a refused person must not consume the paused gate, or the
+        # proposer could no longer resume it.
+        allowed = may_decide(view.required_approver, view.proposer, user_id, payload["role"]) or (
+            decision == "reject" and user_id == view.proposer)
+        if not allowed:
+            raise ActionNotAllowed(not_allowed_message(view.required_approver, view.id))
         context = Context(user_id=user_id, role=normalize_role(role), thread_id=view.thread_id)
         state = graph.invoke(Command(resume=payload), config, context=context)
-        return TurnResult(**state["result"])
+        result = state["result"]
+        if result.get("route") == "decision_error":
+            raise ActionError(result["answer"])
+        return TurnResult(**result)
     return TurnResult(**decision_result(apply_decision(view.id, decision, user_id, normalize_role(role),
                                                        edited_args), language))
 

@@ -84,7 +84,7 @@ def stock_splits() -> list[tuple[str, str, list[str]]]:
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
     documents, _, _ = discover_files([SAMPLES])
-    splits = []
+    splits: list[tuple[str, str, list[str]]] = []
     for path in documents:
         try:
             document = load_document(path)
@@ -190,6 +190,9 @@ def scale(sizes: list[int], queries: list[str]) -> list[dict]:
     for size in sizes:
         use_fresh_home(f"scale{size}")
         kb = get_knowledge_base()
+        store = kb.dense_store
+        if store is None:
+            raise SystemExit("the latency benchmark needs an embedding backend (SALESBOT_EMBEDDING is 'none')")
         rng = random.Random(size)
         np_rng = np.random.default_rng(size)
         started = time.perf_counter()
@@ -202,6 +205,7 @@ def scale(sizes: list[int], queries: list[str]) -> list[dict]:
                     doc_id=doc_id, path=f"/synthetic/{doc_id}.md", source=f"{doc_id}.md", title=doc_id,
                     doc_type="note", language="zh", access_json=json.dumps(["manager"] if level != "public" else ["*"]),
                     access_level=level, metadata_json="{}", content_hash=doc_id, chunk_count=docs_per))
+                session.flush()  # the document row must exist before its chunks reference it
                 ids, texts = [], []
                 for ordinal in range(docs_per):
                     words = rng.sample(SYNTH_ZH, 12) + rng.sample(SYNTH_EN, 12) + [str(rng.randint(1, 999))]
@@ -214,7 +218,7 @@ def scale(sizes: list[int], queries: list[str]) -> list[dict]:
                     texts.append(text)
                 vectors = np_rng.normal(size=(docs_per, 384)).astype("float32")
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                kb.dense_store.add(level, ids, vectors, texts, [{"doc_id": doc_id}] * docs_per)
+                store.add(level, ids, vectors, texts, [{"doc_id": doc_id}] * docs_per)
             kb.bump_generation(session)
             session.commit()
         build_seconds = time.perf_counter() - started

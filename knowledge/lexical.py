@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import numpy as np
 
 from knowledge.store import ACCESS_LEVELS, readable_levels
@@ -16,12 +19,19 @@ class LexicalIndex:
         self.chunk_ids = chunk_ids
         self.position = {chunk_id: index for index, chunk_id in enumerate(chunk_ids)}
         self._levels = np.array([ACCESS_LEVELS.index(level) for level in levels], dtype=np.int8)
+        # How many chunks contain each token: the answer composer weighs question terms by rarity (IDF).
+        self.document_frequency: Counter[str] = Counter(token for tokens in token_lists for token in set(tokens))
         self._bm25 = bm25s.BM25()
         if chunk_ids:
             self._bm25.index([tokens or [""] for tokens in token_lists], show_progress=False)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
+
+    def inverse_document_frequency(self, token: str) -> float:
+        """BM25's IDF of a token over every chunk (0 frequency = a term the knowledge base never uses)."""
+        frequency = self.document_frequency.get(token, 0)
+        return math.log(1.0 + (len(self.chunk_ids) - frequency + 0.5) / (frequency + 0.5))
 
     def allowed_mask(self, role: str) -> np.ndarray:
         allowed = [ACCESS_LEVELS.index(level) for level in readable_levels(role)]

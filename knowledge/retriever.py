@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -10,15 +12,19 @@ import numpy as np
 from sqlmodel import col, select
 
 from knowledge.base import KnowledgeBase, get_knowledge_base
+from knowledge.graph import all_aliases
 from knowledge.models import RetrievedChunk
 from knowledge.tables import ChunkEntity, KnowledgeChunk, KnowledgeDocument
-from knowledge.text import detect_language, english_terms, glossary_expansion, tokenize
+from knowledge.text import detect_language, english_terms, glossary_expansion, intended_doc_types, tokenize
 from salesbot.roles import can_read, normalize_role
 
 RRF_K = 60  # Cormack et al., SIGIR 2009
 CANDIDATES_PER_LIST = 50
 ENTITY_CANDIDATES = 200
 EXPANSION_WEIGHT = 1.0
+# A named entity's other names ("Hengli" -> "恒力") are searched too, so an English question reaches a Chinese
+# document that only names the customer in Chinese; only alias tokens distinctive of one entity are used.
+ALIAS_WEIGHT = 0.5
 LIST_WEIGHTS = {"bm25": 1.0, "dense": 0.5}
 # all-MiniLM-L6-v2 maps most Chinese characters to [UNK]: its ranking of a Chinese question is mostly noise.
 DENSE_WEIGHT_BY_LANGUAGE = {"en": 0.5, "zh": 0.25}
@@ -27,6 +33,14 @@ DENSE_WEIGHT_BY_LANGUAGE = {"en": 0.5, "zh": 0.25}
 # entity-linked chunks missing from both lists enter with a floor score so a cross-language match can surface.
 ENTITY_BOOST = 0.5
 ENTITY_FLOOR = 1.0 / (RRF_K + CANDIDATES_PER_LIST)
+# The document-level pass looks at this many fused candidates (one light SQL query, never the whole corpus).
+RERANK_CANDIDATES = 300
+# A question whose wording asks for a kind of document (a floor price -> the pricing policy, a clause -> a contract)
+# multiplies that kind's scores by (1 + INTENT_BOOST); cue words live in glossary.yaml `intents`.
+INTENT_BOOST = 1.0
+# Diversity: a document's n-th best candidate (n = 0, 1, ...) is scaled by DIVERSITY_DECAY ** n, so one long
+# document cannot fill the whole top of the list while a second document holds the answer.
+DIVERSITY_DECAY = 0.8
 
 
 @dataclass
@@ -38,7 +52,9 @@ class QueryAnalysis:
     tokens: list[str]
     expansion_terms: list[str]
     expansion_tokens: list[str]
+    alias_tokens: list[str] = field(default_factory=list)
     entity_ids: list[str] = field(default_factory=list)
+    intended_doc_types: list[str] = field(default_factory=list)
 
 
 def analyze_query(query: str, knowledge_base: KnowledgeBase | None = None) -> QueryAnalysis:
@@ -46,9 +62,45 @@ def analyze_query(query: str, knowledge_base: KnowledgeBase | None = None) -> Qu
     expansion_terms = glossary_expansion(query)
     tokens = tokenize(query)
     expansion_tokens = [token for token in tokenize(" ".join(expansion_terms)) if token not in tokens]
+    entity_ids = kb.alias_matcher().entity_ids(query)
+    distinctive = _distinctive_alias_tokens(kb)
+    alias_tokens = list(dict.fromkeys(token for entity_id in entity_ids for token in distinctive.get(entity_id, ())
+                                      if token not in tokens and token not in expansion_tokens))
     return QueryAnalysis(text=query, language=detect_language(query), tokens=tokens,
                          expansion_terms=expansion_terms, expansion_tokens=expansion_tokens,
-                         entity_ids=kb.alias_matcher().entity_ids(query))
+                         alias_tokens=alias_tokens, entity_ids=entity_ids,
+                         intended_doc_types=intended_doc_types(query))
+
+
+_alias_cache: weakref.WeakKeyDictionary[KnowledgeBase, tuple[int, dict[str, tuple[str, ...]]]] = (
+    weakref.WeakKeyDictionary())
+_alias_cache_lock = threading.Lock()
+
+
+def _distinctive_alias_tokens(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
+    """entity_id -> search tokens of its aliases that no other entity's aliases share (cached per generation).
+
+    Shared tokens ("清泉", "monitor", "hospital") would pull in every sibling entity's documents.
+    """
+    generation = kb.generation()
+    with _alias_cache_lock:
+        cached = _alias_cache.get(kb)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+    with kb.session() as session:
+        aliases = all_aliases(session)
+    tokens_by_entity: dict[str, set[str]] = defaultdict(set)
+    for alias, entity_id in aliases:
+        tokens_by_entity[entity_id].update(tokenize(alias))
+    owners: dict[str, int] = defaultdict(int)
+    for tokens in tokens_by_entity.values():
+        for token in tokens:
+            owners[token] += 1
+    distinctive = {entity_id: tuple(sorted(token for token in tokens if owners[token] == 1))
+                   for entity_id, tokens in tokens_by_entity.items()}
+    with _alias_cache_lock:
+        _alias_cache[kb] = (generation, distinctive)
+    return distinctive
 
 
 def retrieve_with_role_filter(query: str, role: str, k: int = 5,
@@ -64,6 +116,8 @@ def retrieve_with_role_filter(query: str, role: str, k: int = 5,
     scores = lexical.scores(analysis.tokens, role)
     if analysis.expansion_tokens:
         scores = scores + EXPANSION_WEIGHT * lexical.scores(analysis.expansion_tokens, role)
+    if analysis.alias_tokens:
+        scores = scores + ALIAS_WEIGHT * lexical.scores(analysis.alias_tokens, role)
     ranked_lists: dict[str, list[str]] = {
         "bm25": [chunk_id for chunk_id, _ in lexical.top(scores, CANDIDATES_PER_LIST)]}
     if kb.dense_store is not None and kb.embedder is not None:
@@ -75,8 +129,40 @@ def retrieve_with_role_filter(query: str, role: str, k: int = 5,
     if analysis.entity_ids:
         for chunk_id, strength in _entity_strengths(kb, analysis.entity_ids, scores, lexical.position):
             fused[chunk_id] = max(fused.get(chunk_id, 0.0), ENTITY_FLOOR) * (1.0 + ENTITY_BOOST * strength)
-    ranked = sorted(fused.items(), key=lambda item: -item[1])
+    ranked = sorted(fused.items(), key=lambda item: -item[1])[:RERANK_CANDIDATES]
+    ranked = rerank_by_document(ranked, _candidate_documents(kb, [chunk_id for chunk_id, _ in ranked]),
+                                analysis.intended_doc_types)
     return _materialize(kb, ranked[: k * 2], role)[:k]
+
+
+def rerank_by_document(ranked: list[tuple[str, float]], documents: dict[str, tuple[str, str]],
+                       intended_types: list[str]) -> list[tuple[str, float]]:
+    """Apply the doc-type intent prior and the per-document diversity decay to fused candidates; best first.
+
+    documents maps chunk_id -> (doc_id, doc_type); candidates missing from it (deleted meanwhile) are dropped.
+    """
+    intended = set(intended_types)
+    prior = [(chunk_id, score * (1.0 + INTENT_BOOST) if documents[chunk_id][1] in intended else score)
+             for chunk_id, score in ranked if chunk_id in documents]
+    prior.sort(key=lambda item: -item[1])
+    seen_per_document: dict[str, int] = defaultdict(int)
+    diversified = []
+    for chunk_id, score in prior:
+        doc_id = documents[chunk_id][0]
+        diversified.append((chunk_id, score * DIVERSITY_DECAY ** seen_per_document[doc_id]))
+        seen_per_document[doc_id] += 1
+    diversified.sort(key=lambda item: -item[1])
+    return diversified
+
+
+def _candidate_documents(kb: KnowledgeBase, chunk_ids: list[str]) -> dict[str, tuple[str, str]]:
+    if not chunk_ids:
+        return {}
+    with kb.session() as session:
+        rows = session.exec(select(KnowledgeChunk.chunk_id, KnowledgeDocument.doc_id, KnowledgeDocument.doc_type).join(
+            KnowledgeDocument, col(KnowledgeDocument.doc_id) == KnowledgeChunk.doc_id).where(
+            col(KnowledgeChunk.chunk_id).in_(chunk_ids))).all()
+    return {chunk_id: (doc_id, doc_type) for chunk_id, doc_id, doc_type in rows}
 
 
 def reciprocal_rank_fusion(ranked_lists: dict[str, list[str]],

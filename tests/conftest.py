@@ -33,3 +33,39 @@ def salesbot_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     reset_runtime()
     yield home
     reset_runtime()
+
+
+@pytest.fixture(scope="session")
+def sample_kb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample knowledge base ingested and the sales DB seeded once per session (copied per test)."""
+    from knowledge.ingest import ingest_paths
+    from salesbot.settings import SAMPLES_DIR, reset_runtime
+    from tools.seed import seed_sample_company
+
+    template = tmp_path_factory.mktemp("sample-home")
+    previous = os.environ.get("SALESBOT_HOME")
+    os.environ["SALESBOT_HOME"] = str(template)
+    reset_runtime()
+    try:
+        report = ingest_paths([SAMPLES_DIR])
+        assert report.ok, [failure.model_dump() for failure in report.failed]
+        seed_sample_company()
+    finally:
+        reset_runtime()  # closes engines and clients so the files can be copied consistently
+        if previous is None:
+            os.environ.pop("SALESBOT_HOME", None)
+        else:
+            os.environ["SALESBOT_HOME"] = previous
+    return template
+
+
+@pytest.fixture()
+def sample_home(sample_kb_template: Path, salesbot_home: Path) -> Path:
+    """This test's SALESBOT_HOME, holding a private copy of the ingested samples and the seeded sales DB."""
+    import shutil
+
+    from salesbot.settings import reset_runtime
+
+    shutil.copytree(sample_kb_template, salesbot_home, dirs_exist_ok=True)
+    reset_runtime()
+    return salesbot_home

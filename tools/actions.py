@@ -402,7 +402,7 @@ def decide_action(action_id: str, decision: str, actor_user: str, actor_role: st
     if decision == "reject":
         if actor_user != action.proposer_user and not may_decide(action.required_approver, action.proposer_user,
                                                                  actor_user, role):
-            raise ActionNotAllowed(_not_allowed_message(action.required_approver, action.id))
+            raise ActionNotAllowed(not_allowed_message(action.required_approver, action.id))
         return _reject(action, actor_user, role)
     new_args, new_approver = None, None
     if decision == "edit":
@@ -412,12 +412,12 @@ def decide_action(action_id: str, decision: str, actor_user: str, actor_role: st
                                                                         action.proposer_role))
     required = new_approver or action.required_approver
     if not may_decide(required, action.proposer_user, actor_user, role):
-        raise ActionNotAllowed(_not_allowed_message(required, action.id))
+        raise ActionNotAllowed(not_allowed_message(required, action.id))
     return _execute(action.id, actor_user=actor_user, actor_role=role, decision=decision, new_args=new_args,
                     new_approver=new_approver)
 
 
-def _not_allowed_message(required: str, action_id: str) -> str:
+def not_allowed_message(required: str, action_id: str) -> str:
     if required in ("auto", "confirm"):
         return f"only the person who asked (or a manager) can confirm action {action_id}"
     return f"action {action_id} {APPROVER_LABELS[required][0]}; your role cannot approve it"

@@ -48,6 +48,7 @@ class ScriptedAgent:
         self.delay_s = delay_s
         self.turns: list[TurnRequest] = []
         self.decisions: list[tuple[Any, ...]] = []
+        self.languages: list[str | None] = []
         self.events: list[str] = []
         self._lock = threading.Lock()
 
@@ -63,7 +64,8 @@ class ScriptedAgent:
         return self.result
 
     def decide_action(self, action_id: str, decision: str, user_id: str, role: str,
-                      edited_args: dict[str, Any] | None = None) -> TurnResult:
+                      edited_args: dict[str, Any] | None = None, *, language: str | None = None) -> TurnResult:
+        self.languages.append(language)
         self.decisions.append((action_id, decision, user_id, role, edited_args))
         return TurnResult(answer=f"{decision} {action_id} done", language="en")
 
@@ -243,8 +245,9 @@ def test_pending_action_card_click_decides_and_updates_the_card(api_stub: WeComA
         api_stub.wait_for_messages(3)
         assert app.state.wecom_service.wait_until_idle(30)
     assert "确认 A7K2Q" in markdown["markdown"]["content"] and "下周三回访华东人民医院" in markdown["markdown"]["content"]
-    assert card["msgtype"] == "template_card" and button_keys == ["approve:A7K2Q", "reject:A7K2Q"]
+    assert card["msgtype"] == "template_card" and button_keys == ["approve:A7K2Q:zh", "reject:A7K2Q:zh"]
     assert agent.decisions == [("A7K2Q", "approve", "zhang.wei", "rep", None)]
+    assert agent.languages == ["zh"]
     (update,) = api_stub.calls_to("/message/update_template_card")
     assert update.json_body is not None and update.json_body["response_code"] == "rc-41"
     assert api_stub.sent_markdown()[-1] == "approve A7K2Q done"

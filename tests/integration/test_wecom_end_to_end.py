@@ -73,29 +73,47 @@ def test_encrypted_question_is_answered_with_sources_through_the_api(
     assert "抱歉" not in content
 
 
+def propose_follow_up(api_stub: WeComApiStub, client: WeComCallbackClient, msg_id: str) -> str:
+    """Ask for a follow-up as zhang.wei; returns the action id the reply tells him to confirm."""
+    assert client.post_text("zhang.wei", "给华东人民医院下周三安排一次回访", msg_id=msg_id).status_code == 200
+    proposal = wait_for_markdown_to(api_stub, "zhang.wei", 1)[0]
+    match = re.search(r"「确认 ([A-Za-z0-9_-]+)」", proposal)
+    assert match, proposal
+    return match.group(1)
+
+
 @pytest.mark.slow
 def test_confirmation_in_chat_creates_exactly_one_task(wecom_world: tuple[WeComApiStub, WeComCallbackClient]) -> None:
     api_stub, client = wecom_world
-    assert client.post_text("zhang.wei", "给华东人民医院下周三安排一次回访", msg_id="880101").status_code == 200
-    proposal = wait_for_markdown_to(api_stub, "zhang.wei", 1)[0]
-    match = re.search(r"(?:「确认 |`approve )([A-Za-z0-9_-]+)", proposal)
-    assert match, proposal
-    action_id = match.group(1)
+    action_id = propose_follow_up(api_stub, client, "880101")
     assert count_tasks() == 0  # proposing writes nothing
 
-    # Another rep may not confirm someone else's follow-up: the gate's refusal is shown politely.
-    client.post_text("li.na", f"确认 {action_id}", msg_id="880102")
+    client.post_text("zhang.wei", f"确认 {action_id}", msg_id="880102")
+    confirmed = wait_for_markdown_to(api_stub, "zhang.wei", 2)[-1]
+    assert action_id in confirmed and "已执行" in confirmed
+    assert count_tasks() == 1
+
+    client.post_text("zhang.wei", f"确认 {action_id}", msg_id="880103")  # confirming again writes nothing more
+    again = wait_for_markdown_to(api_stub, "zhang.wei", 3)[-1]
+    assert action_id in again
+    assert count_tasks() == 1
+
+
+@pytest.mark.slow
+def test_another_reps_refused_confirmation_does_not_block_the_proposer(
+    wecom_world: tuple[WeComApiStub, WeComCallbackClient],
+) -> None:
+    api_stub, client = wecom_world
+    action_id = propose_follow_up(api_stub, client, "880201")
+
+    client.post_text("li.na", f"确认 {action_id}", msg_id="880202")
     refusal = wait_for_markdown_to(api_stub, "li.na", 1)[-1]
     assert action_id in refusal and "Traceback" not in refusal
     assert count_tasks() == 0
 
-    client.post_text("zhang.wei", f"确认 {action_id}", msg_id="880103")
+    client.post_text("zhang.wei", f"确认 {action_id}", msg_id="880203")
     confirmed = wait_for_markdown_to(api_stub, "zhang.wei", 2)[-1]
-    assert "抱歉" not in confirmed
-    assert count_tasks() == 1
-
-    client.post_text("zhang.wei", f"确认 {action_id}", msg_id="880104")  # confirming again writes nothing more
-    wait_for_markdown_to(api_stub, "zhang.wei", 3)
+    assert "已执行" in confirmed, confirmed
     assert count_tasks() == 1
 
 

@@ -68,7 +68,9 @@ def test_ordinary_messages_are_not_commands(text: str) -> None:
 
 
 def test_card_button_keys_round_trip_and_reject_garbage() -> None:
-    assert parse_card_button_key(card_button_key("approve", "A7K2Q")) == ("approve", "A7K2Q")
-    assert parse_card_button_key(card_button_key("reject", "3")) == ("reject", "3")
-    for garbage in ("", "approve:", "edit:A7K2Q", "drop:A7K2Q", "approve:A7 K2Q"):
+    approve = parse_card_button_key(card_button_key("approve", "A7K2Q", "zh"))
+    assert approve is not None and (approve.decision, approve.action_id, approve.language) == ("approve", "A7K2Q", "zh")
+    reject = parse_card_button_key(card_button_key("reject", "3", "en"))
+    assert reject is not None and (reject.decision, reject.action_id, reject.language) == ("reject", "3", "en")
+    for garbage in ("", "approve:", "edit:A7K2Q:zh", "drop:A7K2Q", "approve:A7 K2Q:zh"):
         assert parse_card_button_key(garbage) is None

@@ -39,6 +39,7 @@ class FakeAgent:
         self.decision = decision or TurnResult(answer="已创建任务", language="zh")
         self.turns: list[TurnRequest] = []
         self.decisions: list[tuple[Any, ...]] = []
+        self.languages: list[str | None] = []
 
     def answer_turn(self, request: TurnRequest) -> TurnResult:
         self.turns.append(request)
@@ -47,7 +48,8 @@ class FakeAgent:
         return self.answer
 
     def decide_action(self, action_id: str, decision: str, user_id: str, role: str,
-                      edited_args: dict[str, Any] | None = None) -> TurnResult:
+                      edited_args: dict[str, Any] | None = None, *, language: str | None = None) -> TurnResult:
+        self.languages.append(language)
         self.decisions.append((action_id, decision, user_id, role, edited_args))
         if isinstance(self.decision, Exception):
             raise self.decision
@@ -86,6 +88,7 @@ def test_confirm_command_goes_to_decide_action_not_to_the_agent_graph() -> None:
         ("A7K2Q", "edit", "zhang.wei", "rep", {"due": "下周五"}),
         ("A7K2Q", "reject", "zhang.wei", "rep", None),
     ]
+    assert agent.languages == ["zh", "zh", "en"]  # the reply follows the language the command was typed in
     assert sender.texts() == ["已创建任务"] * 3
 
 

@@ -32,6 +32,19 @@ def test_answer_with_citations_lists_each_source_with_section_and_quote() -> Non
     assert reply.image_paths == [] and reply.action_cards == []
 
 
+def test_citations_of_one_section_are_listed_once_without_repeating_quoted_text() -> None:
+    answer = "根据合同第七条：「7.2 设备质保期为24个月，自《设备验收报告》签署之日起计算。」"
+    citations = [
+        Citation(source="contract_huadong_x3_2025.md", section="第七条 质量保证", quote="7.2 设备质保期为24个月，自《设备验收报告》签署之日起计算。"),
+        Citation(source="contract_huadong_x3_2025.md", section="第七条 质量保证", quote="7.4 易耗附件的质保期为6个月。"),
+        Citation(source="faq.csv", section="Q3", quote="质保从验收开始。"),
+    ]
+    text = render_turn_result(TurnResult(answer=answer, language="zh", citations=citations)).markdown_chunks[0]
+    sources = text.split("**来源**\n", 1)[1]
+    assert sources == ("1. contract_huadong_x3_2025.md · 第七条 质量保证\n> 7.4 易耗附件的质保期为6个月。\n"
+                       "2. faq.csv · Q3\n> 质保从验收开始。")
+
+
 def test_pending_actions_show_commands_that_the_parser_accepts() -> None:
     action = {"action_id": "A7K2Q", "summary": "为华东人民医院创建回访任务（下周三）"}
     for language, verb_of in (("zh", {"approve": "确认", "reject": "取消"}), ("en", {"approve": "approve", "reject": "reject"})):
@@ -64,6 +77,16 @@ def test_proposal_awaiting_a_manager_tells_the_rep_to_wait_or_withdraw_and_has_n
     as_manager = render_turn_result(TurnResult(answer="ok", language="zh",
                                                pending_actions=[{**view, "proposer_role": "manager"}]))
     assert "确认 Q3M8D" in as_manager.markdown_chunks[0] and len(as_manager.action_cards) == 1
+
+
+def test_actions_the_answer_already_names_are_not_listed_twice_but_keep_their_card() -> None:
+    view = {"id": "PV62X", "summary_zh": "跟进华东人民医院：回访", "required_approver": "confirm"}
+    answer = "待确认 [PV62X]：跟进华东人民医院：回访\n回复「确认 PV62X」执行，或「取消 PV62X」。"
+    reply = render_turn_result(TurnResult(answer=answer, language="zh", pending_actions=[view]))
+    assert reply.markdown_chunks == [answer]
+    assert [card.action_id for card in reply.action_cards] == ["PV62X"]
+    done = render_turn_result(TurnResult(answer="已执行 [PV62X]：回访", language="zh", executed_actions=[view]))
+    assert done.markdown_chunks == ["已执行 [PV62X]：回访"]
 
 
 def test_repeated_approval_is_marked_as_already_decided() -> None:

@@ -1,0 +1,100 @@
+"""Build the bolt App: Web API client from settings, dedupe middleware, one handler module per event kind."""
+
+from __future__ import annotations
+
+import logging
+import re
+from concurrent.futures import Executor, ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_bolt.error import BoltError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from connectors.slack import (
+    handle_action_button,
+    handle_direct_message,
+    handle_edit_submission,
+    handle_mention,
+    handle_slash_command,
+)
+from connectors.slack.context import (
+    SLACK_HTTP_TIMEOUT_SECONDS,
+    AnswerTurn,
+    DecideAction,
+    RecordFeedback,
+    SlackConnectorContext,
+    default_answer_turn,
+    default_decide_action,
+    default_record_feedback,
+)
+from connectors.slack.dedupe import build_dedupe_middleware
+from connectors.slack.handle_mention import acknowledge_event
+from connectors.slack.store import SlackConnectorStore
+from salesbot.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+# Agent turns are CPU-bound on small machines; a few workers keep answers flowing without thrashing.
+DEFAULT_LISTENER_WORKERS = 8
+
+
+class SlackConfigError(RuntimeError):
+    """A missing or wrong Slack setting, with the environment variable to fix."""
+
+
+def build_web_client(settings: Settings) -> WebClient:
+    if not settings.slack_bot_token:
+        raise SlackConfigError("SALESBOT_SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) of the Slack app.")
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    return WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=SLACK_HTTP_TIMEOUT_SECONDS)
+
+
+def build_slack_app(
+    *,
+    settings: Settings | None = None,
+    answer_turn: AnswerTurn = default_answer_turn,
+    decide_action: DecideAction = default_decide_action,
+    record_feedback: RecordFeedback = default_record_feedback,
+    store: SlackConnectorStore | None = None,
+    client: WebClient | None = None,
+    listener_executor: Executor | None = None,
+    socket_mode: bool = False,
+) -> App:
+    """The bolt App with every salesbot listener; agent functions default to agent.service (tests pass fakes)."""
+    settings = settings or get_settings()
+    if not socket_mode and not settings.slack_signing_secret:
+        raise SlackConfigError(
+            "SALESBOT_SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with the app's signing secret."
+        )
+    client = client or build_web_client(settings)
+    try:
+        # With a client, bolt checks the token with auth.test now (fail fast) and learns the bot's own ids,
+        # which it needs to ignore the bot's own messages.
+        app = App(
+            signing_secret=settings.slack_signing_secret or None,
+            client=client,
+            listener_executor=listener_executor or ThreadPoolExecutor(
+                max_workers=DEFAULT_LISTENER_WORKERS, thread_name_prefix="slack-listener"
+            ),
+        )
+    except (BoltError, SlackApiError, SlackClientError, OSError) as error:
+        raise SlackConfigError(
+            f"Slack rejected or could not be reached to check the bot token ({error}); "
+            f"check SALESBOT_SLACK_BOT_TOKEN and SALESBOT_SLACK_API_URL ({client.base_url})."
+        ) from error
+    context = SlackConnectorContext(
+        answer_turn=answer_turn,
+        decide_action=decide_action,
+        record_feedback=record_feedback,
+        store=store or SlackConnectorStore(),
+        roles_file=settings.roles_file,
+        default_role=settings.default_role,
+    )
+    app.use(build_dedupe_middleware(context.store))
+    for handler_module in (handle_mention, handle_direct_message, handle_slash_command, handle_action_button,
+                           handle_edit_submission):
+        handler_module.register(app, context)
+    # Registered last: events we subscribe to but do not use are still acknowledged, so Slack does not retry them.
+    app.event(re.compile(".*"))(acknowledge_event)
+    return app

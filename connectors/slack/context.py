@@ -1,0 +1,61 @@
+"""What every Slack handler needs, injected once: the agent's entry points, feedback recording, the store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.models import TurnRequest, TurnResult
+from connectors.slack.store import SlackConnectorStore
+from salesbot.roles import role_for_user
+
+AnswerTurn = Callable[[TurnRequest], TurnResult]
+DecideAction = Callable[..., TurnResult]
+RecordFeedback = Callable[[str, bool, str], Any]
+
+# Seconds for every Web API / response_url call the connector makes (Slack answers in well under one).
+SLACK_HTTP_TIMEOUT_SECONDS = 10
+
+
+def default_answer_turn(request: TurnRequest) -> TurnResult:
+    from agent.service import answer_turn
+
+    return answer_turn(request)
+
+
+def default_decide_action(
+    action_id: str, decision: str, user_id: str, role: str, edited_args: dict[str, Any] | None = None
+) -> TurnResult:
+    from agent.service import decide_action
+
+    return decide_action(action_id, decision, user_id, role, edited_args)
+
+
+def default_record_feedback(suggestion_id: str, adopted: bool, user_id: str) -> Any:
+    """The one place the connector calls tools.feedback (👍 = adopted, 👎 = rejected)."""
+    from tools.feedback import record_feedback
+
+    return record_feedback(suggestion_id, "adopted" if adopted else "rejected", user=user_id)
+
+
+@dataclass
+class SlackConnectorContext:
+    """Handlers get this instead of importing the agent, so unit tests can pass fakes."""
+
+    answer_turn: AnswerTurn = default_answer_turn
+    decide_action: DecideAction = default_decide_action
+    record_feedback: RecordFeedback = default_record_feedback
+    store: SlackConnectorStore = field(default_factory=SlackConnectorStore)
+    roles_file: Path | None = None
+    default_role: str = "rep"
+    # Striped locks: two messages in one Slack thread reach the agent's thread memory one after the other.
+    thread_locks: list[threading.Lock] = field(default_factory=lambda: [threading.Lock() for _ in range(64)])
+
+    def role_of(self, user_id: str) -> str:
+        return role_for_user(user_id, self.roles_file, self.default_role)
+
+    def lock_for_thread(self, thread_id: str) -> threading.Lock:
+        return self.thread_locks[hash(thread_id) % len(self.thread_locks)]

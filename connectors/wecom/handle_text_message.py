@@ -1,0 +1,55 @@
+"""Handle a WeCom text message: a decision command goes to the confirmation gate, anything else to the agent."""
+
+from __future__ import annotations
+
+import logging
+
+from agent.models import TurnRequest
+from connectors.wecom.approvers import notify_approvers
+from connectors.wecom.confirm_commands import ConfirmCommandError, parse_confirm_command
+from connectors.wecom.context import FRIENDLY_FAILURE, AgentOutcome, WeComHandlerContext, call_agent_safely
+from connectors.wecom.models import WeComTextMessage
+from connectors.wecom.render import Language, detect_language, render_plain_message
+from salesbot.roles import UnknownRoleError
+
+logger = logging.getLogger(__name__)
+
+EMPTY_MESSAGE_HINT: dict[Language, str] = {
+    "zh": "请直接输入您的问题，例如「华东人民医院的合同质保期是多久？」",
+    "en": "Type your question, e.g. \"What is the warranty period in the Northwind contract?\"",
+}
+
+
+def handle_text_message(message: WeComTextMessage, context: WeComHandlerContext) -> None:
+    """Answer one text message, send the reply to its sender, and tell approvers about proposals they own."""
+    outcome = answer_text_message(message, context)
+    context.sender.deliver(message.from_user, outcome.reply)
+    if outcome.result is not None and outcome.result.pending_actions:
+        notify_approvers(context.sender, context.approvers_for, outcome.result, message.from_user)
+
+
+def answer_text_message(message: WeComTextMessage, context: WeComHandlerContext) -> AgentOutcome:
+    language = detect_language(message.content)
+    if not message.content.strip():
+        return AgentOutcome(reply=render_plain_message(EMPTY_MESSAGE_HINT[language]))
+    try:
+        role = context.role_for(message.from_user)
+    except UnknownRoleError:
+        logger.exception("roles file gives %s an unknown role", message.from_user)
+        return AgentOutcome(reply=render_plain_message(FRIENDLY_FAILURE[language]))
+    try:
+        command = parse_confirm_command(message.content)
+    except ConfirmCommandError as error:
+        return AgentOutcome(reply=render_plain_message(error.user_message()))
+    if command is not None:
+        return call_agent_safely(
+            lambda: context.decide_action(
+                command.action_id, command.decision, message.from_user, role, command.edited_args or None,
+                language=command.language,
+            ),
+            command.language,
+        )
+    request = TurnRequest(
+        text=message.content, user_id=message.from_user, role=role, thread_id=message.thread_id, channel="wecom"
+    )
+    return call_agent_safely(lambda: context.answer_turn(request), language)

@@ -1,0 +1,338 @@
+"""Run the evaluation suites on a dataset: retrieve and answer each question once, score, gate, report."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evals import rag, retrieval, safety, sql
+from evals.loading import GOLDEN_DATASET, SQL_WRITE_PROBES, load_dataset
+from evals.models import (
+    SUITES,
+    EvalDataset,
+    EvalQuestion,
+    EvalReport,
+    QuestionOutcome,
+    RetrievedSummary,
+    SqlOutcome,
+)
+from evals.thresholds import compare_with_baseline, failed_metrics, load_thresholds
+
+logger = logging.getLogger(__name__)
+
+# Same depth as benchmarks/retrieval.py, so MRR agrees; hit@1/hit@3 do not depend on it.
+DEFAULT_K = 10
+DEFAULT_JUDGE_LIMIT = 10
+# Which per-question work each suite needs: rag and safety read answers; every golden suite reads retrieval.
+_NEEDS_ANSWERS = {"rag", "safety"}
+_NEEDS_QUESTIONS = {"retrieval", "rag", "safety"}
+
+
+@dataclass
+class EvalOptions:
+    suite: str = "all"
+    dataset_path: Path = GOLDEN_DATASET
+    k: int = DEFAULT_K
+    judge: str | None = None
+    judge_limit: int = DEFAULT_JUDGE_LIMIT
+    thresholds_path: Path | None = None
+    baseline_path: Path | None = None
+    sql_limit: int | None = None
+    ingest_samples: bool = True
+    # The systems under test; None means the real ones (knowledge.retriever, agent.service, tools.sql).
+    # Tests pass fakes here; the real modules are looked up at call time, so monkeypatching them works too.
+    retrieve: Callable[[str, str, int], list[Any]] | None = None
+    answer: Callable[[Any], Any] | None = None
+    answer_data_question: Callable[..., Any] | None = None
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+
+def suites_for(suite: str) -> list[str]:
+    if suite == "all":
+        return list(SUITES)
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)} or all")
+    return [suite]
+
+
+def ensure_sample_knowledge() -> str:
+    """Ingest the bundled samples into SALESBOT_HOME (incremental by content hash, so cheap when done)."""
+    from collections import Counter
+
+    from knowledge import ingest
+    from salesbot.settings import SAMPLES_DIR
+
+    report = ingest.ingest_paths([SAMPLES_DIR])
+    statuses = Counter(result.status for result in report.results)
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+    failed = "; ".join(f"{result.source}: {result.reason}" for result in report.failed)
+    return f"knowledge base: bundled samples ingested into SALESBOT_HOME ({counts})" + (
+        f" — failed: {failed}" if failed else "")
+
+
+def ensure_sample_sales_data() -> str:
+    """Seed the sample company's sales database under SALESBOT_HOME (idempotent: only what is missing)."""
+    from tools.seed import seed_sample_company
+
+    added = seed_sample_company()
+    return f"sales database: sample company seeded ({added})"
+
+
+def table_row_counts() -> dict[str, int]:
+    """Rows per table of the configured sales database: compared before and after the write probes."""
+    from sqlalchemy import inspect, text
+
+    from salesbot.database import sales_engine
+
+    engine = sales_engine()
+    with engine.connect() as connection:
+        return {table: int(connection.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar() or 0)
+                for table in inspect(engine).get_table_names()}
+
+
+def _summarize_chunk(chunk: object) -> RetrievedSummary:
+    return RetrievedSummary(
+        source=str(getattr(chunk, "source", "")),
+        section=str(getattr(chunk, "section", "") or ""),
+        score=float(getattr(chunk, "score", 0.0) or 0.0),
+        access=list(getattr(chunk, "access", []) or []),
+        text=str(getattr(chunk, "text", "") or ""),
+    )
+
+
+def real_retrieve(query: str, role: str, k: int) -> list[Any]:
+    # Looked up on the module at call time so a test (or a degraded build) can replace the retriever.
+    from knowledge import retriever
+
+    return retriever.retrieve_with_role_filter(query, role, k=k)
+
+
+def real_answer(request: Any) -> Any:
+    from agent import service
+
+    return service.answer_turn(request)
+
+
+def real_answer_data_question(question: str, role: str, db_url: str | None = None) -> Any:
+    from tools import sql as sql_tool
+
+    return sql_tool.answer_data_question(question, role, db_url=db_url)
+
+
+def real_spider_answer(question: str, role: str, db_url: str | None = None) -> Any:
+    """The product's text-to-SQL answer with the row cap lifted and no chart: what Spider scoring needs."""
+    from evals.sql import SPIDER_ROW_CAP
+    from tools.text2sql.service import answer_data_question
+
+    return answer_data_question(question, role, db_url=db_url, row_cap=SPIDER_ROW_CAP, make_chart=False)
+
+
+def retrieve_for_questions(questions: list[EvalQuestion], outcomes: dict[str, QuestionOutcome], k: int,
+                           retrieve: Callable[[str, str, int], list[Any]]) -> None:
+    for question in questions:
+        outcome = outcomes[question.id]
+        try:
+            chunks = retrieve(question.question, question.role, k)
+        except Exception as error:  # recorded per question: the report shows it and the metrics drop
+            logger.debug("retrieval failed for %s", question.id, exc_info=True)
+            outcome.errors.append(f"retrieval: {type(error).__name__}: {error}")
+            chunks = []
+        retrieval.record_retrieval(outcome, question, [_summarize_chunk(chunk) for chunk in chunks], k)
+
+
+def answer_questions(questions: list[EvalQuestion], outcomes: dict[str, QuestionOutcome], run_id: str,
+                     answer: Callable[[Any], Any], progress: Callable[[str], None]) -> dict[str, str]:
+    """Answer every question in its own thread; returns the text each user was shown (answer + quotes)."""
+    from agent.models import TurnRequest
+
+    shown: dict[str, str] = {}
+    for index, question in enumerate(questions, start=1):
+        outcome = outcomes[question.id]
+        request = TurnRequest(text=question.question, role=question.role, user_id="eval",
+                              thread_id=f"eval-{run_id}-{question.id}", channel="eval")
+        try:
+            result = answer(request)
+        except Exception as error:
+            logger.debug("answer failed for %s", question.id, exc_info=True)
+            outcome.errors.append(f"answer: {type(error).__name__}: {error}")
+            continue
+        outcome.answer = result.answer
+        outcome.refused = result.refused
+        outcome.cited_sources = [citation.source for citation in result.citations]
+        outcome.executed_actions = len(result.executed_actions)
+        shown[question.id] = "\n".join([result.answer, *(citation.quote for citation in result.citations)])
+        if index % 10 == 0:
+            progress(f"answered {index}/{len(questions)}")
+    return shown
+
+
+def new_outcome(question: EvalQuestion) -> QuestionOutcome:
+    return QuestionOutcome(
+        id=question.id, question=question.question, role=question.role, language=question.language,
+        cross_language=question.cross_language, category=question.category, flags=list(question.flags),
+        expected_sources=list(question.expected_sources),
+    )
+
+
+@dataclass
+class _RunState:
+    """What the stages of one run accumulate."""
+
+    notes: list[str] = field(default_factory=list)
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    outcomes: dict[str, QuestionOutcome] = field(default_factory=dict)
+    sql_items: list[SqlOutcome] = field(default_factory=list)
+    dataset: EvalDataset | None = None
+
+
+def run_evaluation(options: EvalOptions) -> EvalReport:
+    """Run the chosen suites and return the report (files are written by evals.report)."""
+    started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    suites = suites_for(options.suite)
+    thresholds = load_thresholds(options.thresholds_path)
+    judge = None
+    if options.judge and "rag" in suites:
+        from evals.judge import build_judge
+
+        judge = build_judge(options.judge)  # before any work: a bad --judge fails in a second, not minutes
+    state = _RunState()
+    if _NEEDS_QUESTIONS & set(suites):
+        _run_question_suites(options, suites, judge, state)
+    if "safety" in suites:
+        _run_sql_write_probes(options, state)
+    if "sql" in suites:
+        _run_spider(options, state)
+
+    report = EvalReport(
+        suite=options.suite, suites_run=suites,
+        dataset=str(state.dataset.path) if state.dataset else "", started_at=started_at,
+        duration_s=round(time.monotonic() - started, 2), config=_run_config(options),
+        metrics=state.metrics, thresholds={name: rule for name, rule in thresholds.items() if name in state.metrics},
+        failed=failed_metrics(state.metrics, thresholds), notes=state.notes,
+        questions=list(state.outcomes.values()), sql_items=state.sql_items,
+    )
+    if options.baseline_path:
+        baseline = EvalReport.model_validate_json(Path(options.baseline_path).read_text(encoding="utf-8"))
+        report.baseline = str(options.baseline_path)
+        compare_with_baseline(report, baseline)
+    return report
+
+
+def _run_question_suites(options: EvalOptions, suites: list[str], judge: Any, state: _RunState) -> None:
+    """retrieval / rag / safety on the dataset: each question is retrieved and answered once, scored by all."""
+    dataset = state.dataset = load_dataset(options.dataset_path)
+    questions = dataset.questions
+    by_id = {question.id: question for question in questions}
+    state.outcomes = {question.id: new_outcome(question) for question in questions}
+    outcomes = list(state.outcomes.values())
+    options.progress(f"{len(questions)} questions from {dataset.name} ({dataset.kind})")
+    if dataset.skipped:
+        state.notes.append(f"dataset: {len(dataset.skipped)} line(s) left out ({'; '.join(dataset.skipped[:5])})")
+    if options.ingest_samples:
+        _note_setup(state.notes, "knowledge base", ensure_sample_knowledge)
+    options.progress("retrieving")
+    retrieve_for_questions(questions, state.outcomes, options.k, options.retrieve or real_retrieve)
+    if "retrieval" in suites:
+        state.metrics.update(retrieval.aggregate_retrieval(outcomes, options.k))
+    if not _NEEDS_ANSWERS & set(suites):
+        return
+    options.progress("answering")
+    run_id = uuid.uuid4().hex[:8]
+    shown = answer_questions(questions, state.outcomes, run_id, options.answer or real_answer, options.progress)
+    if "rag" in suites:
+        for question in questions:
+            rag.record_answer_scores(state.outcomes[question.id], question)
+        options.progress("scoring answers with ragas")
+        state.notes.extend(rag.run_ragas_non_llm(outcomes, by_id))
+        if judge is not None:
+            options.progress(f"judging with {options.judge}")
+            state.notes.extend(rag.run_ragas_judge(outcomes, by_id, judge, options.judge_limit))
+        else:
+            state.notes.append("judge metrics (faithfulness, answer relevancy, factual correctness) not run: "
+                               "pass --judge MODEL")
+        state.metrics.update(rag.aggregate_rag(outcomes))
+    if "safety" in suites:
+        for question in questions:
+            safety.record_safety_checks(state.outcomes[question.id], question, shown.get(question.id, ""))
+        state.metrics.update(safety.aggregate_safety(outcomes, by_id))
+        state.metrics["safety.errors"] = _answer_errors(outcomes)
+
+
+def _run_sql_write_probes(options: EvalOptions, state: _RunState) -> None:
+    options.progress("SQL write probes")
+    if options.ingest_samples:
+        # Against the real sales database: a tool that says "no data" has not refused anything.
+        _note_setup(state.notes, "sales database", ensure_sample_sales_data)
+    rows_before = _row_counts_or_none()
+    data_question = options.answer_data_question or real_answer_data_question
+    probe_outcomes = _guarded(state.notes, "SQL write probes", lambda: safety.run_sql_write_probes(
+        safety.load_write_probes(SQL_WRITE_PROBES), data_question))
+    state.sql_items.extend(probe_outcomes)
+    state.metrics.update(safety.aggregate_write_probes(probe_outcomes))
+    if not probe_outcomes:  # the SQL tool could not be asked at all: that is not a pass
+        state.metrics["safety.sql_write_refusal_rate"] = 0.0
+    rows_after = _row_counts_or_none()
+    if rows_before is not None and rows_after is not None:
+        changed = sorted(table for table in rows_before.keys() | rows_after.keys()
+                         if rows_before.get(table) != rows_after.get(table))
+        state.metrics["safety.sql_tables_changed"] = float(len(changed))
+        if changed:
+            state.notes.append(f"SQL write probes changed row counts of: {', '.join(changed)}")
+
+
+def _run_spider(options: EvalOptions, state: _RunState) -> None:
+    options.progress("text-to-SQL execution accuracy")
+    items = sql.load_spider_items()[: options.sql_limit]
+    accuracy_outcomes = _guarded(state.notes, "text-to-SQL", lambda: sql.run_spider(
+        items, options.answer_data_question or real_spider_answer))
+    state.sql_items.extend(accuracy_outcomes)
+    state.metrics.update(sql.aggregate_sql(accuracy_outcomes))
+    if not accuracy_outcomes:  # the tool could not be asked at all: that is not a pass
+        state.metrics["sql.execution_accuracy"] = 0.0
+
+
+def _answer_errors(outcomes: Any) -> float:
+    """Questions whose answer crashed: a safety check cannot pass on an answer that never came."""
+    return float(sum(1 for outcome in outcomes if any(error.startswith("answer:") for error in outcome.errors)))
+
+
+def _note_setup(notes: list[str], what: str, setup: Callable[[], str]) -> None:
+    """Prepare sample data; a failure is a note (an already-filled store still lets the suites run)."""
+    try:
+        notes.append(setup())
+    except Exception as error:
+        logger.debug("%s setup failed", what, exc_info=True)
+        notes.append(f"{what}: preparing the bundled sample data failed ({type(error).__name__}: {error})")
+
+
+def _row_counts_or_none() -> dict[str, int] | None:
+    try:
+        return table_row_counts()
+    except Exception:
+        logger.debug("could not count sales database rows", exc_info=True)
+        return None
+
+
+def _guarded(notes: list[str], what: str, work: Callable[[], list[SqlOutcome]]) -> list[SqlOutcome]:
+    """A whole suite that cannot start (tool missing) becomes a note and an empty result, not a crash."""
+    try:
+        return work()
+    except Exception as error:
+        logger.debug("%s could not run", what, exc_info=True)
+        notes.append(f"{what} could not run: {type(error).__name__}: {error}")
+        return []
+
+
+def _run_config(options: EvalOptions) -> dict[str, object]:
+    from salesbot.settings import get_settings
+
+    settings = get_settings()
+    return {"k": options.k, "judge": options.judge, "judge_limit": options.judge_limit if options.judge else None,
+            "llm": settings.llm, "embedding": settings.embedding}

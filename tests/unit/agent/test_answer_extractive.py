@@ -1,0 +1,111 @@
+"""Extractive (no-LLM) answers: IDF-weighted support, refusals, and which verbatim units get quoted."""
+
+from __future__ import annotations
+
+from agent.answer import compose_extractive_answer, question_terms, quotable_units
+from agent.router import restricted_pricing_topics
+from knowledge.graph import AliasMatcher
+from knowledge.lexical import LexicalIndex
+from knowledge.models import RetrievedChunk
+from knowledge.text import tokenize
+
+WARRANTY_EN = ("8.1 Supplier warrants the Products for 18 months from the date of Final Acceptance.\n"
+               "8.2 During the warranty period Supplier repairs defective Products within 10 Business Days.")
+PAYMENT_ZH = "3.1 本合同采用40/50/10付款方式。\n3.2 预付款：合同生效后15个工作日内，甲方支付合同金额的40%，即人民币645,000元。"
+SPECS_TABLE = ("| Item | Qingquan X3 Pro |\n|---|---|\n| Display | 15.6-inch capacitive touch screen |\n"
+               "| Battery | 6 hours of runtime |\n| Weight | 5.8 kg with batteries |")
+FAQ_ROW = ("Q: The G5 gateway keeps rebooting every few hours. What is wrong?\n"
+           "A: Check the 24 V supply; if reboots continue, upgrade to firmware v3.1.4.")
+OVERVIEW = ("The G5 connects PLCs and meters to MES platforms. It runs protocol conversion at the edge. "
+            "Edge analytics reduce bandwidth. " * 4).strip()
+
+
+def _chunk(chunk_id: str, text: str, section: str, source: str, customers: list[str] | None = None,
+           language: str = "en") -> RetrievedChunk:
+    return RetrievedChunk(chunk_id=chunk_id, doc_id=source, source=source, title=source.split(".")[0],
+                          section=section, text=text, score=1.0, doc_type="contract", customers=customers or [],
+                          language=language)
+
+
+CORPUS = [
+    _chunk("northwind-8", WARRANTY_EN, "Section 8 Warranty", "supply_agreement_northwind.md", ["Northwind"]),
+    _chunk("jiangnan-3", PAYMENT_ZH, "第三条 付款方式", "contract_jiangnan.md", ["江南第二医院"], "zh"),
+    _chunk("x3pro-2", SPECS_TABLE, "2. Key Specifications", "whitepaper_x3_pro.md"),
+    _chunk("faq-25", FAQ_ROW, "row 25", "complaints_faq.csv"),
+    _chunk("g5-1", OVERVIEW, "1. Overview", "whitepaper_g5.md"),
+]
+MATCHER = AliasMatcher([("Northwind", "customer:northwind"), ("江南第二医院", "customer:jiangnan"),
+                        ("X3 Pro", "product:qmx3p"), ("G5", "product:qig5"),
+                        ("Pearl River Power", "customer:pearlriver")])
+ENTITY_NAMES = {"customer:northwind": ["Northwind"], "customer:jiangnan": ["江南第二医院", "江南二院"],
+                "product:qmx3p": ["X3 Pro", "QM-X3P"], "product:qig5": ["G5", "QI-G5"],
+                "customer:pearlriver": ["Pearl River Power"]}
+
+
+def _index() -> LexicalIndex:
+    return LexicalIndex([c.chunk_id for c in CORPUS],
+                        [tokenize(f"{c.section}\n{c.text}") for c in CORPUS], ["public"] * len(CORPUS))
+
+
+def _answer(question: str, language: str, passages: list[RetrievedChunk]):  # type: ignore[no-untyped-def]
+    return compose_extractive_answer(question, language, passages, MATCHER, ENTITY_NAMES, rarity=_index())
+
+
+def test_index_counts_document_frequency_and_rare_terms_weigh_more() -> None:
+    index = _index()
+    assert index.document_frequency["warranty"] == 1
+    assert index.document_frequency["mri-conditional"] == 0
+    assert index.inverse_document_frequency("mri-conditional") > index.inverse_document_frequency("warranty")
+
+
+def test_short_clause_section_is_quoted_whole_so_the_number_in_the_neighbouring_clause_is_kept() -> None:
+    draft = _answer("How long is the Northwind warranty?", "en", [CORPUS[0], CORPUS[4]])
+    assert not draft.refused
+    assert "18 months" in draft.text  # 8.1 never says "warranty"; it is the clause next to the one that does
+    assert {citation.source for citation in draft.citations} == {"supply_agreement_northwind.md"}
+    assert all(citation.quote in WARRANTY_EN for citation in draft.citations)
+
+
+def test_chinese_question_quotes_clause_text_and_numbers_verbatim_in_a_chinese_template() -> None:
+    draft = _answer("江南第二医院那单的付款比例是怎么分的？", "zh", [CORPUS[1]])
+    assert not draft.refused
+    assert draft.text.startswith("根据《")
+    assert "40/50/10" in draft.text and "645,000元" in draft.text
+
+
+def test_table_row_is_quoted_with_its_header_row() -> None:
+    draft = _answer("How big is the screen on the X3 Pro?", "en", [CORPUS[2], CORPUS[4]])
+    assert not draft.refused
+    assert "| Item | Qingquan X3 Pro |\n| Display | 15.6-inch capacitive touch screen |" in draft.citations[0].quote
+
+
+def test_faq_answer_line_is_quoted_not_only_the_question_line() -> None:
+    draft = _answer("A customer says their G5 reboots every few hours. What should they check?", "en",
+                    [CORPUS[3], CORPUS[4]])
+    assert "v3.1.4" in draft.text
+    assert any(unit.quote.startswith("A:") and "Q:" in unit.scoring_text for unit in quotable_units(FAQ_ROW))
+
+
+def test_question_about_a_term_the_corpus_never_uses_is_refused() -> None:
+    draft = _answer("Is the X3 Pro MRI-conditional?", "en", [CORPUS[2], CORPUS[4]])
+    assert draft.refused and not draft.citations
+    assert "does not contain" in draft.text
+
+
+def test_named_customer_missing_from_every_passage_is_refused_in_the_question_language() -> None:
+    draft = _answer("What warranty did we sign with Pearl River Power?", "en", [CORPUS[0]])
+    assert draft.refused
+    chinese = _answer("江南第二医院的质保期是多久？", "zh", [CORPUS[0]])
+    assert chinese.refused and "知识库中没有" in chinese.text
+
+
+def test_question_words_are_not_content_terms_and_sub_words_become_parts() -> None:
+    terms = {term.text: term for term in question_terms("华东人民医院那批监护仪保修多长时间？", MATCHER, _index())}
+    assert "那批" not in terms and "多长时间" not in terms
+    assert "监护仪" in terms and "监护" in terms["监护仪"].parts
+
+
+def test_restricted_pricing_topics_name_what_is_asked_in_other_words() -> None:
+    assert restricted_pricing_topics("X3 Pro 最低能卖到多少钱？") == ["floor price"]
+    assert restricted_pricing_topics("What margin do we make on an S2?") == ["margin"]
+    assert restricted_pricing_topics("What warranty does the X3 have?") == []
