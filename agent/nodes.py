@@ -18,7 +18,6 @@ from agent.answer import (
     AnswerDraft,
     compose_extractive_answer,
     compose_llm_answer,
-    refusal,
     restricted_refusal,
 )
 from agent.context import Context
@@ -249,7 +248,12 @@ def propose_write_action(state: AgentState, runtime: Runtime[Context]) -> dict[s
 def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
     from tools.customers import find_customer_in_text
     from tools.opportunity import card_to_action_args, extract_opportunity_card
-    from tools.tasks import create_follow_up_task, log_opportunity_card, parse_task_request, update_opportunity_stage
+    from tools.tasks import (
+        create_follow_up_task,
+        log_opportunity_card,
+        parse_task_request,
+        update_opportunity_stage,
+    )
 
     chinese = detect_language(text) == "zh"
     if kind == "log_opportunity_card":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Column, Index, Text
 from sqlalchemy.orm import registry
@@ -14,7 +14,7 @@ class KnowledgeTable(SQLModel, registry=registry()):
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class KnowledgeDocument(KnowledgeTable, table=True):

@@ -15,7 +15,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from agent.models import TurnRequest
-from agent.service import _paused_on, _config, answer_turn, compiled_graph, decide_action
+from agent.service import _config, _paused_on, answer_turn, compiled_graph, decide_action
 from connectors.cli import app
 from tests.fakes import json_reply
 from tools.models import PendingAction, Task, sales_session
