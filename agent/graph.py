@@ -28,7 +28,7 @@ def _next_after_route(state: AgentState) -> str:
     return ROUTE_TO_NODE.get(state.get("route", "knowledge"), "retrieve_passages")
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[AgentState, Context, AgentState, AgentState]:
     """The uncompiled graph; the service compiles it with a checkpointer, Studio with its own."""
     builder = StateGraph(AgentState, context_schema=Context)
     builder.add_node("route_question", route_question)

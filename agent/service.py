@@ -117,25 +117,26 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
         raise ActionNotFound(f"no action with id {action_id!r}; `salesbot tasks` lists them")
     language = language or ("zh" if detect_language(view.summary_zh) == "zh" and detect_language(decision) == "zh"
                             else detect_language(decision))
-    payload = {"decision": decision, "user_id": user_id, "role": normalize_role(role), "edited_args": edited_args,
+    actor_role = normalize_role(role)
+    payload = {"decision": decision, "user_id": user_id, "role": actor_role, "edited_args": edited_args,
                "language": language}
     graph = compiled_graph()
     config = _config(view.thread_id)
     if view.status == "pending" and _paused_on(graph, config, view.id):
         # Check authority before resuming: a refused person must not consume the paused gate, or the
         # proposer could no longer resume it.
-        allowed = may_decide(view.required_approver, view.proposer, user_id, payload["role"]) or (
+        allowed = may_decide(view.required_approver, view.proposer, user_id, actor_role) or (
             decision == "reject" and user_id == view.proposer)
         if not allowed:
             raise ActionNotAllowed(not_allowed_message(view.required_approver, view.id))
-        context = Context(user_id=user_id, role=normalize_role(role), thread_id=view.thread_id)
+        context = Context(user_id=user_id, role=actor_role, thread_id=view.thread_id)
         state = graph.invoke(Command(resume=payload), config, context=context)
         result = state["result"]
         if result.get("route") == "decision_error":
             raise ActionError(result["answer"])
         return TurnResult(**result)
-    return TurnResult(**decision_result(apply_decision(view.id, decision, user_id, normalize_role(role),
-                                                       edited_args), language))
+    return TurnResult(**decision_result(apply_decision(view.id, decision, user_id, actor_role, edited_args),
+                                        language))
 
 
 def _paused_on(graph: Any, config: dict[str, Any], action_id: str) -> bool:

@@ -16,7 +16,6 @@ differ in the last bits).
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import shutil
@@ -24,39 +23,21 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from evals.sql import results_match  # noqa: E402  (one Spider scorer for the benchmark and the eval suite)
+
 DATA = ROOT / "benchmarks" / "data" / "text2sql"
 SPIDER_QUESTIONS = DATA / "spider_store_1.jsonl"
 SPIDER_DB = DATA / "store_1.sqlite"
 SALES_QUESTIONS = DATA / "sales_questions.jsonl"
 # The product caps answers at 1,000 rows; the benchmark lifts the cap so results compare with full gold sets.
 BENCHMARK_ROW_CAP = 100_000
-
-
-def normalize_rows(rows: list[Any]) -> list[tuple[Any, ...]]:
-    return [tuple(round(value, 6) if isinstance(value, float) else value for value in row) for row in rows]
-
-
-def results_match(gold: list[Any], predicted: list[Any], order_matters: bool) -> bool:
-    """Spider-style comparison with column permutations; order only when the gold SQL orders."""
-    gold_rows, predicted_rows = normalize_rows(gold), normalize_rows(predicted)
-    if len(gold_rows) != len(predicted_rows):
-        return False
-    if not gold_rows:
-        return True
-    width = len(gold_rows[0])
-    if width != len(predicted_rows[0]):
-        return False
-    for permutation in itertools.permutations(range(width)):
-        permuted = [tuple(row[index] for index in permutation) for row in predicted_rows]
-        if (gold_rows == permuted) if order_matters else (Counter(gold_rows) == Counter(permuted)):
-            return True
-    return False
 
 
 def category_of(gold_sql: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from knowledge.tables import ChunkEntity, Entity, EntityAlias, EntityRelation, KnowledgeDocument
 
@@ -115,7 +115,7 @@ def load_entity_registry(session: Session, path: Path) -> int:
 def resolve_entity(session: Session, name: str, entity_type: str | None = None) -> Entity | None:
     """Look an entity up by any alias (exact normalized match first, then a unique alias contained in the name)."""
     normalized = alias_key(name)
-    statement = select(Entity).join(EntityAlias, EntityAlias.entity_id == Entity.entity_id).where(
+    statement = select(Entity).join(EntityAlias, col(EntityAlias.entity_id) == col(Entity.entity_id)).where(
         EntityAlias.alias_key == normalized)
     if entity_type:
         statement = statement.where(Entity.entity_type == entity_type)
