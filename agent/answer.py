@@ -20,30 +20,35 @@ from prompts import load_prompt
 
 logger = logging.getLogger(__name__)
 
-MAX_QUOTES = 5
-WHOLE_SECTION_UNITS = 4
-# Share of the question's weighted terms a passage must contain to be quoted at all.
+# Passage support: the IDF-weighted share of the question's content terms a passage must contain.
 SUPPORT_THRESHOLD = 0.25
-# A unit joins the answer when it scores at least this share of the best unit's score.
-COMPANION_SHARE = 0.7
-# Rank penalty per retrieval position: the top passage keeps its best unit unless another clearly beats it.
-RANK_PENALTY = 0.06
-NUMBER_BONUS = 0.25
-# A term the knowledge base never uses (nor any glossary equivalent) weighs this much relative to the rarest
-# term it does use: strong evidence the answer isn't there ("MRI-conditional"), without letting one odd word
-# of phrasing sink a question that is otherwise well covered.
+# A term the knowledge base never uses (nor any glossary equivalent) weighs this share of the highest IDF:
+# evidence the answer isn't there ("MRI-conditional", "预算"), without one odd word of phrasing sinking a
+# question that is otherwise well covered. An unknown English word is a real word; an unknown Chinese "word"
+# is often a segmentation artefact of colloquial phrasing ("充满电能用" → 电能), so it counts for less.
 OUT_OF_CORPUS_WEIGHT_SHARE = 0.5
-# An English word the corpus never uses is a real word; an unknown Chinese "word" is often a segmentation
-# artefact of colloquial phrasing ("充满电能用" → 电能), so it counts for less.
 OUT_OF_CORPUS_WEIGHT_SHARE_LATIN = 0.6
-LONG_LINE = 220
+# A term that can't be checked in the passage's language (no glossary bridge) counts this share as missing.
 UNCHECKABLE_SHARE = 0.5
-CONTEXT_SHARE = 0.3
-POSITION_PENALTY = 0.005
-# Units of the best unit's own passage join more easily: a clause is often spread over neighbouring lines.
-SAME_PASSAGE_SHARE = 0.5
+# Named entities as unit-scoring terms: the table row or clause naming the product is the one asked about.
 ENTITY_TERM_WEIGHT = 2.0
 GROUNDED_ENTITY_KINDS = ("customer", "partner", "product")
+
+# Unit choice.
+MAX_QUOTES = 5
+# A best passage with at most this many units (a contract clause and its sub-clauses) is quoted whole.
+WHOLE_SECTION_UNITS = 4
+# Other units join when they score this share of the best unit (more easily from the best unit's own passage).
+COMPANION_SHARE = 0.7
+SAME_PASSAGE_SHARE = 0.5
+# Per retrieval rank: the top passage keeps its best unit unless another passage's is clearly better.
+RANK_PENALTY = 0.06
+NUMBER_BONUS = 0.25
+# Weight of the section heading (and table header) next to the unit's own text.
+CONTEXT_SHARE = 0.3
+POSITION_PENALTY = 0.005
+# Prose lines up to this length are quoted whole (a numbered clause); longer ones sentence by sentence.
+LONG_LINE = 220
 
 # Question scaffolding that says what kind of answer is wanted but names nothing the documents would contain.
 _GENERIC_TERMS = frozenset(
@@ -68,7 +73,6 @@ _CODE_TERM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-
 _YAML_ITEM = re.compile(r"^- [\w-]+: ")
 _YAML_FIELD = re.compile(r"^[\w-]+:( |$)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_LATIN = re.compile(r"[a-z]")
 
 
 @dataclass
@@ -125,11 +129,6 @@ def _question_words(question: str, matcher: AliasMatcher) -> list[str]:
     for match in sorted(matcher.find(question), key=lambda m: -m.start):
         remainder = remainder[: match.start] + " " + remainder[match.end:]
     return [term for term in dict.fromkeys(tokenize(remainder)) if term not in _GENERIC_TERMS and len(term) > 1]
-
-
-def salient_terms(question: str, matcher: AliasMatcher) -> list[str]:
-    """Content words of the question, without entity names and generic question words."""
-    return [term.text for term in question_terms(question, matcher)]
 
 
 def question_terms(question: str, matcher: AliasMatcher, rarity: TermRarity | None = None) -> list[QuestionTerm]:
@@ -200,12 +199,6 @@ def term_coverage(term: QuestionTerm, lowered: str, tokens: set[str], chinese_te
     return None
 
 
-def term_covered(term: str, text: str, tokens: set[str]) -> bool | None:
-    """True/False when the passage does/doesn't contain the term (or a glossary equivalent); None = can't tell."""
-    coverage = term_coverage(QuestionTerm(term, equivalents=_equivalents(term)), text.lower(), tokens)
-    return None if coverage is None else coverage > 0
-
-
 def weighted_support(terms: list[QuestionTerm], text: str, passage_text: str | None = None) -> float:
     """Weighted share of the checkable question terms the text contains (1.0 when the question has none).
 
@@ -229,14 +222,6 @@ def weighted_support(terms: list[QuestionTerm], text: str, passage_text: str | N
         total += term.weight
     # Nothing checkable (a Chinese question against an English passage with no glossary bridge) is no support.
     return covered / total if total else 0.0
-
-
-def support(question_terms: list[str], text: str) -> float:
-    """Share of the checkable question terms the text contains (1.0 when nothing can be checked)."""
-    tokens = set(tokenize(text))
-    verdicts = [term_covered(term, text, tokens) for term in question_terms]
-    checkable = [verdict for verdict in verdicts if verdict is not None]
-    return sum(checkable) / len(checkable) if checkable else 1.0
 
 
 def _is_table_row(line: str) -> bool:

@@ -392,13 +392,15 @@ def decide_action(action_id: str, decision: str, actor_user: str, actor_role: st
         if action is None:
             action = session.get(PendingAction, action_id.strip().upper())
         if action is None:
-            raise ActionNotFound(f"no action with id {action_id!r}; `salesbot tasks` lists them")
+            raise ActionNotFound(f"找不到操作 {action_id!r} / no action with id {action_id!r}; "
+                                 "`salesbot tasks` lists them")
     if action.status != "pending":
         repeated = (action.status == "executed" and decision in ("approve", "edit")) or (
             action.status == "rejected" and decision == "reject")
         if repeated:
             return to_view(action, already_decided=True)
-        raise ActionNotAllowed(f"action {action.id} is already {action.status}; nothing was changed")
+        raise ActionNotAllowed(f"操作 {action.id} 已是 {action.status} 状态，未做任何更改 / "
+                               f"action {action.id} is already {action.status}; nothing was changed")
     if decision == "reject":
         if actor_user != action.proposer_user and not may_decide(action.required_approver, action.proposer_user,
                                                                  actor_user, role):
@@ -418,9 +420,12 @@ def decide_action(action_id: str, decision: str, actor_user: str, actor_role: st
 
 
 def not_allowed_message(required: str, action_id: str) -> str:
+    """Bilingual: the gate's refusals reach Chinese and English chat users as they are."""
     if required in ("auto", "confirm"):
-        return f"only the person who asked (or a manager) can confirm action {action_id}"
-    return f"action {action_id} {APPROVER_LABELS[required][0]}; your role cannot approve it"
+        return (f"只有提出人（或经理）可以确认操作 {action_id} / "
+                f"only the person who asked (or a manager) can confirm action {action_id}")
+    english, chinese = APPROVER_LABELS[required]
+    return f"操作 {action_id} {chinese}，您的角色无权批准 / action {action_id} {english}; your role cannot approve it"
 
 
 def _claim(session: Session, action_id: str, status: str, actor_user: str,
