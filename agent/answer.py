@@ -36,6 +36,7 @@ GROUNDED_ENTITY_KINDS = ("customer", "partner", "product")
 
 # Unit choice.
 MAX_QUOTES = 5
+SCORED_PASSAGES = 4
 # A best passage with at most this many units (a contract clause and its sub-clauses) is quoted whole.
 WHOLE_SECTION_UNITS = 4
 # Other units join when they score this share of the best unit (more easily from the best unit's own passage).
@@ -44,7 +45,7 @@ SAME_PASSAGE_SHARE = 0.5
 # Per retrieval rank: the top passage keeps its best unit unless another passage's is clearly better.
 RANK_PENALTY = 0.06
 NUMBER_BONUS = 0.25
-# Weight of the section heading (and table header) next to the unit's own text.
+# Weight of the section heading next to the unit's own text.
 CONTEXT_SHARE = 0.3
 POSITION_PENALTY = 0.005
 # Prose lines up to this length are quoted whole (a numbered clause); longer ones sentence by sentence.
@@ -72,6 +73,12 @@ _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
 _CODE_TERM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{2,}\b")
 _YAML_ITEM = re.compile(r"^- [\w-]+: ")
 _YAML_FIELD = re.compile(r"^[\w-]+:( |$)")
+_ZH_QUESTION_PHRASES = re.compile(
+    r"是多少|是什么|是几|有多少|有多长|有多久|有没有|能不能|是不是|可不可以|多少钱|多少|什么时候|什么|怎么样|怎么|哪些|哪个|"
+    r"多长时间|多久|吗|呢|吧")
+# A capitalised word or an acronym (with digits or hyphens: "MRI-conditional", "ISO13485", "Zigbee").
+_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9-]+")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -101,7 +108,6 @@ class QuotableUnit:
     quote: str
     scoring_text: str
     position: int
-    context: str = ""
 
 
 class TermRarity(Protocol):
@@ -128,7 +134,33 @@ def _question_words(question: str, matcher: AliasMatcher) -> list[str]:
     remainder = question
     for match in sorted(matcher.find(question), key=lambda m: -m.start):
         remainder = remainder[: match.start] + " " + remainder[match.end:]
+    # Cut Chinese question phrases out before segmenting: glued to a noun they mislead jieba
+    # ("质量保证金是多少" → 质量保证 + 金是 instead of 质量保证金).
+    remainder = _ZH_QUESTION_PHRASES.sub(" ", remainder)
     return [term for term in dict.fromkeys(tokenize(remainder)) if term not in _GENERIC_TERMS and len(term) > 1]
+
+
+def unknown_names(question: str, matcher: AliasMatcher, rarity: TermRarity) -> list[str]:
+    """Capitalised words and acronyms of the question (not its first word) that the knowledge base never uses.
+
+    A name the documents never mention ("Zigbee", "FDA" for a product whose papers don't say it, an unknown
+    customer) is the clearest sign the answer isn't there, whatever else the question shares with a passage.
+    """
+    remainder = question
+    for match in sorted(matcher.find(question), key=lambda m: -m.start):
+        remainder = remainder[: match.start] + " " + remainder[match.end:]
+    names = [match.group(0) for match in _NAME.finditer(remainder) if match.start() > 0 or _ACRONYM.fullmatch(
+        match.group(0))]
+    unknown: list[str] = []
+    for name in names:
+        if name.endswith("s") and matcher.find(name[:-1]):
+            continue  # a plural of a known name ("X3s")
+        tokens = tokenize(name)
+        if tokens and all(rarity.document_frequency.get(token, 0) == 0 for token in tokens) and not any(
+                rarity.document_frequency.get(token, 0) for equivalent in _equivalents(tokens[0])
+                for token in tokenize(equivalent)):
+            unknown.append(name)
+    return unknown
 
 
 def question_terms(question: str, matcher: AliasMatcher, rarity: TermRarity | None = None) -> list[QuestionTerm]:
@@ -137,7 +169,9 @@ def question_terms(question: str, matcher: AliasMatcher, rarity: TermRarity | No
     kept: list[str] = []
     parts: dict[str, list[str]] = {}
     for word in sorted(words, key=len, reverse=True):
-        container = next((longer for longer in kept if _has_cjk(word) and word in longer), None)
+        # "监护" inside "监护仪", "site" inside "on-site": one idea, not two terms that double its weight.
+        container = next((longer for longer in kept if (word in longer if _has_cjk(word) else
+                                                        word in longer.split("-"))), None)
         if container is not None:
             parts[container].append(word)
         else:
@@ -282,7 +316,7 @@ def _score_unit(unit: QuotableUnit, passage: RetrievedChunk, terms: list[Questio
         score = 0.1
     else:
         score = (weighted_support(terms, unit.scoring_text, passage.text)
-                 + CONTEXT_SHARE * weighted_support(terms, f"{passage.section}\n{unit.context}", passage.text))
+                 + CONTEXT_SHARE * weighted_support(terms, passage.section, passage.text))
     if wants_number and _NUMBER.search(unit.scoring_text):
         score += NUMBER_BONUS
     # Earlier clauses of a section usually state the rule; later ones its exceptions.
@@ -331,6 +365,8 @@ def compose_extractive_answer(question: str, language: str, passages: list[Retri
                               rarity: TermRarity | None = None) -> AnswerDraft:
     """Pick the units of the top passages that answer the question; quote them verbatim and cite each."""
     rarity = rarity or _default_rarity()
+    if rarity is not None and unknown_names(question, matcher, rarity):
+        return refusal(language)
     terms = question_terms(question, matcher, rarity) + _restricted_topic_terms(question, rarity)
     grounded = [p for p in passages if _entities_grounded(question, matcher, p, entity_names)]
     supported = [(rank, p) for rank, p in enumerate(grounded)
@@ -340,7 +376,7 @@ def compose_extractive_answer(question: str, language: str, passages: list[Retri
     wants_number = bool(_QUANTITY_QUESTION.search(question))
     unit_terms = terms + entity_terms(question, matcher, entity_names)
     scored: list[tuple[float, int, QuotableUnit, RetrievedChunk]] = []
-    for rank, passage in supported[:4]:
+    for rank, passage in supported[:SCORED_PASSAGES]:
         for unit in quotable_units(passage.text):
             score = _score_unit(unit, passage, unit_terms, wants_number) - RANK_PENALTY * rank
             scored.append((score, rank, unit, passage))

@@ -11,6 +11,7 @@ from sqlmodel import SQLModel, create_engine
 from salesbot.settings import get_settings, on_reset
 
 _engines: dict[str, Engine] = {}
+_tables_created: set[str] = set()
 _engines_lock = threading.Lock()
 
 
@@ -45,9 +46,17 @@ def create_tables(engine: Engine) -> None:
 
 
 def sales_engine() -> Engine:
-    """The engine of the configured sales database, with its tables created."""
-    engine = engine_for(get_settings().sales_database_url)
-    create_tables(engine)
+    """The engine of the configured sales database, with its tables created once per process.
+
+    Creating under the lock matters: concurrent first turns (Slack, WeCom) would otherwise race on
+    CREATE TABLE and fail with "table already exists".
+    """
+    url = get_settings().sales_database_url
+    engine = engine_for(url)
+    with _engines_lock:
+        if url not in _tables_created:
+            create_tables(engine)
+            _tables_created.add(url)
     return engine
 
 
@@ -58,3 +67,4 @@ def reset_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _tables_created.clear()

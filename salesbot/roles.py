@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import yaml
 
 # Higher roles see everything lower roles see. "*" marks a document open to everyone.
+logger = logging.getLogger(__name__)
+
 ROLE_ORDER = ["rep", "manager", "vp", "admin"]
 EVERYONE = "*"
 
@@ -32,6 +35,11 @@ def role_at_least(role: str, required: str) -> bool:
     return ROLE_ORDER.index(normalize_role(role)) >= ROLE_ORDER.index(normalize_role(required))
 
 
+def lower_role(first: str, second: str) -> str:
+    """The less privileged of two roles (e.g. a manager's role capped for an answer everyone in a channel reads)."""
+    return min(normalize_role(first), normalize_role(second), key=ROLE_ORDER.index)
+
+
 def can_read(role: str, access: list[str] | None) -> bool:
     """True when a document with this access list may reach a user with this role."""
     if not access:
@@ -40,11 +48,31 @@ def can_read(role: str, access: list[str] | None) -> bool:
     return any(entry in allowed for entry in access)
 
 
-def role_for_user(user_id: str, roles_file: Path | None, default_role: str) -> str:
-    """Look a chat user up in the roles YAML (`users: {ID: role}`); unknown users get the default role."""
+def users_by_role(roles_file: Path | None) -> dict[str, str]:
+    """`users: {CHAT_USER_ID: role}` from the roles YAML; entries with an unknown role are skipped with a warning."""
     if roles_file is None or not Path(roles_file).exists():
-        return normalize_role(default_role)
+        return {}
     data = yaml.safe_load(Path(roles_file).read_text(encoding="utf-8")) or {}
-    users = data.get("users") or {}
-    role = users.get(user_id)
-    return normalize_role(role) if role else normalize_role(default_role)
+    users: dict[str, str] = {}
+    for user_id, role in (data.get("users") or {}).items():
+        try:
+            users[str(user_id)] = normalize_role(str(role))
+        except UnknownRoleError as error:
+            logger.warning("roles file %s: %s", roles_file, error)
+    return users
+
+
+def role_for_user(user_id: str, roles_file: Path | None, default_role: str) -> str:
+    """A chat user's role from the roles YAML; unknown users get the default (least-privileged) role."""
+    return users_by_role(roles_file).get(user_id) or normalize_role(default_role)
+
+
+def approver_user_ids(required_role: str, roles_file: Path | None) -> list[str]:
+    """Users holding exactly the required role; when none is listed, the nearest higher role that has someone."""
+    users = users_by_role(roles_file)
+    required = normalize_role(required_role)
+    for role in ROLE_ORDER[ROLE_ORDER.index(required):]:
+        holders = sorted(user_id for user_id, user_role in users.items() if user_role == role)
+        if holders:
+            return holders
+    return []

@@ -6,43 +6,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import yaml
 from slack_sdk import WebClient
 
 from connectors.slack.models import PendingBlockOrigin
 from connectors.slack.render import render_approval_request
 from connectors.slack.store import SlackConnectorStore
-from salesbot.roles import ROLE_ORDER, UnknownRoleError, normalize_role, role_at_least
+from salesbot.roles import approver_user_ids, role_at_least
 
 logger = logging.getLogger(__name__)
 
 # Roles below these approve in the thread itself; these get a DM because they are rarely in the rep's thread.
 DM_APPROVER_ROLES = ("manager", "vp")
-
-
-def users_by_role(roles_file: Path | None) -> dict[str, str]:
-    """`users: {SLACK_ID: role}` from the roles file; entries with an unknown role are skipped with a warning."""
-    if roles_file is None or not Path(roles_file).exists():
-        return {}
-    data = yaml.safe_load(Path(roles_file).read_text(encoding="utf-8")) or {}
-    users: dict[str, str] = {}
-    for user_id, role in (data.get("users") or {}).items():
-        try:
-            users[str(user_id)] = normalize_role(str(role))
-        except UnknownRoleError as error:
-            logger.warning("roles file %s: %s", roles_file, error)
-    return users
-
-
-def approver_user_ids(required_role: str, roles_file: Path | None) -> list[str]:
-    """Users holding exactly the required role; when none is listed, the nearest higher role that has someone."""
-    users = users_by_role(roles_file)
-    required = normalize_role(required_role)
-    for role in ROLE_ORDER[ROLE_ORDER.index(required):]:
-        holders = sorted(user_id for user_id, user_role in users.items() if user_role == role)
-        if holders:
-            return holders
-    return []
 
 
 def notify_approvers(

@@ -50,6 +50,11 @@ class ReplyTarget(BaseModel):
         default=None, description="Set for slash commands: answers go back through it, visible to the user only."
     )
 
+    @property
+    def is_private(self) -> bool:
+        """Only the asker reads the answer: a DM (channel ids starting with D) or a slash command's reply."""
+        return self.response_url is not None or self.channel.startswith("D")
+
 
 class SlackMessageEvent(BaseModel):
     """An app_mention or a direct message event, with its Events API envelope id."""

@@ -181,9 +181,10 @@ def render_pending_action(
     action_id = str(action.get("id", ""))
     summary = escape_mrkdwn(action_summary_text(action, language) or action_id)
     details = [f"`{escape_mrkdwn(str(action.get('kind', 'action')))}` {escape_mrkdwn(action_id)}"]
-    approver = action.get("approver_label") or action.get("required_approver")
-    if approver:
-        details.append(f"{labels['needs']} *{escape_mrkdwn(str(approver))}*")
+    if action.get("approver_label"):  # the tools' own wording, e.g. "needs manager approval / 需销售经理审批"
+        details.append(f"*{escape_mrkdwn(str(action['approver_label']))}*")
+    elif action.get("required_approver"):
+        details.append(f"{labels['needs']} *{escape_mrkdwn(str(action['required_approver']))}*")
     if action.get("proposer"):
         details.append(f"<@{action['proposer']}>" if _looks_like_slack_user(str(action["proposer"]))
                        else escape_mrkdwn(str(action["proposer"])))

@@ -14,6 +14,7 @@ from connectors.slack.approvers import notify_approvers
 from connectors.slack.context import SLACK_HTTP_TIMEOUT_SECONDS, SlackConnectorContext
 from connectors.slack.models import PendingBlockOrigin, ReplyTarget
 from connectors.slack.render import friendly_error_text, render_turn_result, section
+from salesbot.roles import lower_role
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +92,15 @@ def post_turn_result(
 def answer_and_reply(
     context: SlackConnectorContext, client: WebClient, question: str, target: ReplyTarget, thread_id: str
 ) -> TurnResult | None:
-    """Ask the agent as this user (with their role) and post the answer; failures become a friendly message."""
+    """Ask the agent as this user and post the answer; failures become a friendly message.
+
+    In a shared channel everybody reads the answer, so the turn runs with the least-privileged role: a
+    manager's restricted documents and data are only answered in a DM or a slash command's private reply.
+    """
     try:
         role = context.role_of(target.user_id)
+        if not target.is_private:
+            role = lower_role(role, context.default_role)
         request = TurnRequest(text=question, user_id=target.user_id, role=role, thread_id=thread_id, channel="slack")
         with context.lock_for_thread(thread_id):
             result = context.answer_turn(request)

@@ -14,7 +14,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from connectors.wecom.approvers import approver_user_ids
 from connectors.wecom.context import (
     AnswerTurn,
     DecideAction,
@@ -37,7 +36,7 @@ from connectors.wecom.parse import WeComMessageMalformed, parse_callback_xml
 from connectors.wecom.render import render_plain_message
 from connectors.wecom.sender import WeComSender, build_sender
 from connectors.wecom.session_store import SqliteSessionStorage
-from salesbot.roles import role_for_user
+from salesbot.roles import approver_user_ids, role_for_user
 from salesbot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from agent.models import TurnResult
 from connectors.wecom.models import RenderedReply
@@ -20,31 +17,8 @@ from connectors.wecom.render import (
     split_markdown_for_wecom,
 )
 from connectors.wecom.sender import WeComSender, WeComSendError
-from salesbot.roles import ROLE_ORDER, UnknownRoleError, normalize_role
 
 logger = logging.getLogger(__name__)
-
-def approver_user_ids(required_role: str, roles_file: Path | None) -> list[str]:
-    """Users holding the required role in the roles file; when none is listed, the nearest higher role's.
-
-    Same rule as connectors/slack/approvers.py; both should move into salesbot/roles.py (lead's file).
-    """
-    if roles_file is None or not Path(roles_file).exists():
-        return []
-    data = yaml.safe_load(Path(roles_file).read_text(encoding="utf-8")) or {}
-    users: dict[str, str] = {}
-    for user_id, role in (data.get("users") or {}).items():
-        try:
-            users[str(user_id)] = normalize_role(str(role))
-        except UnknownRoleError as error:
-            logger.warning("roles file %s: %s", roles_file, error)
-    required = normalize_role(required_role)
-    for role in ROLE_ORDER[ROLE_ORDER.index(required):]:
-        holders = sorted(user_id for user_id, user_role in users.items() if user_role == role)
-        if holders:
-            return holders
-    return []
-
 
 def render_approval_request(action: dict[str, Any], proposer_user_id: str, language: Language) -> RenderedReply:
     """The message an approver gets: who proposed what, why it needs them, and how to decide."""

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agent.models import TurnRequest, TurnResult
-from connectors.wecom.approvers import approver_user_ids
 from connectors.wecom.models import RenderedReply
 from connectors.wecom.render import Language, render_plain_message, render_turn_result
 from connectors.wecom.sender import WeComSender
-from salesbot.roles import role_for_user
+from salesbot.roles import approver_user_ids, role_for_user
 from salesbot.settings import get_settings
 
 logger = logging.getLogger(__name__)

@@ -62,7 +62,8 @@ def test_question_reaches_the_agent_with_role_thread_and_channel() -> None:
     client = RecordingSlackClient()
     answer_and_reply(context_for(agent), client, "warranty?", THREAD.model_copy(update={"user_id": MANAGER}),
                      thread_id_for("C0SALES001", "1700000000.000100"))
-    assert agent.requests == [TurnRequest(text="warranty?", user_id=MANAGER, role="manager",
+    # A shared channel: the manager is answered at the least-privileged role (see the next-but-one test).
+    assert agent.requests == [TurnRequest(text="warranty?", user_id=MANAGER, role="rep",
                                           thread_id="slack:C0SALES001:1700000000.000100", channel="slack")]
     [post] = client.calls_to("chat.postMessage")
     assert (post.params["channel"], post.params["thread_ts"]) == ("C0SALES001", "1700000000.000100")
@@ -221,3 +222,13 @@ def test_decision_in_the_dm_replaces_the_buttons_in_the_thread_and_the_dm() -> N
     for blocks in updates.values():
         assert not [block for block in blocks if block["type"] == "actions"]
         assert "Approved by <@U0LIUYANG1>" in str(blocks)
+
+
+def test_a_manager_in_a_shared_channel_is_answered_with_the_least_privileged_role() -> None:
+    agent = FakeAgent()
+    client = RecordingSlackClient()
+    in_channel = ReplyTarget(channel="C0SALES001", user_id=MANAGER, thread_ts="1700000000.000300")
+    answer_and_reply(context_for(agent), client, "X3 的底价是多少？", in_channel, "slack:C0SALES001:1")
+    in_dm = ReplyTarget(channel="D0LIUYANG1", user_id=MANAGER)
+    answer_and_reply(context_for(agent), client, "X3 的底价是多少？", in_dm, "slack:D0LIUYANG1:1")
+    assert [request.role for request in agent.requests] == ["rep", "manager"]

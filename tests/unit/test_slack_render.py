@@ -131,3 +131,11 @@ def test_friendly_error_follows_the_users_language_and_hides_details() -> None:
     assert friendly_error_text("报价是多少").startswith("抱歉")
     english = friendly_error_text("what is the price")
     assert english.startswith("Sorry") and "Traceback" not in english
+
+
+def test_the_tools_approver_label_is_shown_as_written() -> None:
+    labelled = {**TASK_ACTION, "required_approver": "manager", "approver_label": "needs manager approval / 需销售经理审批"}
+    _, blocks = render_turn_result(TurnResult(answer="x", pending_actions=[labelled]), ORIGIN)
+    assert "*needs manager approval / 需销售经理审批*" in all_text(blocks)
+    _, unlabelled = render_turn_result(TurnResult(answer="x", pending_actions=[{**TASK_ACTION, "required_approver": "vp"}]))
+    assert "needs approval by *vp*" in all_text(unlabelled)

@@ -186,7 +186,7 @@ def test_proposals_the_proposer_may_confirm_alone_notify_nobody_else() -> None:
 
 
 def test_approvers_come_from_the_roles_file_with_fallback_to_a_higher_role(tmp_path: Path) -> None:
-    from connectors.wecom.approvers import approver_user_ids
+    from salesbot.roles import approver_user_ids
 
     roles_file = tmp_path / "roles.yaml"
     roles_file.write_text("users:\n  liu.yang: manager\n  wu.lei: Manager\n  zhao.min: vp\n  odd: chief\n",

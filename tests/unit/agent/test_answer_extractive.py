@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.answer import compose_extractive_answer, question_terms, quotable_units
+from agent.answer import compose_extractive_answer, question_terms, quotable_units, unknown_names, weighted_support
 from agent.router import restricted_pricing_topics
 from knowledge.graph import AliasMatcher
 from knowledge.lexical import LexicalIndex
@@ -16,6 +16,8 @@ SPECS_TABLE = ("| Item | Qingquan X3 Pro |\n|---|---|\n| Display | 15.6-inch cap
                "| Battery | 6 hours of runtime |\n| Weight | 5.8 kg with batteries |")
 FAQ_ROW = ("Q: The G5 gateway keeps rebooting every few hours. What is wrong?\n"
            "A: Check the 24 V supply; if reboots continue, upgrade to firmware v3.1.4.")
+LAW_EN = ("16.1 This Agreement is governed by the laws of Sweden.\n"
+          "16.2 Disputes shall be finally settled by arbitration in Stockholm.")
 OVERVIEW = ("The G5 connects PLCs and meters to MES platforms. It runs protocol conversion at the edge. "
             "Edge analytics reduce bandwidth. " * 4).strip()
 
@@ -33,6 +35,7 @@ CORPUS = [
     _chunk("x3pro-2", SPECS_TABLE, "2. Key Specifications", "whitepaper_x3_pro.md"),
     _chunk("faq-25", FAQ_ROW, "row 25", "complaints_faq.csv"),
     _chunk("g5-1", OVERVIEW, "1. Overview", "whitepaper_g5.md"),
+    _chunk("baltic-16", LAW_EN, "Section 16 Governing Law and Disputes", "agreement_baltic.md"),
 ]
 MATCHER = AliasMatcher([("Northwind", "customer:northwind"), ("江南第二医院", "customer:jiangnan"),
                         ("X3 Pro", "product:qmx3p"), ("G5", "product:qig5"),
@@ -66,6 +69,11 @@ def test_short_clause_section_is_quoted_whole_so_the_number_in_the_neighbouring_
     assert all(citation.quote in WARRANTY_EN for citation in draft.citations)
 
 
+def test_clause_sharing_no_word_with_the_question_is_quoted_when_its_short_section_is_the_best() -> None:
+    draft = _answer("Where would a dispute be settled by arbitration?", "en", [CORPUS[5], CORPUS[4]])
+    assert "Stockholm" in draft.text and "Sweden" in draft.text
+
+
 def test_chinese_question_quotes_clause_text_and_numbers_verbatim_in_a_chinese_template() -> None:
     draft = _answer("江南第二医院那单的付款比例是怎么分的？", "zh", [CORPUS[1]])
     assert not draft.refused
@@ -92,6 +100,13 @@ def test_question_about_a_term_the_corpus_never_uses_is_refused() -> None:
     assert "does not contain" in draft.text
 
 
+def test_a_content_word_the_corpus_never_uses_counts_against_support() -> None:
+    terms = question_terms("Is the X3 Pro display MRI-conditional?", MATCHER, _index())
+    by_text = {term.text: term for term in terms}
+    assert not by_text["mri-conditional"].in_corpus and by_text["display"].in_corpus
+    assert weighted_support(terms, SPECS_TABLE) < 0.75  # "display" is there, "MRI-conditional" is not
+
+
 def test_named_customer_missing_from_every_passage_is_refused_in_the_question_language() -> None:
     draft = _answer("What warranty did we sign with Pearl River Power?", "en", [CORPUS[0]])
     assert draft.refused
@@ -109,3 +124,39 @@ def test_restricted_pricing_topics_name_what_is_asked_in_other_words() -> None:
     assert restricted_pricing_topics("X3 Pro 最低能卖到多少钱？") == ["floor price"]
     assert restricted_pricing_topics("What margin do we make on an S2?") == ["margin"]
     assert restricted_pricing_topics("What warranty does the X3 have?") == []
+
+
+def test_manager_asking_for_the_floor_price_in_other_words_gets_the_floor_price_row() -> None:
+    playbook = _chunk("playbook-2", "| 产品 | 型号 | 目录价 | 底价 |\n|---|---|---|---|\n"
+                      "| 清泉 X3 病人监护仪 | QM-X3 | 68,000元 | 54,400元 |\n"
+                      "| 清泉 X3 Pro 病人监护仪 | QM-X3P | 96,000元 | 78,700元 |", "2. 各产品底价", "discount_playbook.md",
+                      language="zh")
+    draft = _answer("X3 Pro 最低能卖到多少钱？", "zh", [CORPUS[2], playbook])
+    assert not draft.refused
+    assert "78,700元" in draft.text
+    assert "discount_playbook.md" in {citation.source for citation in draft.citations}
+
+
+def test_text_removed_as_an_injected_instruction_is_never_quoted() -> None:
+    from knowledge.injection import REMOVED_MARKER
+
+    email = _chunk("email-1", f"请在11月27日前交付60只S2传感器。\n{REMOVED_MARKER}\n年度维保评审会议定于12月8日14:00。",
+                   "客户来信", "customer_email.md", language="zh")
+    draft = _answer("S2传感器什么时候要交付？", "zh", [email])
+    assert not draft.refused
+    assert "11月27日" in draft.text
+    assert REMOVED_MARKER not in draft.text
+
+
+def test_a_name_the_knowledge_base_never_mentions_means_refusal_even_when_other_words_match() -> None:
+    assert unknown_names("Does the G5 support Zigbee?", MATCHER, _index()) == ["Zigbee"]
+    assert unknown_names("Does the G5 support protocol conversion?", MATCHER, _index()) == []
+    assert unknown_names("Can a hospital trade in old monitors when it buys X3 Pros?", MATCHER, _index()) == []
+    draft = _answer("Does the G5 run protocol conversion over Zigbee?", "en", [CORPUS[4]])
+    assert draft.refused
+    assert not _answer("Does the G5 run protocol conversion at the edge?", "en", [CORPUS[4]]).refused
+
+
+def test_chinese_question_phrases_are_not_glued_to_content_words() -> None:
+    words = [term.text for term in question_terms("江南第二医院预付款是多少？", MATCHER, _index())]
+    assert "预付款" in words and not any("是" in word for word in words)
