@@ -269,6 +269,11 @@ def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
             return None, ("请说明客户和目标阶段（如 谈判/negotiation）。" if chinese else
                           "Please name the customer and the target stage (e.g. negotiation).")
         return update_opportunity_stage(customer[0].name_zh, stage, context=context), ""
+    model = _chat_model()
+    if model is not None:
+        proposed = _propose_task_with_model(model, text, context)
+        if proposed is not None:
+            return proposed, ""
     parsed = parse_task_request(text)
     if not parsed or not parsed.get("customer"):
         return None, ("请告诉我客户名称和时间，例如「给华东人民医院下周三安排一次回访」。" if chinese else
@@ -277,6 +282,42 @@ def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
         return None, ("什么时候？请补充日期，例如「下周三」或「明天下午3点」。" if chinese else
                       "When? Please add a date, e.g. 'next Friday' or 'in 3 days'.")
     return create_follow_up_task(parsed["customer"], parsed["due"], parsed["description"], context=context), ""
+
+
+def _propose_task_with_model(model: Any, text: str, context: Any) -> Any:
+    """A schema-constrained tool call over the user's own message (never retrieved text); None → use the rules."""
+    from datetime import date
+
+    from agent.llm import ModelUnavailableError, bind_tools_for, invoke_model
+    from tools.actions import ActionError
+    from tools.tasks import action_tools, create_follow_up_task
+
+    try:
+        bound = bind_tools_for(model, action_tools(context), tool_name="create_follow_up_task")
+        reply = invoke_model(bound, [("human", load_prompt("extract_task").format(
+            message=text, today=date.today().isoformat()))])
+        call = next((c for c in reply.tool_calls if c["name"] == "create_follow_up_task"), None)
+        if call is None:
+            return None
+        args = {key: str(call["args"].get(key) or "") for key in ("customer", "due", "description")}
+        if not _customer_named_by_user(args["customer"], text):
+            logger.info("model proposed customer %r that the user's message does not name", args["customer"])
+            return None
+        return create_follow_up_task(args["customer"], args["due"], args["description"], context=context)
+    except (ModelUnavailableError, ActionError, ValueError, TypeError, KeyError) as error:
+        logger.info("model tool call for a task failed, using the rules: %s", error)
+        return None
+
+
+def _customer_named_by_user(customer: str, text: str) -> bool:
+    """The model may only propose for a customer the user's own words name (no customer from elsewhere)."""
+    from tools.customers import find_customer_in_text, resolve_customer
+
+    named = find_customer_in_text(text)
+    resolved = resolve_customer(customer) if customer else None
+    if named is not None and resolved is not None:
+        return named[0].key == resolved.key
+    return bool(customer) and customer.lower() in text.lower()
 
 
 _STAGES = {"closed_won": r"赢单|成交|closed[ _]?won|\bwon\b", "closed_lost": r"输单|丢单|closed[ _]?lost|\blost\b",

@@ -25,6 +25,9 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+SINGLE_THREAD_MAX_TEXTS = 4
+
+
 @dataclass
 class SentenceTransformerEmbedder:
     """sentence-transformers over a local model directory; never downloads (HF offline mode is forced)."""
@@ -48,9 +51,19 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        import torch
+
         with self._lock:  # one forward pass at a time: two cores, and torch is not re-entrant-friendly here
-            vectors = self._model.encode(texts, batch_size=64, normalize_embeddings=True,
-                                         show_progress_bar=False, convert_to_numpy=True)
+            # A query-sized batch runs on one thread: on a busy 2-core host torch's second intra-op thread
+            # waits for a core and a 10 ms query embedding takes 50-700 ms (measured); ingest batches keep all.
+            threads = torch.get_num_threads()
+            if len(texts) <= SINGLE_THREAD_MAX_TEXTS and threads > 1:
+                torch.set_num_threads(1)
+            try:
+                vectors = self._model.encode(texts, batch_size=64, normalize_embeddings=True,
+                                             show_progress_bar=False, convert_to_numpy=True)
+            finally:
+                torch.set_num_threads(threads)
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -206,3 +206,34 @@ def test_unreachable_model_server_falls_back_to_the_extractive_answer(sample_hom
     reset_runtime()
     result = answer_turn(TurnRequest(text="华东人民医院的X3质保期是多久？", thread_id="t-down"))
     assert "24个月" in result.answer and result.route == "knowledge"
+
+
+def test_task_arguments_come_from_a_tool_call_over_the_users_words(sample_home: Path, monkeypatch,
+                                                                    scripted_chat_model_factory) -> None:
+    from tests.fakes import tool_call_reply
+
+    model = scripted_chat_model_factory(tool_call_reply(
+        "create_follow_up_task", {"customer": "Jiangnan Second Hospital", "due": "next Friday",
+                                  "description": "send the X3 quote"}))
+    monkeypatch.setattr("agent.nodes._chat_model", lambda: model)
+    result = answer_turn(TurnRequest(text="please remind me to send the X3 quote to Jiangnan next Friday",
+                                     user_id="li.na", thread_id="t-tool-call"))
+    [action] = result.pending_actions
+    assert action["kind"] == "create_follow_up_task" and action["status"] == "pending"
+    assert action["customer"] == "江南第二医院" and "send the X3 quote" in action["args"]["description"]
+    assert result.executed_actions == [] and task_count() == 0
+    sent = str(model.last_messages[-1].content)
+    assert "please remind me" in sent and "<<<passage" not in sent
+    assert model.bound_tool_choice == "create_follow_up_task" or "create_follow_up_task" in str(model.bound_tool_choice)
+
+
+def test_a_tool_call_naming_an_unknown_customer_falls_back_to_the_rules(sample_home: Path, monkeypatch,
+                                                                        scripted_chat_model_factory) -> None:
+    from tests.fakes import tool_call_reply
+
+    model = scripted_chat_model_factory(tool_call_reply(
+        "create_follow_up_task", {"customer": "Nonexistent Corp", "due": "tomorrow", "description": "call"}))
+    monkeypatch.setattr("agent.nodes._chat_model", lambda: model)
+    result = answer_turn(TurnRequest(text="给华东人民医院下周三安排一次回访", user_id="zhang.wei", thread_id="t-tc2"))
+    [action] = result.pending_actions
+    assert action["customer"] == "华东人民医院"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from agent.answer import compose_extractive_answer, question_terms, quotable_units, unknown_names, weighted_support
+from agent.answer import (
+    compose_extractive_answer,
+    question_terms,
+    quotable_units,
+    unknown_names,
+    weighted_support,
+)
 from agent.router import restricted_pricing_topics
 from knowledge.graph import AliasMatcher
 from knowledge.lexical import LexicalIndex
@@ -39,10 +45,10 @@ CORPUS = [
 ]
 MATCHER = AliasMatcher([("Northwind", "customer:northwind"), ("江南第二医院", "customer:jiangnan"),
                         ("X3 Pro", "product:qmx3p"), ("G5", "product:qig5"),
-                        ("Pearl River Power", "customer:pearlriver")])
+                        ("Pearl River Power", "customer:pearlriver"), ("S2", "product:qis2")])
 ENTITY_NAMES = {"customer:northwind": ["Northwind"], "customer:jiangnan": ["江南第二医院", "江南二院"],
                 "product:qmx3p": ["X3 Pro", "QM-X3P"], "product:qig5": ["G5", "QI-G5"],
-                "customer:pearlriver": ["Pearl River Power"]}
+                "customer:pearlriver": ["Pearl River Power"], "product:qis2": ["S2", "QI-S2"]}
 
 
 def _index() -> LexicalIndex:
