@@ -78,7 +78,7 @@ _ZH_QUESTION_PHRASES = re.compile(
     r"多长时间|多久|吗|呢|吧")
 # A capitalised word or an acronym (with digits or hyphens: "MRI-conditional", "ISO13485", "Zigbee").
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
-_ACRONYM = re.compile(r"[A-Z][A-Z0-9-]+")
+_ACRONYM = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9-]+(?![A-Za-z0-9])")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -138,6 +138,19 @@ def _question_words(question: str, matcher: AliasMatcher) -> list[str]:
     # ("质量保证金是多少" → 质量保证 + 金是 instead of 质量保证金).
     remainder = _ZH_QUESTION_PHRASES.sub(" ", remainder)
     return [term for term in dict.fromkeys(tokenize(remainder)) if term not in _GENERIC_TERMS and len(term) > 1]
+
+
+def required_acronyms(question: str, matcher: AliasMatcher, terms: list[QuestionTerm]) -> list[QuestionTerm]:
+    """The question's acronyms and codes ("FDA", "MTBF", "HL7"): a passage that never says one can't answer it.
+
+    Such terms are precise; a passage sharing only the question's ordinary words with it is about
+    something else ("清泉认证的兼容型号" does not answer "FDA认证").
+    """
+    remainder = question
+    for match in sorted(matcher.find(question), key=lambda m: -m.start):
+        remainder = remainder[: match.start] + " " + remainder[match.end:]
+    acronyms = {token for match in _ACRONYM.finditer(remainder) for token in tokenize(match.group(0))}
+    return [term for term in terms if term.text in acronyms and term.in_corpus]
 
 
 def unknown_names(question: str, matcher: AliasMatcher, rarity: TermRarity) -> list[str]:
@@ -369,8 +382,10 @@ def compose_extractive_answer(question: str, language: str, passages: list[Retri
         return refusal(language)
     terms = question_terms(question, matcher, rarity) + _restricted_topic_terms(question, rarity)
     grounded = [p for p in passages if _entities_grounded(question, matcher, p, entity_names)]
+    required = required_acronyms(question, matcher, terms)
     supported = [(rank, p) for rank, p in enumerate(grounded)
-                 if weighted_support(terms, f"{p.title}\n{p.section}\n{p.text}") >= SUPPORT_THRESHOLD]
+                 if weighted_support(terms, f"{p.title}\n{p.section}\n{p.text}") >= SUPPORT_THRESHOLD
+                 ]
     if not supported:
         return refusal(language)
     wants_number = bool(_QUANTITY_QUESTION.search(question))

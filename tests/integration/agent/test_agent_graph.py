@@ -237,3 +237,12 @@ def test_a_tool_call_naming_an_unknown_customer_falls_back_to_the_rules(sample_h
     result = answer_turn(TurnRequest(text="给华东人民医院下周三安排一次回访", user_id="zhang.wei", thread_id="t-tc2"))
     [action] = result.pending_actions
     assert action["customer"] == "华东人民医院"
+
+
+def test_chat_session_answers_and_asks_for_confirmation(sample_home: Path) -> None:
+    session = "华东人民医院的X3质保期是多久？\n给华东人民医院下周三安排一次回访\napprove\nexit\n"
+    result = CliRunner().invoke(app, ["chat", "--user", "zhang.wei", "--thread", "t-chat"], input=session)
+    assert result.exit_code == 0, result.output
+    assert "24个月" in result.output and "contract_huadong_x3_2025.md" in result.output
+    assert "approve / edit / reject / later" in result.output
+    assert task_count() == 1

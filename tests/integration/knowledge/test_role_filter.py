@@ -85,3 +85,11 @@ def test_search_cli_contract(mixed_corpus: Path) -> None:
     assert scores == sorted(scores, reverse=True)
     bad_role = CliRunner().invoke(app, ["search", "X3", "--role", "ceo", "--json"])
     assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
+
+
+def test_graph_show_prints_entity_aliases_relations_and_documents(mixed_corpus: Path) -> None:
+    result = CliRunner().invoke(app, ["graph", "show", "清泉 X3"])
+    assert result.exit_code == 0, result.output
+    assert "Qingquan X3" in result.output and "x3_brochure.md" in result.output
+    missing = CliRunner().invoke(app, ["graph", "show", "Nobody Inc"])
+    assert missing.exit_code == 1 and "No entity" in missing.output

@@ -166,3 +166,15 @@ def test_a_name_the_knowledge_base_never_mentions_means_refusal_even_when_other_
 def test_chinese_question_phrases_are_not_glued_to_content_words() -> None:
     words = [term.text for term in question_terms("江南第二医院预付款是多少？", MATCHER, _index())]
     assert "预付款" in words and not any("是" in word for word in words)
+
+
+def test_a_passage_missing_the_questions_acronym_does_not_support_an_answer() -> None:
+    faq = _chunk("faq-16", "Q: V8 输液泵报警“管路堵塞”怎么处理？\nA: 请检查输液器是否为清泉认证的兼容型号。", "row 16",
+                 "complaints_faq.csv", language="zh")
+    certified = _chunk("x3pro-6", "- US FDA 510(k) submission in progress; not yet cleared for sale.", "6. 认证",
+                       "whitepaper_x3_pro.md")
+    index = LexicalIndex(["faq-16", "x3pro-6"], [tokenize(faq.text), tokenize(certified.text)], ["public", "public"])
+    question = "输液泵有没有拿到FDA认证？"
+    assert compose_extractive_answer(question, "zh", [faq], MATCHER, ENTITY_NAMES, rarity=index).refused
+    answered = compose_extractive_answer(question, "zh", [certified], MATCHER, ENTITY_NAMES, rarity=index)
+    assert not answered.refused and "510(k)" in answered.text

@@ -62,3 +62,18 @@ def test_docx_headings_become_markdown_headings(tmp_path: Path) -> None:
     document.save(str(path))
     loaded = load_document(path)
     assert "## Section 3 Territory" in loaded.text and loaded.title == "Distributor Agreement"
+
+
+def test_xlsx_qa_sheet_gives_one_row_per_question(tmp_path: Path) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Question", "Answer", "Product", "Category"])
+    sheet.append(["V8 报警堵塞怎么办？", "检查管路型号与压力阈值。", "QM-V8", "complaint"])
+    sheet.append(["", "orphan answer without a question", "", ""])
+    path = tmp_path / "qa.xlsx"
+    workbook.save(str(path))
+    document = load_document(path)
+    assert [(row.question, row.product, row.row_number) for row in document.qa_rows] == [
+        ("V8 报警堵塞怎么办？", "QM-V8", 2)]
