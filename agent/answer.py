@@ -385,7 +385,7 @@ def compose_extractive_answer(question: str, language: str, passages: list[Retri
     required = required_acronyms(question, matcher, terms)
     supported = [(rank, p) for rank, p in enumerate(grounded)
                  if weighted_support(terms, f"{p.title}\n{p.section}\n{p.text}") >= SUPPORT_THRESHOLD
-                 ]
+                 and all(weighted_support([term], f"{p.section}\n{p.text}") == 1.0 for term in required)]
     if not supported:
         return refusal(language)
     wants_number = bool(_QUANTITY_QUESTION.search(question))

@@ -77,9 +77,16 @@ def discover_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[
     return documents, registries, missing
 
 
+# (title, text) → {"customer": [names], "product": [...], "competitor": [...], "partner": [...]}; an LLM-backed
+# extractor is passed in by the caller when a model is configured (knowledge/ never imports the agent layer).
+EntityExtractor = Callable[[str, str], dict[str, list[str]]]
+EXTRACTION_CHARS = 2000
+
+
 def ingest_paths(paths: Iterable[Path | str], prune: bool = False,
                  on_file: Callable[[FileResult], None] | None = None,
-                 knowledge_base: KnowledgeBase | None = None) -> IngestReport:
+                 knowledge_base: KnowledgeBase | None = None,
+                 entity_extractor: EntityExtractor | None = None) -> IngestReport:
     """Ingest files and folders incrementally; a bad file is reported and the rest still ingested."""
     kb = knowledge_base or get_knowledge_base()
     roots = [Path(path) for path in paths]
@@ -93,7 +100,7 @@ def ingest_paths(paths: Iterable[Path | str], prune: bool = False,
         session.commit()
     fingerprint = f"{CHUNKER_VERSION}:{kb.fingerprint if kb.settings.embedding != 'none' else 'none'}"
     for path in documents:
-        result = _ingest_one(kb, path, fingerprint)
+        result = _ingest_one(kb, path, fingerprint, entity_extractor)
         report.results.append(result)
         if on_file:
             on_file(result)
@@ -105,7 +112,8 @@ def ingest_paths(paths: Iterable[Path | str], prune: bool = False,
     return report
 
 
-def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str) -> FileResult:
+def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str,
+                entity_extractor: EntityExtractor | None = None) -> FileResult:
     try:
         document = load_document(path, fingerprint)
     except DocumentLoadError as error:
@@ -118,7 +126,7 @@ def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str) -> FileResult:
         if existing is not None and existing.content_hash == document.content_hash:
             return FileResult(path=str(path), source=document.source, status="unchanged", chunks=existing.chunk_count)
     try:
-        chunk_count, flagged = _write_document(kb, doc_id, document)
+        chunk_count, flagged = _write_document(kb, doc_id, document, entity_extractor)
     except Exception as error:  # one bad document must not stop the batch; the report names it
         logger.exception("ingesting %s failed", path)
         return FileResult(path=str(path), source=document.source, status="failed",
@@ -127,7 +135,8 @@ def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str) -> FileResult:
                       chunks=chunk_count, flagged_injection=flagged)
 
 
-def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument) -> tuple[int, bool]:
+def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument,
+                    entity_extractor: EntityExtractor | None = None) -> tuple[int, bool]:
     chunks = chunk_document(document)
     if not chunks:
         raise DocumentLoadError("no text found in the file")
@@ -153,6 +162,9 @@ def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument) ->
         session.add_all(rows)
         about = link_document(session, doc_id, document.doc_type, document.title, document.customers,
                               document.products, document.competitors, document.partners)
+        if entity_extractor is not None:
+            _add_extracted_entities(session, entity_extractor, document.title,
+                                    "\n".join(row.text for row in rows)[:EXTRACTION_CHARS])
         session.flush()
         matcher = _matcher_for(session)
         row_products = _qa_row_products(session, document)
@@ -204,6 +216,24 @@ def entity_link_weights(about: list[str], row_about: list[str], mentioned: list[
         if entity_id not in links:
             links[entity_id] = ("mentions", weight)
     return links
+
+
+def _add_extracted_entities(session: Session, extractor: EntityExtractor, title: str, text: str) -> None:
+    """Grow the graph with entities a model found; their chunks are then linked by the alias matcher."""
+    from knowledge.graph import ENTITY_TYPES, resolve_entity, upsert_entity
+
+    try:
+        found = extractor(title, text)
+    except Exception:  # extraction is an enrichment: a model failure must not fail the document
+        logger.warning("entity extraction failed for %s; continuing without it", title, exc_info=True)
+        return
+    for entity_type, names in found.items():
+        if entity_type not in ENTITY_TYPES:
+            continue
+        for name in names:
+            name = name.strip()
+            if len(name) >= 2 and resolve_entity(session, name, entity_type) is None:
+                upsert_entity(session, entity_type, name, name, [])
 
 
 def _qa_row_products(session: Session, document: LoadedDocument) -> dict[int, list[str]]:

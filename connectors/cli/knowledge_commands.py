@@ -32,7 +32,7 @@ def ingest_command(
     with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                   console=console, transient=json_output) as progress:
         task = progress.add_task("", total=len(documents))
-        report = ingest_paths(paths, prune=prune,
+        report = ingest_paths(paths, prune=prune, entity_extractor=_configured_entity_extractor(),
                               on_file=lambda result: progress.update(task, advance=1, description=result.source))
     if json_output:
         typer.echo(json.dumps([result.model_dump() for result in report.results], ensure_ascii=False, indent=2))
@@ -45,6 +45,18 @@ def ingest_command(
         counts = {status: report.count(status) for status in ("ingested", "updated", "unchanged", "pruned", "failed")}
         console.print("  ".join(f"{status}: {count}" for status, count in counts.items()))
     raise typer.Exit(code=0 if report.ok else 1)
+
+
+def _configured_entity_extractor():  # type: ignore[no-untyped-def]
+    """LLM entity extraction when SALESBOT_LLM names a model; None keeps ingestion rule-based."""
+    from agent.llm import load_chat_model
+
+    model = load_chat_model()
+    if model is None:
+        return None
+    from agent.extract import entity_extractor_for
+
+    return entity_extractor_for(model)
 
 
 def search_command(

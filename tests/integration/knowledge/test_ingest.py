@@ -99,3 +99,34 @@ def test_injection_text_is_flagged_and_kept_out_of_the_index(tmp_path: Path) -> 
     assert report.results[0].flagged_injection
     [chunk] = stored_chunks("email.md")
     assert "忽略" not in chunk.text and "忽略" in chunk.raw_text and chunk.flagged_injection
+
+
+def test_model_extracted_entities_join_the_graph_and_link_their_chunks(tmp_path: Path,
+                                                                        scripted_chat_model_factory) -> None:
+    from agent.extract import entity_extractor_for
+    from knowledge.graph import describe_entity
+    from tests.fakes import json_reply
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "visit_note.md").write_text("# Visit note\nAcme Robotics plans to replace 40 Veltrix gateways.\n",
+                                          encoding="utf-8")
+    model = scripted_chat_model_factory(json_reply({"customers": ["Acme Robotics"], "products": [],
+                                                    "competitors": ["Veltrix"], "partners": []}))
+    report = ingest_paths([folder], entity_extractor=entity_extractor_for(model))
+    assert report.ok
+    assert "Acme Robotics plans" in str(model.last_messages[-1].content)
+    with get_knowledge_base().session() as session:
+        view = describe_entity(session, "acme robotics")
+    assert view is not None and view.entity_type == "customer"
+    assert ("visit_note.md", "Visit note") in view.documents
+
+
+def test_a_failing_extractor_does_not_fail_the_document(tmp_path: Path) -> None:
+    def broken(title: str, text: str) -> dict[str, list[str]]:
+        raise RuntimeError("model crashed")
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "note.md").write_text("# Note\nPlain text.\n", encoding="utf-8")
+    assert ingest_paths([folder], entity_extractor=broken).ok
