@@ -33,7 +33,7 @@ from salesbot.roles import role_at_least
 from salesbot.settings import get_settings
 
 logger = logging.getLogger(__name__)
-PASSAGES_PER_ANSWER = 6
+PASSAGES_PER_ANSWER = 10
 
 
 class RouteDecision(BaseModel):

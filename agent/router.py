@@ -73,13 +73,18 @@ def route_by_rules(text: str) -> Route:
         return "help"
     if _OPPORTUNITY.search(text) or _STAGE.search(text):
         return "task"
-    if _TASK.search(text) and not text.rstrip().endswith(("?", "？", "吗")):
+    if _TASK.search(text) and not _is_question(text):
         return "task"
-    if _PRICING.search(text) and (_QUANTITY.search(text) or re.search(r"报价|quote", text, re.I)):
+    if _PRICING.search(text) and _QUANTITY.search(text):
         return "pricing"
     if _DATA.search(text) or _WRITE_SQL.search(text):
         return "data"
     return "knowledge"
+
+
+def _is_question(text: str) -> bool:
+    """'报价单有效期是多久？' asks about quoting; '给X报价：X3 20台' asks for a quote."""
+    return text.rstrip().endswith(("?", "？", "吗", "呢"))
 
 
 def task_kind(text: str) -> str:
