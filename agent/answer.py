@@ -45,6 +45,8 @@ SAME_PASSAGE_SHARE = 0.5
 # Per retrieval rank: the top passage keeps its best unit unless another passage's is clearly better.
 RANK_PENALTY = 0.06
 NUMBER_BONUS = 0.25
+# A unit naming only other products/customers than the ones asked about is probably about a sibling.
+OTHER_ENTITY_PENALTY = 0.5
 # Weight of the section heading next to the unit's own text.
 CONTEXT_SHARE = 0.3
 POSITION_PENALTY = 0.005
@@ -336,6 +338,26 @@ def _score_unit(unit: QuotableUnit, passage: RetrievedChunk, terms: list[Questio
     return score - POSITION_PENALTY * min(unit.position, 10)
 
 
+def _asked_entities(question: str, matcher: AliasMatcher) -> dict[str, set[str]]:
+    """Entity ids the question names, by type (product, customer, partner)."""
+    asked: dict[str, set[str]] = {}
+    for entity_id in matcher.entity_ids(question):
+        kind = entity_id.split(":", 1)[0]
+        if kind in GROUNDED_ENTITY_KINDS:
+            asked.setdefault(kind, set()).add(entity_id)
+    return asked
+
+
+def _names_only_other_entities(text: str, asked: dict[str, set[str]], matcher: AliasMatcher) -> bool:
+    """A line about the X3 when the question asks about the X3 Pro (or another customer's clause)."""
+    if not asked:
+        return False
+    named: dict[str, set[str]] = {}
+    for entity_id in matcher.entity_ids(text):
+        named.setdefault(entity_id.split(":", 1)[0], set()).add(entity_id)
+    return any(named.get(kind) and not (named[kind] & ids) for kind, ids in asked.items())
+
+
 def _entities_grounded(question: str, matcher: AliasMatcher, passage: RetrievedChunk,
                        entity_names: dict[str, list[str]]) -> bool:
     """A question naming a customer, partner or product is only answered from a passage about or mentioning it."""
@@ -391,9 +413,12 @@ def compose_extractive_answer(question: str, language: str, passages: list[Retri
     wants_number = bool(_QUANTITY_QUESTION.search(question))
     unit_terms = terms + entity_terms(question, matcher, entity_names)
     scored: list[tuple[float, int, QuotableUnit, RetrievedChunk]] = []
+    asked = _asked_entities(question, matcher)
     for rank, passage in supported[:SCORED_PASSAGES]:
         for unit in quotable_units(passage.text):
             score = _score_unit(unit, passage, unit_terms, wants_number) - RANK_PENALTY * rank
+            if _names_only_other_entities(unit.scoring_text, asked, matcher):
+                score -= OTHER_ENTITY_PENALTY
             scored.append((score, rank, unit, passage))
     if not scored:
         return refusal(language)

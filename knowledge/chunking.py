@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from knowledge.loaders import LoadedDocument
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 MAX_CHARS_ZH = 650
 MAX_CHARS_EN = 1100
 

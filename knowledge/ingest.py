@@ -167,6 +167,10 @@ def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument,
                                     "\n".join(row.text for row in rows)[:EXTRACTION_CHARS])
         session.flush()
         matcher = _matcher_for(session)
+        # Whoever a document's title names is what the document is about ("Distributor Agreement — Amber …"),
+        # even when its metadata forgot to list it.
+        about += [entity_id for entity_id in matcher.entity_ids(document.title)
+                  if entity_id not in about and not entity_id.startswith("contract:")]
         row_products = _qa_row_products(session, document)
         for row in rows:
             links = entity_link_weights(about, row_products.get(row.ordinal, []),
