@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ from langchain_core.language_models.fake_chat_models import FakeMessagesListChat
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 # ChatML exactly as llama-cpp-python spells it, so the loader recognises it as the built-in "chatml" format.
@@ -197,6 +198,28 @@ def json_reply(payload: BaseModel | dict[str, Any]) -> AIMessage:
     """An AIMessage whose content is a JSON object (what a structured-output call returns)."""
     data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
     return AIMessage(content=json.dumps(data, ensure_ascii=False))
+
+
+# ---- sample schema and tools shared by the LLM backend tests ----
+
+
+class RouteDecision(BaseModel):
+    """Which path a turn takes."""
+
+    route: Literal["knowledge", "pricing", "task", "data", "help"]
+    reason: str = Field(default="", max_length=80)
+
+
+@tool
+def create_follow_up_task(customer: str, due_date: str) -> str:
+    """Propose a follow-up task for a customer on a date (YYYY-MM-DD)."""
+    return f"{customer} {due_date}"
+
+
+@tool
+def look_up_list_price(product: str) -> str:
+    """The list price of a product."""
+    return product
 
 
 # ---- fixtures (import them in tests/conftest.py: `from tests.fakes import tiny_gguf_path, ...`) ----

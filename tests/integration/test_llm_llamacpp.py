@@ -20,8 +20,6 @@ from agent.llm import (
 from salesbot.settings import reset_runtime
 from tests.fakes import TINY_GGUF_CONTEXT_LENGTH, TINY_GGUF_EMBEDDING_LENGTH
 
-pytest_plugins = ["tests.fakes"]
-
 
 class RouteDecision(BaseModel):
     """Which path a turn takes."""

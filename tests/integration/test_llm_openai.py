@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import Literal
 
 import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_core.tools import tool
-from pydantic import BaseModel, Field
 
 from agent.llm import (
     ModelUnavailableError,
@@ -21,28 +18,8 @@ from agent.llm import (
     load_chat_model,
 )
 from salesbot.settings import reset_runtime
+from tests.fakes import RouteDecision, create_follow_up_task, look_up_list_price
 from tests.stubs.openai_api import OpenAIStubServer
-
-pytest_plugins = ["tests.fakes"]
-
-
-class RouteDecision(BaseModel):
-    """Which path a turn takes."""
-
-    route: Literal["knowledge", "pricing", "task", "data", "help"]
-    reason: str = Field(default="", max_length=80)
-
-
-@tool
-def create_follow_up_task(customer: str, due_date: str) -> str:
-    """Propose a follow-up task for a customer on a date (YYYY-MM-DD)."""
-    return f"{customer} {due_date}"
-
-
-@tool
-def look_up_list_price(product: str) -> str:
-    """The list price of a product."""
-    return product
 
 
 def _short_timeout(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.tools import tool
-from pydantic import BaseModel, Field
 
 from agent.llm import (
     ModelConfig,
@@ -23,27 +20,14 @@ from agent.llm import (
     parse_structured_text,
 )
 from salesbot.settings import reset_runtime
-from tests.fakes import ScriptedChatModel, json_reply, tool_call_reply
-
-
-class RouteDecision(BaseModel):
-    """Which path a turn takes."""
-
-    route: Literal["knowledge", "pricing", "task", "data", "help"]
-    reason: str = Field(default="", max_length=80)
-
-
-@tool
-def create_follow_up_task(customer: str, due_date: str) -> str:
-    """Propose a follow-up task for a customer on a date (YYYY-MM-DD)."""
-    return f"{customer} {due_date}"
-
-
-@tool
-def look_up_list_price(product: str) -> str:
-    """The list price of a product."""
-    return product
-
+from tests.fakes import (
+    RouteDecision,
+    ScriptedChatModel,
+    create_follow_up_task,
+    json_reply,
+    look_up_list_price,
+    tool_call_reply,
+)
 
 # ---- parse_model_config ----
 
