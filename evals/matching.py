@@ -6,6 +6,8 @@ import re
 import unicodedata
 from pathlib import PurePath
 
+from knowledge.text import detect_language  # noqa: F401  (re-exported: one language rule everywhere)
+
 _CJK_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SPACES_AND_THOUSANDS = re.compile(r"\s+|(?<=\d),(?=\d{3})")
 
@@ -23,13 +25,6 @@ def normalize_for_match(text: str) -> str:
 def contains_fact(answer: str, fact: str) -> bool:
     normalized_fact = normalize_for_match(fact)
     return bool(normalized_fact) and normalized_fact in normalize_for_match(answer)
-
-
-def detect_language(text: str) -> str:
-    """'zh' when CJK characters make up a fair share of the letters, else 'en'."""
-    cjk = len(_CJK_CHARACTER.findall(text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    return "zh" if cjk and cjk * 3 >= latin else "en"
 
 
 def source_matches(retrieved_source: str, expected_source: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
+from knowledge.text import detect_language
 from salesbot.roles import EVERYONE, normalize_role
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".yaml", ".yml"}
@@ -24,8 +25,6 @@ SKIPPED_NAMES = {"readme.md", "readme.txt", "readme"}
 LIST_FIELDS = ("access", "customers", "products", "competitors", "partners")
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 class DocumentLoadError(Exception):
@@ -66,12 +65,6 @@ def is_ingestable(path: Path) -> bool:
     if name.startswith((".", "_")):
         return False
     return path.suffix.lower() in SUPPORTED_SUFFIXES
-
-
-def detect_language(text: str) -> str:
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    return "zh" if cjk and cjk * 3 >= latin else "en"
 
 
 def sidecar_path(path: Path) -> Path:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from agent.models import Citation, DataTable, TurnResult
 from connectors.wecom.models import ActionCard, RenderedReply
+from knowledge.text import detect_language as detect_text_language
 from salesbot.roles import UnknownRoleError, role_at_least
 
 Language = Literal["zh", "en"]
@@ -22,7 +23,6 @@ QUOTES_PER_SOURCE = 2
 # Approvals by these roles are sent to the approvers' own chats (they are rarely in the rep's conversation).
 APPROVER_ROLES_OUTSIDE_THE_CONVERSATION = ("manager", "vp")
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 LABELS: dict[str, dict[Language, str]] = {
     "sources": {"zh": "**来源**", "en": "**Sources**"},
@@ -37,8 +37,8 @@ LABELS: dict[str, dict[Language, str]] = {
 
 
 def detect_language(text: str) -> Language:
-    """Chinese when the text contains CJK characters; used for replies the agent did not write."""
-    return "zh" if _CJK.search(text or "") else "en"
+    """The reply language for text the agent did not write (the same rule the agent uses)."""
+    return "zh" if detect_text_language(text or "") == "zh" else "en"
 
 
 def render_turn_result(result: TurnResult) -> RenderedReply:
