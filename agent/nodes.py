@@ -193,9 +193,8 @@ def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[s
                                llm=_chat_model())
     table = None if answer.refused or not answer.sql else {"sql": answer.sql, "columns": answer.columns,
                                                            "rows": answer.rows}
-    text = answer.message
-    if table and answer.rows:
-        text = f"{answer.message}\n\n{_text_table(answer.columns, answer.rows)}\n\nSQL: {answer.sql}"
+    # The table travels in `table`; each connector renders it (Rich, Block Kit, WeCom Markdown).
+    text = f"{answer.message}\nSQL: {answer.sql}" if table else answer.message
     return {"result": {**_result(text, language, "data", table=_json_safe(table), chart=answer.chart),
                        "refused": answer.refused}}
 
@@ -204,14 +203,6 @@ def _json_safe(value: Any) -> Any:
     import json
 
     return json.loads(json.dumps(value, default=str)) if value is not None else None
-
-
-def _text_table(columns: list[str], rows: list[list[Any]], limit: int = 15) -> str:
-    lines = [" | ".join(columns), " | ".join("---" for _ in columns)]
-    lines += [" | ".join(str(cell) for cell in row) for row in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"… ({len(rows)} rows)")
-    return "\n".join(lines)
 
 
 def propose_write_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
