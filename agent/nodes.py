@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel
-from sqlmodel import select
+from sqlmodel import col, select
 
 from agent.answer import (
     AnswerDraft,
@@ -71,7 +71,8 @@ def route_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
 def _entity_aliases() -> dict[str, list[str]]:
     kb = get_knowledge_base()
     with kb.session() as session:
-        rows = session.exec(select(EntityAlias.entity_id, EntityAlias.alias)).all()
+        rows = session.exec(select(EntityAlias.entity_id, EntityAlias.alias).order_by(
+            col(EntityAlias.entity_id), col(EntityAlias.alias_key))).all()
     aliases: dict[str, list[str]] = {}
     for entity_id, alias in rows:
         aliases.setdefault(entity_id, []).append(alias)

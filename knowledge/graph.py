@@ -67,7 +67,7 @@ class AliasMatcher:
             for pattern, alias, entity_id in self._patterns
             for match in pattern.finditer(lowered)
         ]
-        found.sort(key=lambda match: (-(match.end - match.start), match.start))
+        found.sort(key=lambda match: (-(match.end - match.start), match.start, match.entity_id))
         chosen: list[EntityMatch] = []
         for match in found:
             if all(match.end <= other.start or match.start >= other.end for other in chosen):
@@ -85,12 +85,11 @@ def upsert_entity(session: Session, entity_type: str, key: str, name: str, alias
     entity_id = entity_id_for(entity_type, key)
     if session.get(Entity, entity_id) is None:
         session.add(Entity(entity_id=entity_id, entity_type=entity_type, name=name))
-    all_aliases = {name, key, *aliases}
-    for alias in list(all_aliases):
-        extra = pinyin_alias(alias) if entity_type in ("customer", "partner", "competitor") else None
-        if extra:
-            all_aliases.add(extra)
-    for alias in all_aliases:
+    # Ordered, not a set: which spelling is stored for a normalized key must not depend on the hash seed.
+    ordered = list(dict.fromkeys([name, key, *aliases]))
+    if entity_type in ("customer", "partner", "competitor"):
+        ordered += [extra for alias in ordered if (extra := pinyin_alias(alias))]
+    for alias in dict.fromkeys(ordered):
         normalized = alias_key(alias)
         if normalized and session.get(EntityAlias, (normalized, entity_id)) is None:
             session.add(EntityAlias(alias_key=normalized, entity_id=entity_id, alias=alias))
@@ -129,7 +128,8 @@ def resolve_entity(session: Session, name: str, entity_type: str | None = None) 
 
 
 def all_aliases(session: Session) -> list[tuple[str, str]]:
-    return [(row.alias, row.entity_id) for row in session.exec(select(EntityAlias))]
+    statement = select(EntityAlias).order_by(col(EntityAlias.entity_id), col(EntityAlias.alias_key))
+    return [(row.alias, row.entity_id) for row in session.exec(statement)]
 
 
 def link_document(session: Session, doc_id: str, doc_type: str, title: str, customers: list[str],
