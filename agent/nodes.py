@@ -12,7 +12,6 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel
-from sqlmodel import col, select
 
 from agent.answer import (
     AnswerDraft,
@@ -26,7 +25,7 @@ from agent.router import asks_for_restricted_pricing, route_by_rules, task_kind
 from agent.state import AgentState
 from knowledge.base import get_knowledge_base
 from knowledge.retriever import analyze_query, retrieve_with_role_filter
-from knowledge.tables import Entity, EntityAlias
+from knowledge.tables import Entity
 from knowledge.text import detect_language
 from prompts import load_prompt
 from salesbot.roles import role_at_least
@@ -68,17 +67,6 @@ def route_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     return {"route": route, "language": language, "passages": [], "pending_action": None, "result": {}}
 
 
-def _entity_aliases() -> dict[str, list[str]]:
-    kb = get_knowledge_base()
-    with kb.session() as session:
-        rows = session.exec(select(EntityAlias.entity_id, EntityAlias.alias).order_by(
-            col(EntityAlias.entity_id), col(EntityAlias.alias_key))).all()
-    aliases: dict[str, list[str]] = {}
-    for entity_id, alias in rows:
-        aliases.setdefault(entity_id, []).append(alias)
-    return aliases
-
-
 def _entity_names(entity_ids: list[str]) -> list[str]:
     kb = get_knowledge_base()
     with kb.session() as session:
@@ -115,7 +103,7 @@ def compose_answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     else:
         passages = [RetrievedChunk(**p) for p in state.get("passages", [])]
         kb = get_knowledge_base()
-        draft = compose_extractive_answer(question, language, passages, kb.alias_matcher(), _entity_aliases())
+        draft = compose_extractive_answer(question, language, passages, kb.alias_matcher(), kb.entity_aliases())
         model = _chat_model()
         if model is not None and not draft.refused:
             draft = compose_llm_answer(model, original_question, language, passages[:4]) or draft

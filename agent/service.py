@@ -115,8 +115,7 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
     view = get_action(action_id) or get_action(action_id.strip().upper())
     if view is None:
         raise ActionNotFound(f"no action with id {action_id!r}; `salesbot tasks` lists them")
-    language = language or ("zh" if detect_language(view.summary_zh) == "zh" and detect_language(decision) == "zh"
-                            else detect_language(decision))
+    language = language or detect_language(decision)
     actor_role = normalize_role(role)
     payload = {"decision": decision, "user_id": user_id, "role": actor_role, "edited_args": edited_args,
                "language": language}

@@ -26,7 +26,7 @@ class KnowledgeBase:
         KnowledgeTable.metadata.create_all(self.engine)
         self._lock = threading.RLock()
         self._lexical: tuple[int, LexicalIndex] | None = None
-        self._matcher: tuple[int, AliasMatcher] | None = None
+        self._matcher: tuple[int, AliasMatcher, dict[str, list[str]]] | None = None
 
     @cached_property
     def embedder(self) -> Embedder | None:
@@ -67,13 +67,25 @@ class KnowledgeBase:
                 self._lexical = (generation, index)
             return self._lexical[1]
 
-    def alias_matcher(self) -> AliasMatcher:
+    def _alias_views(self) -> tuple[AliasMatcher, dict[str, list[str]]]:
+        """The alias matcher and each entity's aliases, read once per index generation."""
         generation = self.generation()
         with self._lock:
             if self._matcher is None or self._matcher[0] != generation:
                 with self.session() as session:
-                    self._matcher = (generation, AliasMatcher(all_aliases(session)))
-            return self._matcher[1]
+                    pairs = all_aliases(session)
+                by_entity: dict[str, list[str]] = {}
+                for alias, entity_id in pairs:
+                    by_entity.setdefault(entity_id, []).append(alias)
+                self._matcher = (generation, AliasMatcher(pairs), by_entity)
+            return self._matcher[1], self._matcher[2]
+
+    def alias_matcher(self) -> AliasMatcher:
+        return self._alias_views()[0]
+
+    def entity_aliases(self) -> dict[str, list[str]]:
+        """entity id → its aliases (ordered), for grounding answers in the entities a question names."""
+        return self._alias_views()[1]
 
 
 

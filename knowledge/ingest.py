@@ -13,7 +13,7 @@ from sqlmodel import Session, delete, select
 
 from knowledge.base import KnowledgeBase, get_knowledge_base
 from knowledge.chunking import CHUNKER_VERSION, chunk_document
-from knowledge.graph import link_document, load_entity_registry
+from knowledge.graph import AliasMatcher, all_aliases, link_document, load_entity_registry
 from knowledge.injection import strip_instructions
 from knowledge.loaders import (
     ENTITY_REGISTRY_NAMES,
@@ -166,7 +166,7 @@ def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument,
             _add_extracted_entities(session, entity_extractor, document.title,
                                     "\n".join(row.text for row in rows)[:EXTRACTION_CHARS])
         session.flush()
-        matcher = _matcher_for(session)
+        matcher = AliasMatcher(all_aliases(session))
         # Whoever a document's title names is what the document is about ("Distributor Agreement — Amber …"),
         # even when its metadata forgot to list it.
         about += [entity_id for entity_id in matcher.entity_ids(document.title)
@@ -250,12 +250,6 @@ def _qa_row_products(session: Session, document: LoadedDocument) -> dict[int, li
             if entity is not None:
                 products[ordinal] = [entity.entity_id]
     return products
-
-
-def _matcher_for(session: Session):  # type: ignore[no-untyped-def]
-    from knowledge.graph import AliasMatcher, all_aliases
-
-    return AliasMatcher(all_aliases(session))
 
 
 def _delete_document_rows(session: Session, doc_id: str) -> None:

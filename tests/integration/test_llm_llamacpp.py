@@ -7,7 +7,6 @@ from typing import Literal
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
 from agent.llm import (
@@ -18,7 +17,12 @@ from agent.llm import (
     load_chat_model,
 )
 from salesbot.settings import reset_runtime
-from tests.fakes import TINY_GGUF_CONTEXT_LENGTH, TINY_GGUF_EMBEDDING_LENGTH
+from tests.fakes import (
+    TINY_GGUF_CONTEXT_LENGTH,
+    TINY_GGUF_EMBEDDING_LENGTH,
+    create_follow_up_task,
+    look_up_list_price,
+)
 
 
 class RouteDecision(BaseModel):
@@ -39,18 +43,6 @@ class GroundedAnswer(BaseModel):
     answer: str = Field(max_length=60)
     citations: list[CitedPassage] = Field(max_length=3)
     refused: bool
-
-
-@tool
-def create_follow_up_task(customer: str, due_date: str) -> str:
-    """Propose a follow-up task for a customer on a date (YYYY-MM-DD)."""
-    return f"{customer} {due_date}"
-
-
-@tool
-def look_up_list_price(product: str) -> str:
-    """The list price of a product."""
-    return product
 
 
 def test_loads_from_settings_with_the_chat_template_from_the_gguf(tiny_llm_spec: str) -> None:
