@@ -13,12 +13,10 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel
 
-from agent.answer import (
-    AnswerDraft,
-    compose_extractive_answer,
-    compose_llm_answer,
-    restricted_refusal,
-)
+from agent.answer.extractive import compose_extractive_answer
+from agent.answer.llm_answer import compose_llm_answer
+from agent.answer.models import AnswerDraft
+from agent.answer.refusal import restricted_refusal
 from agent.context import Context
 from agent.models import Route
 from agent.router import asks_for_restricted_pricing, route_by_rules, task_kind
@@ -40,7 +38,7 @@ class RouteDecision(BaseModel):
 
 
 def _chat_model() -> Any:
-    from agent.llm import load_chat_model
+    from salesbot.llm import load_chat_model
 
     return load_chat_model()
 
@@ -57,7 +55,7 @@ def route_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     route: Route = route_by_rules(question)
     model = _chat_model()
     if model is not None and route == "knowledge":
-        from agent.llm import ModelUnavailableError, StructuredOutputError, invoke_structured
+        from salesbot.llm import ModelUnavailableError, StructuredOutputError, invoke_structured
 
         try:
             route = invoke_structured(model, [("human", load_prompt("route").format(question=question))],
@@ -148,8 +146,8 @@ def _amount(match: re.Match[str] | None) -> Decimal | None:
 
 def propose_pricing_strategies(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Three quote strategies from the pricing engine, rendered for the asking role (no floor/cost to reps)."""
-    from tools.customers import find_customer_in_text
-    from tools.pricing import PricingError, find_product_in_text, propose_pricing, render_pricing
+    from tools.sales.customers import find_customer_in_text
+    from tools.sales.pricing import PricingError, find_product_in_text, propose_pricing, render_pricing
 
     question, language = state["question"], state["language"]
     product = find_product_in_text(question)
@@ -173,7 +171,7 @@ def propose_pricing_strategies(state: AgentState, runtime: Runtime[Context]) -> 
 
 def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Read-only text-to-SQL for roles allowed to ask data questions."""
-    from tools.sql import answer_data_question as run_data_question
+    from tools.model_tools import answer_data_question as run_data_question
 
     question, language = state["question"], state["language"]
     chart_dir = get_settings().home_dir / "charts"
@@ -196,8 +194,8 @@ def _json_safe(value: Any) -> Any:
 
 def propose_write_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Turn the user's own words into a pending action (persisted before anyone is asked to confirm)."""
-    from tools.actions import ActionError
-    from tools.models import ActionContext
+    from tools.gate.models import ActionContext
+    from tools.gate.store import ActionError
 
     question, language = _last_human_text(state), state["language"]
     context = ActionContext(user_id=runtime.context.user_id, role=runtime.context.role,
@@ -226,14 +224,10 @@ def propose_write_action(state: AgentState, runtime: Runtime[Context]) -> dict[s
 
 
 def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
-    from tools.customers import find_customer_in_text
-    from tools.opportunity import card_to_action_args, extract_opportunity_card
-    from tools.tasks import (
-        create_follow_up_task,
-        log_opportunity_card,
-        parse_task_request,
-        update_opportunity_stage,
-    )
+    from tools.model_tools import create_follow_up_task, log_opportunity_card, update_opportunity_stage
+    from tools.sales.customers import find_customer_in_text
+    from tools.sales.opportunity import card_to_action_args, extract_opportunity_card
+    from tools.sales.task_requests import parse_task_request
 
     chinese = detect_language(text) == "zh"
     if kind == "log_opportunity_card":
@@ -268,9 +262,9 @@ def _propose_task_with_model(model: Any, text: str, context: Any) -> Any:
     """A schema-constrained tool call over the user's own message (never retrieved text); None → use the rules."""
     from datetime import date
 
-    from agent.llm import ModelUnavailableError, bind_tools_for, invoke_model
-    from tools.actions import ActionError
-    from tools.tasks import action_tools, create_follow_up_task
+    from salesbot.llm import ModelUnavailableError, bind_tools_for, invoke_model
+    from tools.gate.store import ActionError
+    from tools.model_tools import action_tools, create_follow_up_task
 
     try:
         bound = bind_tools_for(model, action_tools(context), tool_name="create_follow_up_task")
@@ -291,7 +285,7 @@ def _propose_task_with_model(model: Any, text: str, context: Any) -> Any:
 
 def _customer_named_by_user(customer: str, text: str) -> bool:
     """The model may only propose for a customer the user's own words name (no customer from elsewhere)."""
-    from tools.customers import find_customer_in_text, resolve_customer
+    from tools.sales.customers import find_customer_in_text, resolve_customer
 
     named = find_customer_in_text(text)
     resolved = resolve_customer(customer) if customer else None
@@ -314,7 +308,7 @@ def _stage_in_text(text: str) -> str | None:
 
 def confirm_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """The confirmation gate: pause until a person approves, edits or rejects; then apply it once."""
-    from tools.actions import ActionError, decide_action
+    from tools.gate.store import ActionError, decide_action
 
     action = state.get("pending_action")
     if not action or action.get("status") != "pending":

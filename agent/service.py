@@ -72,7 +72,7 @@ def answer_turn(request: TurnRequest) -> TurnResult:
                                         _config(request.thread_id), context=context)
         return TurnResult(**state["result"])
     except Exception as error:  # the user gets a short message; the traceback goes to the log
-        from tools.actions import ActionError
+        from tools.gate.store import ActionError
 
         if isinstance(error, ActionError | ValueError):
             return TurnResult(answer=str(error), route="decision", language=language)
@@ -99,10 +99,10 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
     When the proposing thread is still paused at the confirmation gate, the graph is resumed with
     Command(resume=...), so the gate node applies the decision; otherwise (the thread moved on, or the
     action came from elsewhere) the decision is applied directly. Both paths end in the same idempotent
-    tools.actions.decide_action. ActionError (not found / not allowed) propagates to the caller.
+    tools.gate.store.decide_action. ActionError (not found / not allowed) propagates to the caller.
     """
     from agent.nodes import decision_result
-    from tools.actions import (
+    from tools.gate.store import (
         ActionError,
         ActionNotAllowed,
         ActionNotFound,
@@ -110,7 +110,7 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
         may_decide,
         not_allowed_message,
     )
-    from tools.actions import decide_action as apply_decision
+    from tools.gate.store import decide_action as apply_decision
 
     view = get_action(action_id) or get_action(action_id.strip().upper())
     if view is None:

@@ -37,7 +37,7 @@ def main() -> int:
     from agent.service import answer_turn
     from knowledge.ingest import ingest_paths
     from salesbot.settings import SAMPLES_DIR, reset_runtime
-    from tools.seed import seed_sample_company
+    from tools.sales.seed import seed_sample_company
 
     reset_runtime()
     ingest_paths([SAMPLES_DIR])

@@ -151,7 +151,7 @@ def main() -> None:
     llm_spec = args.llm or get_settings().llm
     llm = None
     if llm_spec and llm_spec != "none":
-        from agent.llm import load_chat_model
+        from salesbot.llm import load_chat_model
 
         llm = load_chat_model(llm_spec)
         run_question_set("Spider store_1", spider, SPIDER_DB, spider_url, llm, f"LLM ({llm_spec})")
@@ -159,7 +159,7 @@ def main() -> None:
         print("\n(LLM path skipped: no model configured; pass --llm SPEC)")
 
     if args.seed:
-        from tools.seed import seed_sample_company
+        from tools.sales.seed import seed_sample_company
 
         seed_sample_company()
     sales_url = get_settings().sales_database_url

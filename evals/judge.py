@@ -44,7 +44,7 @@ class Judge:
 
 
 def _structured_judge_class() -> type:
-    """A ragas LLM that asks for each prompt's output model through agent.llm.invoke_structured.
+    """A ragas LLM that asks for each prompt's output model through salesbot.llm.invoke_structured.
 
     Why not ragas's LangchainLLMWrapper: it asks for free text and parses JSON out of it, which small local
     models often get wrong (the score becomes NaN). invoke_structured constrains decoding to the output
@@ -53,7 +53,7 @@ def _structured_judge_class() -> type:
     """
     from ragas.llms.base import InstructorBaseRagasLLM
 
-    from agent.llm import invoke_structured
+    from salesbot.llm import invoke_structured
 
     class StructuredJudgeLLM(InstructorBaseRagasLLM):
         is_async = False
@@ -107,7 +107,7 @@ def build_judge(config: str) -> Judge:
     """Load the judge model by config string (llamacpp:/path.gguf, openai:URL#model)."""
     import warnings
 
-    from agent.llm import ModelConfigError, ModelUnavailableError, load_chat_model
+    from salesbot.llm import ModelConfigError, ModelUnavailableError, load_chat_model
     from salesbot.settings import get_settings
 
     try:

@@ -45,7 +45,7 @@ class EvalOptions:
     baseline_path: Path | None = None
     sql_limit: int | None = None
     ingest_samples: bool = True
-    # The systems under test; None means the real ones (knowledge.retriever, agent.service, tools.sql).
+    # The systems under test; None means the real ones (knowledge.retriever, agent.service, tools.model_tools).
     # Tests pass fakes here; the real modules are looked up at call time, so monkeypatching them works too.
     retrieve: Callable[[str, str, int], list[Any]] | None = None
     answer: Callable[[Any], Any] | None = None
@@ -78,7 +78,7 @@ def ensure_sample_knowledge() -> str:
 
 def ensure_sample_sales_data() -> str:
     """Seed the sample company's sales database under SALESBOT_HOME (idempotent: only what is missing)."""
-    from tools.seed import seed_sample_company
+    from tools.sales.seed import seed_sample_company
 
     added = seed_sample_company()
     return f"sales database: sample company seeded ({added})"
@@ -120,7 +120,7 @@ def real_answer(request: Any) -> Any:
 
 
 def real_answer_data_question(question: str, role: str, db_url: str | None = None) -> Any:
-    from tools import sql as sql_tool
+    from tools import model_tools as sql_tool
 
     return sql_tool.answer_data_question(question, role, db_url=db_url)
 

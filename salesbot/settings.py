@@ -9,7 +9,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-SAMPLES_DIR = PACKAGE_ROOT / "knowledge" / "samples"
+# The demo company (data, not code): what `salesbot demo` and the tests load.
+SAMPLES_DIR = PACKAGE_ROOT / "samples"
 
 
 class Settings(BaseSettings):
@@ -41,10 +42,10 @@ class Settings(BaseSettings):
         default=["manager", "vp", "admin"], description="Roles allowed to ask text-to-SQL data questions."
     )
     pricing_policy_file: Path | None = Field(
-        default=None, description="Pricing policy YAML; default knowledge/samples/policy/pricing_policy.yaml."
+        default=None, description="Pricing policy YAML; default samples/policy/pricing_policy.yaml."
     )
     responsibility_file: Path | None = Field(
-        default=None, description="Human/AI responsibility YAML; default tools/responsibility.yaml."
+        default=None, description="Human/AI responsibility YAML; default tools/gate/responsibility.yaml."
     )
 
     slack_signing_secret: str = ""

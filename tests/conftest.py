@@ -40,7 +40,7 @@ def sample_kb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled sample knowledge base ingested and the sales DB seeded once per session (copied per test)."""
     from knowledge.ingest import ingest_paths
     from salesbot.settings import SAMPLES_DIR, reset_runtime
-    from tools.seed import seed_sample_company
+    from tools.sales.seed import seed_sample_company
 
     template = tmp_path_factory.mktemp("sample-home")
     previous = os.environ.get("SALESBOT_HOME")

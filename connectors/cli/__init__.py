@@ -16,13 +16,21 @@ COMMAND_MODULES = [
     "connectors.cli.tasks_commands",
     "connectors.cli.sql_commands",
     "connectors.cli.serve_commands",
-    "connectors.cli.eval_commands",
 ]
 
 
+# Command families from other installed parts (the evaluation suite registers `salesbot eval` this way), so
+# the product itself never imports them: see [project.entry-points."salesbot.cli"] in pyproject.toml.
+PLUGIN_GROUP = "salesbot.cli"
+
+
 def _register_all() -> None:
+    from importlib.metadata import entry_points
+
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(app)
+    for plugin in sorted(entry_points(group=PLUGIN_GROUP), key=lambda entry: entry.name):
+        plugin.load()(app)
 
 
 _register_all()

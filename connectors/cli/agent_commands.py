@@ -67,7 +67,7 @@ def chat_command(
 
     from agent.models import TurnRequest
     from agent.service import answer_turn, decide_action
-    from tools.actions import ActionError
+    from tools.gate.store import ActionError
 
     console = Console()
     thread_id = thread or f"chat-{uuid.uuid4().hex[:12]}"
@@ -118,7 +118,7 @@ def demo_command(
     from agent.service import answer_turn
     from knowledge.ingest import ingest_paths
     from salesbot.settings import SAMPLES_DIR, get_settings
-    from tools.seed import seed_sample_company
+    from tools.sales.seed import seed_sample_company
 
     console = Console()
     console.print(f"[bold]SALESBOT_HOME[/bold] = {get_settings().home_dir}")

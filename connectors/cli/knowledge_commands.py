@@ -49,12 +49,12 @@ def ingest_command(
 
 def _configured_entity_extractor():  # type: ignore[no-untyped-def]
     """LLM entity extraction when SALESBOT_LLM names a model; None keeps ingestion rule-based."""
-    from agent.llm import load_chat_model
+    from salesbot.llm import load_chat_model
 
     model = load_chat_model()
     if model is None:
         return None
-    from agent.extract import entity_extractor_for
+    from knowledge.extraction import entity_extractor_for
 
     return entity_extractor_for(model)
 

@@ -36,7 +36,7 @@ def _configured_llm():  # type: ignore[no-untyped-def]
     if get_settings().llm == "none":
         return None
     try:
-        from agent.llm import load_chat_model  # type: ignore[attr-defined]
+        from salesbot.llm import load_chat_model
     except ImportError:
         return None
     try:

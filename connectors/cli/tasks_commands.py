@@ -37,9 +37,9 @@ def task_rows(status: str | None = None) -> list[dict[str, Any]]:
     """Actions (pending, executed, …) followed by tasks, as the objects `salesbot tasks --json` prints."""
     from sqlmodel import select
 
-    from tools.actions import list_actions
-    from tools.dates import local_now
-    from tools.models import Task, sales_session
+    from tools.db.tables import Task, sales_session
+    from tools.gate.store import list_actions
+    from tools.sales.dates import local_now
 
     rows: list[dict[str, Any]] = [view.model_dump(mode="json") for view in list_actions(status)]
     with sales_session() as session:
@@ -61,7 +61,7 @@ def task_rows(status: str | None = None) -> list[dict[str, Any]]:
 
 def _decide(action_id: str, decision: str, user: str, role: str | None, edited_args: dict[str, Any] | None,
             as_json: bool) -> None:
-    from tools.actions import ActionError, get_action
+    from tools.gate.store import ActionError, get_action
 
     resolved_role = _role_for(user, role)
     before = get_action(action_id.strip().upper()) or get_action(action_id)
@@ -96,7 +96,7 @@ def _decide_through_agent(action_id: str, decision: str, user: str, role: str,
         agent_decide_action(action_id, decision, user, role, edited_args)
     except NotImplementedError:
         logger.info("agent.service.decide_action not available; deciding on the action store directly")
-        from tools.actions import decide_action
+        from tools.gate.store import decide_action
 
         decide_action(action_id, decision, user, role, edited_args)
 
@@ -180,7 +180,7 @@ def register(app: typer.Typer) -> None:
     @app.command("seed")
     def seed() -> None:
         """Fill the sales database with the sample company (idempotent)."""
-        from tools.seed import seed_sample_company
+        from tools.sales.seed import seed_sample_company
 
         report = seed_sample_company()
         typer.echo(f"Added {report.customers} customers, {report.products} products, {report.deals} deals, "
@@ -199,7 +199,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Three quote strategies that respect the discount policy."""
-        from tools.pricing import PricingError, propose_pricing, render_pricing
+        from tools.sales.pricing import PricingError, propose_pricing, render_pricing
 
         resolved_role = _role_for(user, role)
         try:
@@ -237,7 +237,7 @@ def register(app: typer.Typer) -> None:
     @feedback.command("export")
     def export(path: str = typer.Argument(..., help="Output JSONL file.")) -> None:
         """Write all feedback as a JSONL evaluation dataset."""
-        from tools.feedback import export_feedback
+        from tools.feedback_export import export_feedback
 
         count = export_feedback(path)
         typer.echo(f"Wrote {count} records to {path}.")

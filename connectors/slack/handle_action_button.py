@@ -43,7 +43,7 @@ def is_refusal(error: Exception) -> bool:
     ActionNotAllowed (not your action / already decided) and its siblings under ActionError (unknown id,
     invalid edited arguments) all carry a message written for the chat user.
     """
-    from tools.actions import ActionError
+    from tools.gate.store import ActionError
 
     return isinstance(error, ActionError)
 

@@ -19,7 +19,7 @@ ENGLISH_VERBS: dict[str, Decision] = {
     "reject": "reject", "cancel": "reject", "decline": "reject",
 }
 
-# Edit keys people type → argument names of the gate's action kinds (tools.actions.normalise_action_args).
+# Edit keys people type → argument names of the gate's action kinds (tools.gate.store.normalise_action_args).
 EDIT_KEY_ALIASES: dict[str, str] = {
     "截止": "due", "截止日期": "due", "日期": "due", "时间": "due", "到期": "due",
     "due": "due", "due_date": "due", "date": "due", "when": "due",

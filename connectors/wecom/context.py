@@ -85,7 +85,7 @@ class AgentOutcome:
 def call_agent_safely(call: Callable[[], TurnResult], language: Language) -> AgentOutcome:
     """Run an agent call and render its result; any failure becomes a polite message and a log entry.
 
-    Errors raised by the confirmation gate (tools.actions) are written for people ("only the person who
+    Errors raised by the confirmation gate (tools.gate.store) are written for people ("only the person who
     asked (or a manager) can confirm"), so their text is shown as is; every other error text stays in the log.
     """
     try:
@@ -102,7 +102,7 @@ def call_agent_safely(call: Callable[[], TurnResult], language: Language) -> Age
 
 
 def is_readable_action_error(error: BaseException) -> bool:
-    """Errors the confirmation gate raises (tools.actions.ActionError) carry messages meant for the user."""
-    from tools.actions import ActionError
+    """Errors the confirmation gate raises (tools.gate.store.ActionError) carry messages meant for the user."""
+    from tools.gate.store import ActionError
 
     return isinstance(error, ActionError) and bool(str(error).strip())

@@ -96,7 +96,8 @@ def test_a_degraded_retriever_makes_the_suite_fail(eval_home: Path, monkeypatch:
 
 
 def test_feedback_export_is_evaluated_as_a_dataset(eval_home: Path, tmp_path: Path) -> None:
-    from tools.feedback import export_feedback, record_feedback, record_suggestion
+    from tools.feedback import record_feedback, record_suggestion
+    from tools.feedback_export import export_feedback
 
     suggestion_id = record_suggestion(
         "answer", {"answer": "Payment terms from the Northwind supply agreement."},

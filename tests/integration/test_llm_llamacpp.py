@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from agent.llm import (
+from salesbot.llm import (
     ModelUnavailableError,
     bind_tools_for,
     invoke_model,

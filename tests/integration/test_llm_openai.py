@@ -9,7 +9,7 @@ import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from agent.llm import (
+from salesbot.llm import (
     ModelUnavailableError,
     StructuredOutputError,
     bind_tools_for,

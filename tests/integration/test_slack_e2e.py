@@ -35,7 +35,7 @@ def slack_with_real_agent(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSl
 
 
 def count_tasks() -> list[Any]:
-    from tools.models import Task, sales_session
+    from tools.db.tables import Task, sales_session
 
     with sales_session() as session:
         return list(session.exec(select(Task)).all())

@@ -28,7 +28,7 @@ from tests.stubs.slack_api import (
     running_slack_app,
     slash_command_form,
 )
-from tools.actions import ActionNotAllowed
+from tools.gate.store import ActionNotAllowed
 
 VECTORS = json.loads((TESTDATA_DIR / "slack" / "slack_signature_vectors.json").read_text(encoding="utf-8"))
 ROLES_FILE = TESTDATA_DIR / "slack" / "roles.yaml"

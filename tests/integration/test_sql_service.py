@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tools.sql import answer_data_question as tool_answer
+from tools.model_tools import answer_data_question as tool_answer
 from tools.text2sql.service import answer_data_question
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def test_typed_select_runs_through_the_guard(store_url: str) -> None:
 def test_sales_database_empty_then_seeded(salesbot_home: Path) -> None:
     empty = answer_data_question("各区域成交额", "manager")
     assert "salesbot seed" in empty.message and not empty.rows
-    from tools.seed import seed_sample_company
+    from tools.sales.seed import seed_sample_company
 
     seed_sample_company()
     answer = answer_data_question("哪个区域上季度成交额最高?", "manager", today=date(2026, 11, 23))

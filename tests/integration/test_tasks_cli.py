@@ -9,8 +9,8 @@ from sqlmodel import func, select
 from typer.testing import CliRunner
 
 from connectors.cli import app
-from tools.models import Customer, Deal, Opportunity, Product, sales_session
-from tools.pricing import resolve_product
+from tools.db.tables import Customer, Deal, Opportunity, Product, sales_session
+from tools.sales.pricing import resolve_product
 
 runner = CliRunner()
 
@@ -60,7 +60,7 @@ def test_price_command_is_role_aware() -> None:
 
 
 def test_tasks_edit_reject_and_errors(monkeypatch) -> None:
-    from tools.actions import propose_action
+    from tools.gate.store import propose_action
 
     view = propose_action("create_follow_up_task", {"customer": "Northwind", "due": "2026-12-04T10:00",
                                                     "description": "call"}, "emily.ross", "rep", "t")
@@ -86,7 +86,7 @@ def test_tasks_edit_reject_and_errors(monkeypatch) -> None:
 
 
 def test_feedback_record_and_export(tmp_path: Path) -> None:
-    from tools.pricing import propose_pricing
+    from tools.sales.pricing import propose_pricing
 
     _invoke("seed")
     proposal = propose_pricing("V8", 10, customer="成都西部医疗中心")

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from tools.actions import propose_action
-from tools.models import AuditEvent, Task, sales_session
+from tools.db.tables import AuditEvent, Task, sales_session
+from tools.gate.store import propose_action
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APPROVE = """
 import json, sys
-from tools.actions import decide_action
+from tools.gate.store import decide_action
 view = decide_action(sys.argv[1], "approve", "zhang.wei", "rep")
 print(json.dumps({"status": view.status, "already_decided": view.already_decided}))
 """

@@ -15,7 +15,7 @@ from sqlmodel import select as sql_select
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROPOSE_THEN_BLOCK = """
 import sys, time
-from tools.actions import propose_action
+from tools.gate.store import propose_action
 view = propose_action("create_follow_up_task",
                       {"customer": "华东人民医院", "due": "2026-12-02T10:00", "description": "回访"},
                       "zhang.wei", "rep", "thread-killed", sources=[{"source": "chat"}])
@@ -59,7 +59,7 @@ def test_sigkill_between_proposal_and_approval_loses_nothing() -> None:
     assert second.returncode == 0, second.stderr
     assert "already executed" in second.stdout
 
-    from tools.models import AuditEvent, Task, sales_session
+    from tools.db.tables import AuditEvent, Task, sales_session
 
     with sales_session() as session:
         tasks = session.exec(sql_select(Task).where(Task.action_id == action_id)).all()

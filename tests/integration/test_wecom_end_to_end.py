@@ -53,7 +53,7 @@ def wecom_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
 
 
 def count_tasks() -> int:
-    from tools.models import Task, sales_session
+    from tools.db.tables import Task, sales_session
 
     with sales_session() as session:
         return len(session.exec(select(Task)).all())

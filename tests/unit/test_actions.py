@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from tools.actions import (
+from tools.db.tables import AuditEvent, Feedback, Quote, Task, sales_session
+from tools.gate.store import (
     DEFAULT_RESPONSIBILITY_FILE,
     ActionInvalid,
     ActionNotAllowed,
@@ -17,8 +18,7 @@ from tools.actions import (
     list_actions,
     propose_action,
 )
-from tools.models import AuditEvent, Feedback, Quote, Task, sales_session
-from tools.seed import seed_sample_company
+from tools.sales.seed import seed_sample_company
 
 FOLLOW_UP = {"customer": "华东人民医院", "due": "2026-12-02T10:00", "description": "回访"}
 
@@ -144,7 +144,7 @@ def test_closing_an_opportunity_needs_a_manager_other_stages_the_proposer() -> N
     assert moving.required_approver == "confirm"
     assert decide_action(moving.id, "approve", "emily.ross", "rep").status == "executed"
     assert decide_action(closing.id, "approve", "liu.yang", "manager").status == "executed"
-    from tools.models import Opportunity
+    from tools.db.tables import Opportunity
 
     with sales_session() as session:
         opportunity = session.get(Opportunity, closing.args["opportunity_id"])
@@ -157,7 +157,7 @@ def test_opportunity_card_action_creates_an_opportunity() -> None:
                                                    "competitor": "康拓医疗"}, "zhang.wei", "rep", "t")
     assert view.required_approver == "confirm"
     done = decide_action(view.id, "approve", "zhang.wei", "rep")
-    from tools.models import Opportunity
+    from tools.db.tables import Opportunity
 
     with sales_session() as session:
         opportunity = session.exec(select(Opportunity).where(Opportunity.source_action_id == view.id)).one()

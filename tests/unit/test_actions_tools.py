@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from tools.models import ActionContext, Task, sales_session
-from tools.tasks import action_tools, create_follow_up_task, submit_quote_for_approval
+from tools.db.tables import Task, sales_session
+from tools.gate.models import ActionContext
+from tools.model_tools import action_tools, create_follow_up_task, submit_quote_for_approval
 
 
 def test_tool_functions_only_propose() -> None:

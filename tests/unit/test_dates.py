@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tools.dates import find_due_date, format_due, parse_due, resolve_due_date
+from tools.sales.dates import find_due_date, format_due, parse_due, resolve_due_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 2026-11-23, 15:30 in Shanghai.

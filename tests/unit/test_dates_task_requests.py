@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tools.customers import resolve_customer
-from tools.tasks import parse_task_request
+from tools.sales.customers import resolve_customer
+from tools.sales.task_requests import parse_task_request
 
 NOW = datetime(2026, 11, 23, 15, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 

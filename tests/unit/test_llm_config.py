@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agent.llm import (
+from salesbot.llm import (
     ModelConfig,
     ModelConfigError,
     ModelUnavailableError,

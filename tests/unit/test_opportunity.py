@@ -6,8 +6,8 @@ from langchain_core.messages import AIMessage
 
 from tests.conftest import TESTDATA_DIR
 from tests.fakes import ScriptedChatModel, json_reply, tool_call_reply
-from tools.models import OpportunityCard
-from tools.opportunity import card_to_action_args, extract_opportunity_card
+from tools.sales.models import OpportunityCard
+from tools.sales.opportunity import card_to_action_args, extract_opportunity_card
 
 CALL_ZH = (TESTDATA_DIR / "tasks" / "call_transcript_zh.txt").read_text(encoding="utf-8")
 EMAIL_EN = (TESTDATA_DIR / "tasks" / "email_en.txt").read_text(encoding="utf-8")
@@ -74,7 +74,7 @@ def test_a_broken_model_falls_back_to_rules() -> None:
 
 
 def test_card_becomes_log_opportunity_card_action_args() -> None:
-    from tools.actions import propose_action
+    from tools.gate.store import propose_action
 
     args = card_to_action_args(extract_opportunity_card(CALL_ZH))
     view = propose_action("log_opportunity_card", args, "zhang.wei", "rep", "t-card")

@@ -7,14 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from tools.pricing import (
+from tools.sales.pricing import (
     PricingError,
     load_pricing_policy,
     propose_pricing,
     render_pricing,
     resolve_product,
 )
-from tools.seed import seed_sample_company
+from tools.sales.seed import seed_sample_company
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_anchors_prefer_the_same_customer_and_product(seeded: None) -> None:
     assert any(anchor.same_customer for anchor in anchors)
     from sqlmodel import select
 
-    from tools.models import Deal, sales_session
+    from tools.db.tables import Deal, sales_session
 
     with sales_session() as session:
         skus = {session.exec(select(Deal.product_sku).where(Deal.ref == anchor.deal_ref)).one() for anchor in anchors}
@@ -116,7 +116,7 @@ def test_bad_requests_get_readable_errors() -> None:
 
 
 def test_proposal_is_recorded_as_a_suggestion(seeded: None) -> None:
-    from tools.models import Suggestion, sales_session
+    from tools.db.tables import Suggestion, sales_session
 
     proposal = propose_pricing("V8", 12, customer="成都西部医疗中心", user="chen.jie")
     assert proposal.suggestion_id

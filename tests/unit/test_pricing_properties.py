@@ -8,8 +8,8 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools.pricing import load_pricing_policy, propose_pricing
-from tools.seed import seed_sample_company
+from tools.sales.pricing import load_pricing_policy, propose_pricing
+from tools.sales.seed import seed_sample_company
 
 POLICY = load_pricing_policy()
 SKUS = [product.sku for product in POLICY.products]

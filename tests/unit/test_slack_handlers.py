@@ -16,7 +16,7 @@ from connectors.slack.render import render_turn_result
 from connectors.slack.reply import answer_and_reply, thread_id_for
 from tests.conftest import TESTDATA_DIR
 from tests.stubs.slack_api import RecordingSlackClient
-from tools.actions import ActionNotAllowed
+from tools.gate.store import ActionNotAllowed
 
 ROLES_FILE = TESTDATA_DIR / "slack" / "roles.yaml"
 REP, OTHER_REP, MANAGER, VP = "U0ZHANGWEI", "U0LINA0001", "U0LIUYANG1", "U0ZHAOMIN1"
@@ -191,8 +191,8 @@ def test_feedback_buttons_record_adopted_and_rejected_in_tools_feedback() -> Non
     from sqlmodel import select
 
     from connectors.slack.context import default_record_feedback
+    from tools.db.tables import Feedback, sales_session
     from tools.feedback import FeedbackError, record_suggestion
-    from tools.models import Feedback, sales_session
 
     suggestion_id = record_suggestion("answer", {"answer": "24 months"}, question="warranty?", user=REP)
     default_record_feedback(suggestion_id, True, REP)

@@ -28,25 +28,3 @@ def test_single_value_and_text_only_results_get_no_chart(tmp_path: Path) -> None
     assert render_chart(["name", "email"], [["a", "b"], ["c", "d"]], tmp_path / "text.png") is None
     assert render_chart(["region", "revenue"], [["East", 5]], tmp_path / "row.png") is None
     assert not list(tmp_path.iterdir())
-
-
-def test_markdown_rendering_shows_rows_and_sql() -> None:
-    from tools.text2sql.models import SqlAnswer
-    from tools.text2sql.render import answer_as_markdown
-
-    answer = SqlAnswer(sql="SELECT region, revenue FROM t", columns=["region", "revenue"],
-                       rows=[["华东", 10], ["A|B", None]], message="2 rows.")
-    text = answer_as_markdown(answer)
-    assert "| region | revenue |" in text and "| 华东 | 10 |" in text and "A\\|B" in text
-    assert text.endswith("```sql\nSELECT region, revenue FROM t\n```")
-
-
-def test_block_kit_rendering_has_table_and_sql() -> None:
-    from tools.text2sql.models import SqlAnswer
-    from tools.text2sql.render import answer_as_blocks
-
-    answer = SqlAnswer(sql="SELECT 1", columns=["region", "revenue"], rows=[["East", 10]] * 25, message="25 rows.")
-    blocks = answer_as_blocks(answer)
-    assert [block["type"] for block in blocks] == ["section", "section", "context"]
-    assert "region" in blocks[1]["text"]["text"] and "5 more rows" in blocks[1]["text"]["text"]
-    assert blocks[2]["elements"][0]["text"] == "`SELECT 1`"

@@ -13,7 +13,7 @@ from connectors.wecom.handle_card_event import handle_card_event
 from connectors.wecom.handle_text_message import handle_text_message
 from connectors.wecom.models import RenderedReply, WeComCardEvent, WeComTextMessage
 from salesbot.settings import reset_runtime
-from tools.actions import ActionNotAllowed, ActionNotFound
+from tools.gate.store import ActionNotAllowed, ActionNotFound
 
 
 class RecordingSender:

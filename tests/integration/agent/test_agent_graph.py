@@ -18,8 +18,8 @@ from agent.models import TurnRequest
 from agent.service import _config, _paused_on, answer_turn, compiled_graph, decide_action
 from connectors.cli import app
 from tests.fakes import json_reply
-from tools.models import PendingAction, Task, sales_session
-from tools.pricing import load_pricing_policy
+from tools.db.tables import PendingAction, Task, sales_session
+from tools.sales.pricing import load_pricing_policy
 
 REPO = Path(__file__).resolve().parents[3]
 

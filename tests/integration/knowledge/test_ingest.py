@@ -103,7 +103,7 @@ def test_injection_text_is_flagged_and_kept_out_of_the_index(tmp_path: Path) -> 
 
 def test_model_extracted_entities_join_the_graph_and_link_their_chunks(tmp_path: Path,
                                                                         scripted_chat_model_factory) -> None:
-    from agent.extract import entity_extractor_for
+    from knowledge.extraction import entity_extractor_for
     from knowledge.graph import describe_entity
     from tests.fakes import json_reply
 

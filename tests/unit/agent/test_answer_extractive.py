@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.answer import (
+from agent.answer.extractive import (
     compose_extractive_answer,
     question_terms,
     quotable_units,

@@ -19,7 +19,7 @@ class ExtractedEntities(BaseModel):
 
 def entity_extractor_for(model: Any) -> Callable[[str, str], dict[str, list[str]]]:
     """An extractor for knowledge.ingest: schema-constrained output, so even small models return valid lists."""
-    from agent.llm import invoke_structured
+    from salesbot.llm import invoke_structured
 
     def extract(title: str, text: str) -> dict[str, list[str]]:
         found = invoke_structured(model, [("human", load_prompt("extract_entities").format(title=title, text=text))],

@@ -22,14 +22,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from salesbot.ids import new_short_id
 from salesbot.roles import UnknownRoleError, normalize_role, role_at_least
 from salesbot.settings import get_settings
-from tools.customers import resolve_customer
-from tools.dates import format_due, local_now, parse_due
-from tools.feedback import add_feedback, add_suggestion, new_short_id
-from tools.models import (
+from tools.db.tables import (
     OPPORTUNITY_STAGES,
-    ActionView,
     AuditEvent,
     Opportunity,
     PendingAction,
@@ -38,6 +35,10 @@ from tools.models import (
     sales_session,
     utc_now,
 )
+from tools.feedback import add_feedback, add_suggestion
+from tools.gate.models import ActionView
+from tools.sales.customers import resolve_customer
+from tools.sales.dates import format_due, local_now, parse_due
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +216,7 @@ def normalise_action_args(kind: str, args: dict[str, Any], now: datetime | None 
 
 
 def _product_sku(mention: Any, required: bool) -> str | None:
-    from tools.pricing import PricingError, resolve_product
+    from tools.sales.pricing import PricingError, resolve_product
 
     if mention in (None, ""):
         if required:
@@ -251,7 +252,7 @@ def _stage_update_args(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _quote_args(args: dict[str, Any]) -> dict[str, Any]:
-    from tools.pricing import approval_band_for, discount_rate, load_pricing_policy, resolve_product
+    from tools.sales.pricing import approval_band_for, discount_rate, load_pricing_policy, resolve_product
 
     kind = "submit_quote_for_approval"
     sku = _product_sku(_require_text(args, "product", kind), required=True)

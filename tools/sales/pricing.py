@@ -19,19 +19,17 @@ import yaml
 from sqlmodel import col, select
 
 from salesbot.settings import SAMPLES_DIR, get_settings
-from tools.customers import resolve_customer
-from tools.models import (
+from tools.db.tables import Customer, Deal, sales_session
+from tools.sales.customers import resolve_customer
+from tools.sales.models import (
     ApprovalBand,
-    Customer,
     CustomerRef,
-    Deal,
     DealAnchor,
     PricingPolicy,
     PricingProposal,
     PricingStrategy,
     ProductPolicy,
     ValueBundle,
-    sales_session,
 )
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from decimal import ROUND_CEILING, Decimal
 
 from sqlmodel import select
 
-from tools.customers import company_customers, load_company
-from tools.models import Customer, Deal, Opportunity, Product, sales_session
-from tools.pricing import load_pricing_policy
+from tools.db.tables import Customer, Deal, Opportunity, Product, sales_session
+from tools.sales.customers import company_customers, load_company
+from tools.sales.pricing import load_pricing_policy
 
 SEED = 20260101
 DEAL_COUNT = 330

@@ -1,22 +1,21 @@
-"""Grounded answers: extractive (no LLM) with a support check, or LLM-written with a citation post-check."""
+"""Extractive (no-LLM) answers: the question's terms, passage support, and verbatim quotes chosen to cite."""
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
-
+from agent.answer.models import AnswerDraft
+from agent.answer.refusal import refusal
 from agent.models import Citation
 from agent.router import restricted_pricing_topics
 from knowledge.graph import AliasMatcher
 from knowledge.injection import REMOVED_MARKER
 from knowledge.models import RetrievedChunk
 from knowledge.text import detect_language, glossary_groups, tokenize
-from prompts import load_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -82,14 +81,6 @@ _ZH_QUESTION_PHRASES = re.compile(
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9-]+(?![A-Za-z0-9])")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@dataclass
-class AnswerDraft:
-    text: str
-    citations: list[Citation] = field(default_factory=list)
-    refused: bool = False
-    used_llm: bool = False
 
 
 @dataclass(frozen=True)
@@ -452,71 +443,3 @@ def format_quotes(language: str, chosen: list[tuple[str, RetrievedChunk]]) -> st
     return "\n".join(lines)
 
 
-def refusal(language: str, who: str | None = None) -> AnswerDraft:
-    if language == "zh":
-        text = (f"知识库中没有找到能回答这个问题的内容，我不做猜测。建议咨询{who or '销售经理或产品/法务团队'}。")
-    else:
-        text = ("The knowledge base does not contain an answer to this, and I won't guess. "
-                f"Please check with {who or 'your sales manager or the product/legal team'}.")
-    return AnswerDraft(text=text, refused=True)
-
-
-def restricted_refusal(language: str) -> AnswerDraft:
-    if language == "zh":
-        text = "底价、成本和毛利属于经理及以上角色可见的信息，我不能提供。需要特殊价格时请提交报价审批，由销售经理决定。"
-    else:
-        text = ("Floor prices, unit costs and margins are visible to managers and above only, so I can't share them. "
-                "If you need a special price, submit the quote for approval and your manager will decide.")
-    return AnswerDraft(text=text, refused=True)
-
-
-class LLMAnswer(BaseModel):
-    """What the model must return: its answer and the numbers of the passages it used."""
-
-    answer: str = Field(description="The answer, or an empty string when the passages don't contain it.")
-    cited_passages: list[int] = Field(default_factory=list, description="Numbers of the passages used.")
-
-
-def passages_prompt(passages: list[RetrievedChunk]) -> str:
-    template = load_prompt("passage")
-    return "\n".join(template.format(number=number, source=p.source, section=p.section, text=p.text)
-                     for number, p in enumerate(passages, start=1))
-
-
-def unsupported_terms(answer: str, cited_text: str) -> list[str]:
-    """Numbers and product-code-like terms in the answer that no cited passage contains."""
-    normalized = cited_text.replace(",", "")
-    missing = [number for number in _NUMBER.findall(answer) if number.replace(",", "") not in normalized]
-    missing += [term for term in _CODE_TERM.findall(answer) if term.lower() not in cited_text.lower()]
-    return missing
-
-
-def compose_llm_answer(model: Any, question: str, language: str,
-                       passages: list[RetrievedChunk]) -> AnswerDraft | None:
-    """Ask the model for a cited answer; None when it fails or says something its passages don't (fallback)."""
-    from agent.llm import ModelUnavailableError, StructuredOutputError, invoke_structured
-
-    if not passages:
-        return None
-    prompt = load_prompt("answer").format(language_name="Chinese" if language == "zh" else "English",
-                                          question=question, passages=passages_prompt(passages))
-    try:
-        reply = invoke_structured(model, [("human", prompt)], LLMAnswer)
-    except (ModelUnavailableError, StructuredOutputError) as error:
-        logger.warning("LLM answer failed, using the extractive answer: %s", error)
-        return None
-    cited = [passages[n - 1] for n in dict.fromkeys(reply.cited_passages) if 1 <= n <= len(passages)]
-    if not reply.answer.strip() or not cited:
-        return None
-    missing = unsupported_terms(reply.answer, "\n".join(p.text for p in cited))
-    if missing:
-        logger.info("LLM answer rejected by the post-check (unsupported: %s)", missing[:5])
-        return None
-    citations = [Citation(source=p.source, section=p.section, quote=_best_quote(reply.answer, p)) for p in cited]
-    return AnswerDraft(text=reply.answer.strip(), citations=citations, used_llm=True)
-
-
-def _best_quote(answer: str, passage: RetrievedChunk) -> str:
-    units = _units(passage.text) or [passage.text]
-    answer_tokens = set(tokenize(answer))
-    return max(units, key=lambda unit: len(answer_tokens & set(tokenize(unit))))

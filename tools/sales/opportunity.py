@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from prompts import load_prompt
-from tools.customers import find_customer_in_text, load_company
-from tools.models import OpportunityCard
+from tools.sales.customers import find_customer_in_text, load_company
+from tools.sales.models import OpportunityCard
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _find_stage(text: str) -> str:
 
 
 def _find_product(text: str) -> str | None:
-    from tools.pricing import find_product_in_text
+    from tools.sales.pricing import find_product_in_text
 
     product = find_product_in_text(text)
     return product.sku if product else None

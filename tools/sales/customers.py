@@ -10,11 +10,12 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz
 
-from tools.models import CustomerRef
+from salesbot.settings import SAMPLES_DIR
+from tools.sales.models import CustomerRef
 
 logger = logging.getLogger(__name__)
 
-COMPANY_FILE = Path(__file__).resolve().parent / "data" / "company.yaml"
+COMPANY_FILE = SAMPLES_DIR / "company.yaml"
 
 # Legal-form and generic suffixes people drop when they talk about a customer.
 _ZH_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "股份")
@@ -40,7 +41,7 @@ def known_customers() -> list[CustomerRef]:
     try:
         from sqlmodel import select
 
-        from tools.models import Customer, sales_session
+        from tools.db.tables import Customer, sales_session
 
         with sales_session() as session:
             for row in session.exec(select(Customer)).all():

@@ -1,0 +1,1 @@
+"""Answer composition: extractive cited answers, LLM answers with a post-check, refusals."""

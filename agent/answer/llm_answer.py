@@ -1,0 +1,69 @@
+"""LLM answers over retrieved passages, post-checked against what the cited passages contain."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.answer.extractive import _CODE_TERM, _NUMBER, _units
+from agent.answer.models import AnswerDraft
+from agent.models import Citation
+from knowledge.models import RetrievedChunk
+from knowledge.text import tokenize
+from prompts import load_prompt
+
+logger = logging.getLogger(__name__)
+
+
+class LLMAnswer(BaseModel):
+    """What the model must return: its answer and the numbers of the passages it used."""
+
+    answer: str = Field(description="The answer, or an empty string when the passages don't contain it.")
+    cited_passages: list[int] = Field(default_factory=list, description="Numbers of the passages used.")
+
+
+def passages_prompt(passages: list[RetrievedChunk]) -> str:
+    template = load_prompt("passage")
+    return "\n".join(template.format(number=number, source=p.source, section=p.section, text=p.text)
+                     for number, p in enumerate(passages, start=1))
+
+
+def unsupported_terms(answer: str, cited_text: str) -> list[str]:
+    """Numbers and product-code-like terms in the answer that no cited passage contains."""
+    normalized = cited_text.replace(",", "")
+    missing = [number for number in _NUMBER.findall(answer) if number.replace(",", "") not in normalized]
+    missing += [term for term in _CODE_TERM.findall(answer) if term.lower() not in cited_text.lower()]
+    return missing
+
+
+def compose_llm_answer(model: Any, question: str, language: str,
+                       passages: list[RetrievedChunk]) -> AnswerDraft | None:
+    """Ask the model for a cited answer; None when it fails or says something its passages don't (fallback)."""
+    from salesbot.llm import ModelUnavailableError, StructuredOutputError, invoke_structured
+
+    if not passages:
+        return None
+    prompt = load_prompt("answer").format(language_name="Chinese" if language == "zh" else "English",
+                                          question=question, passages=passages_prompt(passages))
+    try:
+        reply = invoke_structured(model, [("human", prompt)], LLMAnswer)
+    except (ModelUnavailableError, StructuredOutputError) as error:
+        logger.warning("LLM answer failed, using the extractive answer: %s", error)
+        return None
+    cited = [passages[n - 1] for n in dict.fromkeys(reply.cited_passages) if 1 <= n <= len(passages)]
+    if not reply.answer.strip() or not cited:
+        return None
+    missing = unsupported_terms(reply.answer, "\n".join(p.text for p in cited))
+    if missing:
+        logger.info("LLM answer rejected by the post-check (unsupported: %s)", missing[:5])
+        return None
+    citations = [Citation(source=p.source, section=p.section, quote=_best_quote(reply.answer, p)) for p in cited]
+    return AnswerDraft(text=reply.answer.strip(), citations=citations, used_llm=True)
+
+
+def _best_quote(answer: str, passage: RetrievedChunk) -> str:
+    units = _units(passage.text) or [passage.text]
+    answer_tokens = set(tokenize(answer))
+    return max(units, key=lambda unit: len(answer_tokens & set(tokenize(unit))))

@@ -1,0 +1,1 @@
+"""The sales database schema (SQLModel tables) and its session."""

@@ -1,0 +1,1 @@
+"""The confirmation gate: action kinds, the responsibility list, the pending-action store, views."""

@@ -1,0 +1,172 @@
+"""Pydantic types of the sales domain: customers, opportunity cards, the pricing policy and pricing proposals."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
+
+from tools.db.tables import OpportunityStage
+
+
+class CustomerRef(BaseModel):
+    """A resolved customer."""
+
+    key: str
+    name_zh: str
+    name_en: str
+    region: str = ""
+    industry: str = ""
+    city: str = ""
+
+    def display_name(self, language: str = "zh") -> str:
+        return self.name_zh if language == "zh" else self.name_en
+
+
+class OpportunityCard(BaseModel):
+    """What a chat, email or call transcript says about a sales opportunity."""
+
+    model_config = ConfigDict(title="OpportunityCard")
+
+    customer: str | None = PydanticField(default=None, description="Customer organisation name as written.")
+    product: str | None = PydanticField(default=None, description="Our product discussed (SKU or name).")
+    stage: OpportunityStage | None = PydanticField(default=None, description="Sales stage the conversation shows.")
+    objections: list[str] = PydanticField(default_factory=list, description="Customer concerns, one per item.")
+    competitor: str | None = PydanticField(default=None, description="Competing vendor mentioned.")
+    budget: int | None = PydanticField(default=None, description="Customer budget in CNY (whole yuan).")
+    next_step: str | None = PydanticField(default=None, description="Agreed next step, one sentence.")
+
+
+class ApprovalBand(BaseModel):
+    max_discount: Decimal
+    approver: str
+    label_en: str
+    label_zh: str
+
+
+class ValueBundle(BaseModel):
+    key: str
+    label_en: str
+    label_zh: str
+    cost_ratio: Decimal = PydanticField(description="Cost to us as a fraction of list price, per unit.")
+
+
+class VolumeBreak(BaseModel):
+    min_quantity: int
+    suggested_discount: Decimal
+
+
+class ProductPolicy(BaseModel):
+    sku: str
+    name_zh: str
+    name_en: str
+    aliases: list[str] = PydanticField(default_factory=list)
+    line: str
+    list_price: Decimal
+    unit_cost: Decimal
+    floor_price: Decimal
+
+
+class PricingPolicy(BaseModel):
+    """The pricing and discount policy YAML (knowledge/samples/policy/pricing_policy.yaml)."""
+
+    title: str = ""
+    currency: str = "CNY"
+    approval_levels: list[ApprovalBand]
+    visibility: dict[str, list[str]] = PydanticField(default_factory=dict)
+    value_bundles: list[ValueBundle] = PydanticField(default_factory=list)
+    volume_breaks: list[VolumeBreak] = PydanticField(default_factory=list)
+    products: list[ProductPolicy]
+
+
+class DealAnchor(BaseModel):
+    """A similar past deal shown next to a strategy."""
+
+    deal_ref: str
+    customer: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    outcome: str
+    closed_on: date
+    competitor: str | None = None
+    same_customer: bool = False
+
+
+class PricingStrategy(BaseModel):
+    """One of the three quote strategies, with exact Decimal arithmetic."""
+
+    key: Literal["within_authority", "value_bundle", "competitive"]
+    title_en: str
+    title_zh: str
+    unit_price: Decimal
+    quantity: int
+    total: Decimal = PydanticField(description="unit_price * quantity.")
+    discount: Decimal = PydanticField(description="1 - unit_price / list_price, rounded to 4 places for display.")
+    concessions: list[ValueBundle] = PydanticField(default_factory=list)
+    concession_cost_per_unit: Decimal = Decimal(0)
+    unit_cost: Decimal
+    floor_price: Decimal
+    gross_margin: Decimal = PydanticField(description="total - (unit_cost + concession cost) * quantity.")
+    gross_margin_rate: Decimal = PydanticField(description="gross_margin / total, 4 places.")
+    approver: str = PydanticField(description="rep | manager | vp: who must approve this discount.")
+    approval_label_en: str
+    approval_label_zh: str
+    clamped_to_floor: bool = False
+    anchors: list[DealAnchor] = PydanticField(default_factory=list)
+    rationale_en: str
+    rationale_zh: str
+
+
+# Fields only roles listed in the policy's visibility section may see.
+_COST_FIELDS = {"unit_cost": "unit_cost", "concession_cost_per_unit": "unit_cost", "floor_price": "floor_price",
+                "gross_margin": "margin", "gross_margin_rate": "margin"}
+
+
+class PricingProposal(BaseModel):
+    """Three strategies for one product, quantity and customer."""
+
+    suggestion_id: str | None = None
+    sku: str
+    product_name_zh: str
+    product_name_en: str
+    currency: str
+    quantity: int
+    list_price: Decimal
+    customer: CustomerRef | None = None
+    competitor_price: Decimal | None = None
+    customer_ask: Decimal | None = None
+    request_below_floor: bool = PydanticField(default=False, description="A requested price was under the floor.")
+    strategies: list[PricingStrategy]
+    visibility: dict[str, list[str]] = PydanticField(default_factory=dict)
+
+    def may_see(self, role: str, figure: str) -> bool:
+        """Whether `role` may see a figure class (unit_cost | floor_price | margin) under the policy."""
+        from salesbot.roles import role_at_least
+
+        allowed = self.visibility.get(figure, ["manager", "vp", "admin"])
+        return any(role_at_least(role, allowed_role) for allowed_role in allowed)
+
+    def view_for_role(self, role: str) -> dict[str, Any]:
+        """JSON-ready proposal with cost, floor and margin figures removed for roles that may not see them.
+
+        A rep never sees a price equal to the floor either (that would reveal it): such a price is withheld
+        and the strategy says who must set it.
+        """
+        data = self.model_dump(mode="json", exclude={"visibility"})
+        for strategy_data, strategy in zip(data["strategies"], self.strategies, strict=True):
+            for field_name, figure in _COST_FIELDS.items():
+                if not self.may_see(role, figure):
+                    strategy_data.pop(field_name, None)
+            if not self.may_see(role, "unit_cost"):
+                for concession in strategy_data.get("concessions", []):
+                    concession.pop("cost_ratio", None)
+            if not self.may_see(role, "floor_price") and strategy.unit_price <= strategy.floor_price:
+                strategy_data["unit_price"] = None
+                strategy_data["total"] = None
+                strategy_data["discount"] = None
+                strategy_data["price_withheld"] = True
+        return data
