@@ -31,11 +31,11 @@ class _NoAliasSafeLoader(yaml.SafeLoader):
             event = self.peek_event()
             raise yaml.constructor.ConstructorError(
                 None, None, "YAML aliases (*name) are not allowed in salesbot files", event.start_mark)
-        node = super().compose_node(parent, index)
-        if getattr(node, "anchor", None):
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
             raise yaml.constructor.ConstructorError(
-                None, None, "YAML anchors (&name) are not allowed in salesbot files", node.start_mark)
-        return node
+                None, None, "YAML anchors (&name) are not allowed in salesbot files", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def parse_yaml_text(text: str, source: str = "<text>") -> Any:
