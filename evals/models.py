@@ -112,6 +112,8 @@ class SqlOutcome(BaseModel):
 class ThresholdRule(BaseModel):
     """A bound on one metric: value must be ≥ min and/or ≤ max."""
 
+    model_config = ConfigDict(extra="forbid")
+
     min: float | None = None
     max: float | None = None
 

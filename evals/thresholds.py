@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from pydantic import RootModel
 
 from evals.models import EvalReport, MetricDelta, ThresholdRule
+from salesbot.yaml_files import ConfigFileError, load_yaml_model
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.yaml"
 # Smaller is better for these even without a threshold saying so.
@@ -22,19 +23,19 @@ class ThresholdsError(ValueError):
     """A thresholds file that cannot be read."""
 
 
+class ThresholdsFile(RootModel[dict[str, ThresholdRule]]):
+    """evals/thresholds.yaml: metric name → {min:, max:}."""
+
+
 def load_thresholds(path: Path | None = None) -> dict[str, ThresholdRule]:
     thresholds_path = path or THRESHOLDS_FILE
     try:
-        data = yaml.safe_load(thresholds_path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise ThresholdsError(f"cannot read thresholds file {thresholds_path}: {error}") from error
-    if not isinstance(data, dict):
-        raise ThresholdsError(f"thresholds file {thresholds_path} must map metric names to {{min:, max:}}")
-    rules = {}
-    for metric_name, bounds in data.items():
-        if not isinstance(bounds, dict) or not ({"min", "max"} & bounds.keys()):
-            raise ThresholdsError(f"threshold for {metric_name!r} needs min and/or max, got {bounds!r}")
-        rules[str(metric_name)] = ThresholdRule.model_validate(bounds)
+        rules = dict(load_yaml_model(thresholds_path, ThresholdsFile).root)
+    except ConfigFileError as error:
+        raise ThresholdsError(f"cannot read thresholds file: {error}") from error
+    for metric_name, rule in rules.items():
+        if rule.min is None and rule.max is None:
+            raise ThresholdsError(f"{thresholds_path}: {metric_name}: needs min and/or max")
     return rules
 
 

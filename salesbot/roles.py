@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from salesbot.yaml_files import load_yaml_model
 
 # Higher roles see everything lower roles see. "*" marks a document open to everyone.
 logger = logging.getLogger(__name__)
@@ -48,18 +50,31 @@ def can_read(role: str, access: list[str] | None) -> bool:
     return any(entry in allowed for entry in access)
 
 
+class RolesFile(BaseModel):
+    """The roles YAML (SALESBOT_ROLES_FILE): `users: {CHAT_USER_ID: role}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    users: dict[str, str] = Field(default_factory=dict, description="Chat user id (Slack, WeCom, OS user) → role.")
+
+    @field_validator("users", mode="before")
+    @classmethod
+    def _user_ids_as_text(cls, value: object) -> object:
+        # Numeric WeCom ids arrive as YAML ints; they are ids, not numbers.
+        return {str(key): str(role) for key, role in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("users")
+    @classmethod
+    def _known_roles(cls, users: dict[str, str]) -> dict[str, str]:
+        # Fail closed: a typo in a role must stop the start-up, not silently demote or promote someone.
+        return {user_id: normalize_role(role) for user_id, role in users.items()}
+
+
 def users_by_role(roles_file: Path | None) -> dict[str, str]:
-    """`users: {CHAT_USER_ID: role}` from the roles YAML; entries with an unknown role are skipped with a warning."""
+    """`users: {CHAT_USER_ID: role}` from the roles YAML (validated; ConfigFileError names the file and key)."""
     if roles_file is None or not Path(roles_file).exists():
         return {}
-    data = yaml.safe_load(Path(roles_file).read_text(encoding="utf-8")) or {}
-    users: dict[str, str] = {}
-    for user_id, role in (data.get("users") or {}).items():
-        try:
-            users[str(user_id)] = normalize_role(str(role))
-        except UnknownRoleError as error:
-            logger.warning("roles file %s: %s", roles_file, error)
-    return users
+    return dict(load_yaml_model(Path(roles_file), RolesFile).users)
 
 
 def role_for_user(user_id: str, roles_file: Path | None, default_role: str) -> str:
