@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from knowledge.embeddings import Embedder, embedding_fingerprint, load_embedder
 from knowledge.graph import AliasMatcher, all_aliases
 from knowledge.lexical import LexicalIndex
+from knowledge.registry import EntityRegistry
 from knowledge.store import ChromaChunkStore
 from knowledge.tables import IndexState, KnowledgeChunk, KnowledgeTable
 from salesbot.database import engine_for
@@ -24,6 +26,7 @@ class KnowledgeBase:
         self.settings = settings
         self.engine: Engine = engine_for(f"sqlite:///{settings.graph_db_path}")
         KnowledgeTable.metadata.create_all(self.engine)
+        _add_missing_entity_columns(self.engine)
         self._lock = threading.RLock()
         self._lexical: tuple[int, LexicalIndex] | None = None
         self._matcher: tuple[int, AliasMatcher, dict[str, list[str]]] | None = None
@@ -87,6 +90,20 @@ class KnowledgeBase:
         """entity id → its aliases (ordered), for grounding answers in the entities a question names."""
         return self._alias_views()[1]
 
+    @cached_property
+    def entity_registry(self) -> EntityRegistry:
+        """The registry every layer asks (graph + SALESBOT_ENTITIES_FILE + registered outside sources)."""
+        return EntityRegistry(self.session, self.generation, self.settings.entities_file)
+
+
+def _add_missing_entity_columns(engine: Engine) -> None:
+    """Knowledge stores made before entities had `key` and `attributes` get the columns (empty values)."""
+    columns = {column["name"] for column in inspect(engine).get_columns("entities")}
+    with engine.begin() as connection:
+        if "key" not in columns:
+            connection.execute(text("ALTER TABLE entities ADD COLUMN key VARCHAR NOT NULL DEFAULT ''"))
+        if "attributes" not in columns:
+            connection.execute(text("ALTER TABLE entities ADD COLUMN attributes JSON NOT NULL DEFAULT '{}'"))
 
 
 _instance: KnowledgeBase | None = None
@@ -100,6 +117,11 @@ def get_knowledge_base() -> KnowledgeBase:
         if _instance is None:
             _instance = KnowledgeBase(get_settings())
         return _instance
+
+
+def get_entity_registry() -> EntityRegistry:
+    """The process-wide entity registry (of the process-wide knowledge base)."""
+    return get_knowledge_base().entity_registry
 
 
 @on_reset

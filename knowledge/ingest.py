@@ -13,7 +13,7 @@ from sqlmodel import Session, delete, select
 
 from knowledge.base import KnowledgeBase, get_knowledge_base
 from knowledge.chunking import CHUNKER_VERSION, chunk_document
-from knowledge.graph import AliasMatcher, all_aliases, link_document, load_entity_registry
+from knowledge.graph import AliasMatcher, add_defined_short_names, all_aliases, link_document
 from knowledge.injection import strip_instructions
 from knowledge.loaders import (
     ENTITY_REGISTRY_NAMES,
@@ -22,9 +22,11 @@ from knowledge.loaders import (
     is_ingestable,
     load_document,
 )
+from knowledge.registry import load_entity_registry
 from knowledge.store import access_level
 from knowledge.tables import ChunkEntity, KnowledgeChunk, KnowledgeDocument
-from knowledge.text import tokenize
+from knowledge.text import TOKENIZER_VERSION, tokenize
+from salesbot.yaml_files import ConfigFileError
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +96,16 @@ def ingest_paths(paths: Iterable[Path | str], prune: bool = False,
     report = IngestReport(results=list(missing))
     with kb.session() as session:
         for registry in registries:
-            report.entities_loaded += load_entity_registry(session, registry)
+            try:
+                report.entities_loaded += load_entity_registry(session, registry)
+            except ConfigFileError as error:  # a broken registry is reported like a broken document
+                report.results.append(FileResult(path=str(registry), source=registry.name, status="failed",
+                                                 reason=str(error)))
         if registries:
             kb.bump_generation(session)
         session.commit()
-    fingerprint = f"{CHUNKER_VERSION}:{kb.fingerprint if kb.settings.embedding != 'none' else 'none'}"
+    # A new chunker or tokenizer changes stored chunks and BM25 tokens: re-ingest even unchanged files.
+    fingerprint = f"{CHUNKER_VERSION}.{TOKENIZER_VERSION}:{kb.fingerprint if kb.settings.embedding != 'none' else 'none'}"
     for path in documents:
         result = _ingest_one(kb, path, fingerprint, entity_extractor)
         report.results.append(result)
@@ -162,12 +169,13 @@ def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument,
         session.add_all(rows)
         about = link_document(session, doc_id, document.doc_type, document.title, document.customers,
                               document.products, document.competitors, document.partners)
+        add_defined_short_names(session, document.text, about)
         if entity_extractor is not None:
             _add_extracted_entities(session, entity_extractor, document.title,
                                     "\n".join(row.text for row in rows)[:EXTRACTION_CHARS])
         session.flush()
         matcher = AliasMatcher(all_aliases(session))
-        # Whoever a document's title names is what the document is about ("Distributor Agreement — Amber …"),
+        # Whoever a document's title names is what the document is about ("Distributor Agreement — <partner>"),
         # even when its metadata forgot to list it.
         about += [entity_id for entity_id in matcher.entity_ids(document.title)
                   if entity_id not in about and not entity_id.startswith("contract:")]
@@ -199,7 +207,7 @@ def entity_link_weights(about: list[str], row_about: list[str], mentioned: list[
     """Link strength per entity for one chunk: metadata links beat mentions; shared links are split by type.
 
     A contract is about its parties and only covers its products, so its product links count as mentions:
-    "G5 Lite operating temperature" should reach the G5 Lite white paper before a G5 Lite purchase contract.
+    "<product> operating temperature" should reach the product's white paper before a purchase contract for it.
     """
 
     def split_by_type(entity_ids: list[str], total: float) -> dict[str, float]:
@@ -241,14 +249,15 @@ def _add_extracted_entities(session: Session, extractor: EntityExtractor, title:
 
 
 def _qa_row_products(session: Session, document: LoadedDocument) -> dict[int, list[str]]:
-    from knowledge.graph import resolve_entity
+    """Each QA row's product column → its product entity (a product the graph does not know yet is added)."""
+    from knowledge.graph import resolve_entity, upsert_entity
 
     products: dict[int, list[str]] = {}
     for ordinal, row in enumerate(document.qa_rows):
         if row.product:
             entity = resolve_entity(session, row.product, "product")
-            if entity is not None:
-                products[ordinal] = [entity.entity_id]
+            products[ordinal] = [entity.entity_id if entity is not None else
+                                 upsert_entity(session, "product", row.product, row.product, [])]
     return products
 
 

@@ -20,11 +20,18 @@ QA_SUFFIXES = {".csv", ".xlsx"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | QA_SUFFIXES | {".pdf", ".docx"}
 SIDECAR_SUFFIX = ".meta.yaml"
 ENTITY_REGISTRY_NAMES = {"entities.yaml", "entities.yml"}
-# Folder READMEs describe a folder; they are not knowledge to cite.
-SKIPPED_NAMES = {"readme.md", "readme.txt", "readme"}
+# Folder READMEs describe a folder, and seed.yaml parameterises a demo sales database: not knowledge to cite.
+SKIPPED_NAMES = {"readme.md", "readme.txt", "readme", "seed.yaml", "seed.yml"}
 LIST_FIELDS = ("access", "customers", "products", "competitors", "partners")
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+# A contract's buyer line, in general contract vocabulary: "甲方（买方）：<name>", "买方：<name>",
+# "1.1 Buyer: <name>, a company registered in ...". Optional list marker, numbering and bold around the label.
+_PARTY_LINE = re.compile(
+    r"^[ \t>*\-]*(?:\d+(?:\.\d+)*\.?\s*)?(?:\*\*)?"
+    r"(?:甲方\s*[（(]\s*(?:买方|采购方|需方|购买方)\s*[）)]|买方|采购方|需方|购买方|Buyer|Purchaser|Customer)"
+    r"(?:\*\*)?\s*[：:](?:\*\*)?[ \t]*(?P<name>[^\n]+)$", re.MULTILINE | re.IGNORECASE)
+_PARTY_NAME_END = re.compile(r"[，；;（(\t]|\s{2,}|\s+\(|[\"“]")
 
 
 class DocumentLoadError(Exception):
@@ -107,6 +114,9 @@ def load_document(path: Path, fingerprint: str = "") -> LoadedDocument:
     if not body.strip():
         raise DocumentLoadError("no text found in the file")
     doc_type = str(metadata.get("doc_type") or ("faq" if qa_rows else "note"))
+    lists = {name: _string_list(metadata.get(name)) for name in LIST_FIELDS if name != "access"}
+    if doc_type == "contract" and not lists["customers"]:
+        lists["customers"] = contract_party_names(text)
     return LoadedDocument(
         path=str(path.resolve()),
         source=path.name,
@@ -117,8 +127,32 @@ def load_document(path: Path, fingerprint: str = "") -> LoadedDocument:
         text=text,
         qa_rows=qa_rows,
         content_hash=digest,
-        **{name: _string_list(metadata.get(name)) for name in LIST_FIELDS if name != "access"},
+        **lists,
     )
+
+
+def contract_party_names(text: str) -> list[str]:
+    """Buyers a contract's party lines name (for contracts whose metadata lists no customer)."""
+    from knowledge.graph import LATIN_LEGAL_FORMS
+
+    legal_forms = {form.lower().rstrip(".") for form in LATIN_LEGAL_FORMS}
+    names: list[str] = []
+    for match in _PARTY_LINE.finditer(text):
+        raw = match["name"].strip().strip("*").strip()
+        cut = _PARTY_NAME_END.search(raw)
+        head = raw[: cut.start()] if cut else raw
+        # "Foo Co., Ltd., a company ..." : keep comma-separated pieces that are legal forms, stop at the rest.
+        pieces = head.split(",")
+        name = pieces[0]
+        for piece in pieces[1:]:
+            if piece.strip().lower().rstrip(".") in legal_forms:
+                name += "," + piece
+            else:
+                break
+        name = name.strip().strip("*\"“”'").strip()
+        if len(name) >= 2 and name not in names:
+            names.append(name)
+    return names
 
 
 def _decode_text(raw: bytes) -> str:

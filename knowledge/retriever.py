@@ -22,8 +22,9 @@ RRF_K = 60  # Cormack et al., SIGIR 2009
 CANDIDATES_PER_LIST = 50
 ENTITY_CANDIDATES = 200
 EXPANSION_WEIGHT = 1.0
-# A named entity's other names ("Hengli" -> "恒力") are searched too, so an English question reaches a Chinese
-# document that only names the customer in Chinese; only alias tokens distinctive of one entity are used.
+# A named entity's other names (an English name -> its Chinese alias) are searched too, so an English question
+# reaches a Chinese document that only names the customer in Chinese; only alias tokens distinctive of one
+# entity are used.
 ALIAS_WEIGHT = 0.5
 LIST_WEIGHTS = {"bm25": 1.0, "dense": 0.5}
 # all-MiniLM-L6-v2 maps most Chinese characters to [UNK]: its ranking of a Chinese question is mostly noise.
@@ -80,7 +81,7 @@ _alias_cache_lock = threading.Lock()
 def _distinctive_alias_tokens(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
     """entity_id -> search tokens of its aliases that no other entity's aliases share (cached per generation).
 
-    Shared tokens ("清泉", "monitor", "hospital") would pull in every sibling entity's documents.
+    Shared tokens (the brand, "monitor", "hospital") would pull in every sibling entity's documents.
     """
     generation = kb.generation()
     with _alias_cache_lock:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -53,6 +54,10 @@ class Entity(KnowledgeTable, table=True):
     entity_id: str = Field(primary_key=True)
     entity_type: str = Field(index=True)
     name: str
+    key: str = Field(default="", description="The key as written in the source (a SKU, a customer key); "
+                     "entity_id holds its normalised form.")
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict),
+                                       description="Facts the data gives: name_en, region, industry, city, line, ...")
 
 
 class EntityAlias(KnowledgeTable, table=True):

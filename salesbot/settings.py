@@ -42,7 +42,17 @@ class Settings(BaseSettings):
         default=["manager", "vp", "admin"], description="Roles allowed to ask text-to-SQL data questions."
     )
     pricing_policy_file: Path | None = Field(
-        default=None, description="Pricing policy YAML; default samples/policy/pricing_policy.yaml."
+        default=None, description="Pricing policy YAML; default SALESBOT_HOME/pricing_policy.yaml "
+        "(`salesbot demo` and the tests point it at samples/policy/pricing_policy.yaml)."
+    )
+    entities_file: Path | None = Field(
+        default=None, description="An entities.yaml the entity registry reads directly, in addition to the "
+        "knowledge graph (so customers and products resolve before any ingest); `salesbot seed` also takes the "
+        "customers from it. Default: none (the demo commands use samples/entities.yaml)."
+    )
+    seed_file: Path | None = Field(
+        default=None, description="Seed parameters (reps, product mix, ...) for `salesbot seed`; default the "
+        "demo company's samples/seed.yaml."
     )
     responsibility_file: Path | None = Field(
         default=None, description="Human/AI responsibility YAML; default tools/gate/responsibility.yaml."

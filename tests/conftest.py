@@ -18,6 +18,9 @@ pytest_plugins = ["tests.fakes"]
 
 TESTS_DIR = Path(__file__).resolve().parent
 TESTDATA_DIR = TESTS_DIR / "data"
+SAMPLES_DIR = TESTS_DIR.parent / "samples"
+SAMPLE_POLICY_FILE = SAMPLES_DIR / "policy" / "pricing_policy.yaml"
+SAMPLE_ENTITIES_FILE = SAMPLES_DIR / "entities.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +33,10 @@ def salesbot_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "salesbot-home"
     monkeypatch.setenv("SALESBOT_HOME", str(home))
+    # The demo company's policy and registry file: customers and products resolve without an ingest.
+    # Tests of another company (or of a missing policy) set or delete these themselves.
+    monkeypatch.setenv("SALESBOT_PRICING_POLICY_FILE", str(SAMPLE_POLICY_FILE))
+    monkeypatch.setenv("SALESBOT_ENTITIES_FILE", str(SAMPLE_ENTITIES_FILE))
     reset_runtime()
     yield home
     reset_runtime()
@@ -43,8 +50,9 @@ def sample_kb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tools.sales.seed import seed_sample_company
 
     template = tmp_path_factory.mktemp("sample-home")
-    previous = os.environ.get("SALESBOT_HOME")
+    previous = {name: os.environ.get(name) for name in ("SALESBOT_HOME", "SALESBOT_PRICING_POLICY_FILE")}
     os.environ["SALESBOT_HOME"] = str(template)
+    os.environ["SALESBOT_PRICING_POLICY_FILE"] = str(SAMPLE_POLICY_FILE)
     reset_runtime()
     try:
         report = ingest_paths([SAMPLES_DIR])
@@ -52,10 +60,11 @@ def sample_kb_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         seed_sample_company()
     finally:
         reset_runtime()  # closes engines and clients so the files can be copied consistently
-        if previous is None:
-            os.environ.pop("SALESBOT_HOME", None)
-        else:
-            os.environ["SALESBOT_HOME"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return template
 
 

@@ -63,3 +63,21 @@ def test_customer_resolution_zh_en_alias_and_typos() -> None:
     assert resolve_customer("华东人名医院").key == "huadong-peoples"  # one wrong character
     assert resolve_customer("Northwnd").key == "northwind"
     assert resolve_customer("Acme Corp") is None
+
+
+def test_registry_alias_finds_the_customer_for_a_task() -> None:
+    # 江南二院 is an alias in the registry only (the old customer matcher did not know it).
+    parsed = parse_task_request("给江南二院下周三安排一次回访", NOW)
+    assert parsed is not None
+    assert parsed["customer"] == "江南第二医院" and parsed["customer_key"] == "jiangnan-second"
+    assert parsed["due"] == "2026-12-02T10:00+08:00" and parsed["description"] == "回访"
+
+
+def test_near_miss_in_running_text_and_legal_form_free_names() -> None:
+    from tools.sales.customers import find_customer_in_text
+
+    found = find_customer_in_text("给华东人名医院下周三安排一次回访")
+    assert found is not None and found[0].key == "huadong-peoples" and (found[1], found[2]) == (1, 7)
+    assert resolve_customer("Northwind Manufacturing").key == "northwind"  # "Inc." dropped
+    assert resolve_customer("宁波东港物流").key == "donggang-logistics"  # "集团" dropped
+    assert resolve_customer("东港物流集团").key == "donggang-logistics"  # city 宁波 dropped

@@ -149,3 +149,27 @@ def test_band_edges_are_decided_exactly_not_by_the_rounded_rate(offset: int) -> 
         competitive = propose_pricing("X3", 5, customer_ask=price, record=False).strategies[-1]
         assert competitive.unit_price == price
         assert competitive.approver == (below_or_at if offset >= 0 else above)
+
+
+def test_products_resolve_through_the_registry_longest_alias_first() -> None:
+    from tools.sales.pricing import find_product_in_text
+
+    assert find_product_in_text("X3 Pro 20台怎么报价").sku == "QM-X3P"  # type: ignore[union-attr]
+    assert find_product_in_text("quote 20 X3 monitors").sku == "QM-X3"  # type: ignore[union-attr]
+    assert find_product_in_text("G5 Lite 和 G5 哪个好").sku == "QI-G5L"  # type: ignore[union-attr]
+    product = resolve_product("清泉 G5 Lite")
+    assert (product.sku, product.name_zh, product.name_en) == ("QI-G5L", "清泉 G5 Lite 边缘网关",
+                                                               "Qingquan G5 Lite Edge Gateway")
+
+
+def test_without_a_configured_policy_the_error_says_what_to_set(monkeypatch) -> None:
+    from salesbot.errors import UserFacingError
+    from salesbot.settings import reset_runtime
+    from tools.sales.pricing import PricingError
+
+    monkeypatch.delenv("SALESBOT_PRICING_POLICY_FILE")
+    reset_runtime()
+    with pytest.raises(PricingError) as error:
+        load_pricing_policy()
+    assert "no pricing policy configured" in str(error.value) and "SALESBOT_PRICING_POLICY_FILE" in str(error.value)
+    assert isinstance(error.value, UserFacingError) and isinstance(error.value, ValueError)

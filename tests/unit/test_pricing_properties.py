@@ -8,10 +8,11 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import SAMPLE_POLICY_FILE
 from tools.sales.pricing import load_pricing_policy, propose_pricing
 from tools.sales.seed import seed_sample_company
 
-POLICY = load_pricing_policy()
+POLICY = load_pricing_policy(SAMPLE_POLICY_FILE)
 SKUS = [product.sku for product in POLICY.products]
 
 

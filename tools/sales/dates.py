@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from salesbot import clock
 from salesbot.settings import get_settings
 
 DEFAULT_DUE_TIME = time(10, 0)  # a date without a time means "during the morning" for a follow-up
@@ -107,9 +107,9 @@ class _NotADay(ValueError):
 
 def local_now(now: datetime | None = None) -> datetime:
     """`now` in the configured timezone (naive values are taken as already local)."""
-    zone = ZoneInfo(get_settings().timezone)
+    zone = clock.timezone()
     if now is None:
-        return datetime.now(zone)
+        return clock.now()
     return now.replace(tzinfo=zone) if now.tzinfo is None else now.astimezone(zone)
 
 
@@ -301,7 +301,7 @@ def _dateparser_match(text: str, current: datetime) -> DateMatch | None:
         return None
     for phrase, value in found or []:
         if not _ABSOLUTE_DATE_RE.search(phrase):
-            continue  # dateparser also "finds" dates in words like "may" or "X3"; keep real dates only
+            continue  # dateparser also "finds" dates in words like "may" or a model number; keep real dates only
         if value.hour == 0 and value.minute == 0 and not re.search(r"\d:\d|am|pm|点", phrase, re.I):
             value = value.replace(hour=DEFAULT_DUE_TIME.hour, minute=DEFAULT_DUE_TIME.minute)
         when = value.astimezone(current.tzinfo)

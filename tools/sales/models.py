@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
 
 from tools.db.tables import OpportunityStage
@@ -60,18 +60,19 @@ class VolumeBreak(BaseModel):
 
 
 class ProductPolicy(BaseModel):
+    """A product's prices from the policy; its names come from the entity registry (see tools.sales.catalog)."""
+
     sku: str
-    name_zh: str
-    name_en: str
-    aliases: list[str] = PydanticField(default_factory=list)
     line: str
     list_price: Decimal
     unit_cost: Decimal
     floor_price: Decimal
+    name_zh: str = PydanticField(default="", description="Filled from the entity registry, never the policy.")
+    name_en: str = PydanticField(default="", description="Filled from the entity registry, never the policy.")
 
 
 class PricingPolicy(BaseModel):
-    """The pricing and discount policy YAML (knowledge/samples/policy/pricing_policy.yaml)."""
+    """The pricing and discount policy YAML (SALESBOT_PRICING_POLICY_FILE)."""
 
     title: str = ""
     currency: str = "CNY"
@@ -80,6 +81,47 @@ class PricingPolicy(BaseModel):
     value_bundles: list[ValueBundle] = PydanticField(default_factory=list)
     volume_breaks: list[VolumeBreak] = PydanticField(default_factory=list)
     products: list[ProductPolicy]
+
+
+class SeedCompany(BaseModel):
+    name_zh: str
+    name_en: str
+
+
+class SeedRep(BaseModel):
+    user: str
+    name: str
+    role: str = PydanticField(description="rep | manager | vp")
+    region: str
+
+
+class SeedParameters(BaseModel):
+    """A seed.yaml: the parameters of a company's deterministic demo sales database."""
+
+    company: SeedCompany
+    reps: list[SeedRep] = PydanticField(min_length=1)
+    product_mix: dict[str, dict[str, int]] = PydanticField(
+        description="Customer industry → {SKU: weight}; `default` for every other industry.")
+    quantity_ranges: dict[str, tuple[int, int]]
+    previous_generation: list[str] = PydanticField(default_factory=list,
+                                                   description="SKUs whose weight halves in the last year.")
+    objections: list[str] = PydanticField(min_length=2)
+    next_steps: list[str] = PydanticField(min_length=1)
+    deal_count: int = PydanticField(ge=0)
+    first_deal_day: date
+    last_deal_day: date
+    seed: int
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SeedParameters:
+        if "default" not in self.product_mix:
+            raise ValueError("product_mix needs a `default` entry")
+        missing = sorted({sku for mix in self.product_mix.values() for sku in mix} - set(self.quantity_ranges))
+        if missing:
+            raise ValueError(f"quantity_ranges lacks {', '.join(missing)}")
+        if self.last_deal_day < self.first_deal_day:
+            raise ValueError("last_deal_day is before first_deal_day")
+        return self
 
 
 class DealAnchor(BaseModel):

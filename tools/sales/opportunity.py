@@ -7,16 +7,19 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from knowledge.base import get_entity_registry
 from prompts import load_prompt
-from tools.sales.customers import find_customer_in_text, load_company
+from salesbot.text import detect_language
+from tools.sales.customers import find_customer_in_text
 from tools.sales.models import OpportunityCard
 
 logger = logging.getLogger(__name__)
 
 # Ordered: the first stage whose cue appears wins, so decided outcomes beat earlier-stage vocabulary.
+# closed_lost is built per call (_closed_lost_cue): "决定采用<competitor>" names a competitor from the registry.
+_CLOSED_LOST_GENERIC = (r"丢单|选了(?:竞品|别家|他们|对手)|决定(?:采用|选择)(?:了)?(?:竞品|别家|对手|其他厂家)|"
+                        r"\b(?:went with|chose|lost the deal|decided against)\b")
 _STAGE_CUES: list[tuple[str, re.Pattern[str]]] = [
-    ("closed_lost", re.compile(r"丢单|选了(?:竞品|别家|他们)|决定(?:采用|选择)(?:了)?(?:康拓|美迪创|维创|北辰)|"
-                               r"\b(?:went with|chose|lost the deal|decided against)\b", re.I)),
     ("closed_won", re.compile(r"签(?:了|订)?合同|已签约|成交|中标|下单了|\b(?:signed|purchase order|PO issued|we won)\b",
                               re.I)),
     ("negotiation", re.compile(r"谈判|议价|砍价|压价|折扣|降价|便宜|优惠|再谈|谈价|价格上|\b(?:negotiat\w*|discount|lower the price|"
@@ -43,7 +46,7 @@ _UNIT_MULTIPLIERS = {"亿": Decimal(100_000_000), "万元": Decimal(10_000), "�
                      "million": Decimal(1_000_000)}
 
 
-_SPEAKER_RE = re.compile(r"^[^：:。\n]{1,24}[：:]\s*")  # "王主任(设备科)：", "Next step:", "销售 张伟："
+_SPEAKER_RE = re.compile(r"^[^：:。\n]{1,24}[：:]\s*")  # "<name>(<department>)：", "Next step:", "销售 <name>："
 _EXPLICIT_NEXT_STEP_RE = re.compile(r"下一步|next step", re.I)
 
 
@@ -56,19 +59,25 @@ def _without_speaker(sentence: str) -> str:
     return _SPEAKER_RE.sub("", sentence).strip()
 
 
+def _competitor_aliases() -> list[str]:
+    """Every alias of every competitor the registry knows (registry files and documents' front matter)."""
+    return [alias for entity in get_entity_registry().of_type("competitor") for alias in entity.aliases]
+
+
+def _closed_lost_cue() -> re.Pattern[str]:
+    named = "|".join(re.escape(alias) for alias in sorted(_competitor_aliases(), key=len, reverse=True))
+    chose_competitor = rf"|决定(?:采用|选择)(?:了)?(?:{named})" if named else ""
+    return re.compile(_CLOSED_LOST_GENERIC + chose_competitor, re.I)
+
+
 def _find_competitor(text: str) -> str | None:
-    lowered = text.lower()
-    best: tuple[int, str] | None = None
-    for competitor in load_company().get("competitors", []):
-        names = [competitor["name_zh"], competitor["name_en"], competitor["name_en"].split()[0]]
-        for product_name in competitor.get("products", []):
-            names += re.findall(r"[A-Z]{1,3}-?\d{1,4}", product_name)
-        for name in names:
-            position = lowered.find(name.lower())
-            if position >= 0 and (best is None or position < best[0]):
-                best = (position, competitor["name_zh"] if re.search(r"[\u4e00-\u9fff]", text) else
-                        competitor["name_en"])
-    return best[1] if best else None
+    """The first competitor the text names, by its canonical name (its English name in English text)."""
+    registry = get_entity_registry()
+    found = registry.find(text, ["competitor"])
+    entity = registry.get(found[0].entity_id) if found else None
+    if entity is None:
+        return None
+    return entity.name if detect_language(text) == "zh" else entity.latin_name()
 
 
 def _find_budget(text: str) -> int | None:
@@ -81,6 +90,8 @@ def _find_budget(text: str) -> int | None:
 
 
 def _find_stage(text: str) -> str:
+    if _closed_lost_cue().search(text):
+        return "closed_lost"
     for stage, pattern in _STAGE_CUES:
         if pattern.search(text):
             return stage
@@ -123,11 +134,11 @@ def extract_opportunity_card(text: str, llm: Any = None) -> OpportunityCard:
     rules_card = extract_opportunity_rules(text)
     if llm is None:
         return rules_card
+    from salesbot.llm import invoke_structured
+
     try:
-        structured = llm.with_structured_output(OpportunityCard)
         prompt = load_prompt("extract_opportunity").replace("{transcript}", text)
-        result = structured.invoke(prompt)
-        model_card = result if isinstance(result, OpportunityCard) else OpportunityCard.model_validate(result)
+        model_card = invoke_structured(llm, [("human", prompt)], OpportunityCard)
     except Exception:  # a model failure must not lose the card; the rules still answer
         logger.warning("LLM opportunity extraction failed; using rules", exc_info=True)
         return rules_card

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from sqlmodel import col, select
 
-from salesbot.settings import SAMPLES_DIR, get_settings
+from salesbot import clock
 from tools.db.tables import Customer, Deal, sales_session
+from tools.sales.catalog import (
+    PricingError,
+    find_product_in_text,
+    load_pricing_policy,
+    pricing_policy_path,
+    resolve_product,
+)
 from tools.sales.customers import resolve_customer
 from tools.sales.models import (
     ApprovalBand,
@@ -34,76 +37,14 @@ from tools.sales.models import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_POLICY_FILE = SAMPLES_DIR / "policy" / "pricing_policy.yaml"
+__all__ = ["PricingError", "approval_band_for", "discount_rate", "find_product_in_text", "load_pricing_policy",
+           "pricing_policy_path", "propose_pricing", "render_pricing", "resolve_product"]
+
 ANCHORS_PER_STRATEGY = 3
 # The value bundle gives up this much of option A's discount in exchange for the concessions.
 VALUE_BUNDLE_DISCOUNT_TRADE = Decimal("0.02")
 _RATE_PLACES = Decimal("0.0001")
 _WHOLE_UNIT = Decimal(1)
-
-
-class PricingError(ValueError):
-    """A pricing request that cannot be answered (unknown product, bad quantity); message is user-readable."""
-
-
-def pricing_policy_path() -> Path:
-    return Path(get_settings().pricing_policy_file or DEFAULT_POLICY_FILE)
-
-
-def load_pricing_policy(path: Path | None = None) -> PricingPolicy:
-    """The pricing policy from YAML (re-read when the file changes)."""
-    policy_path = Path(path or pricing_policy_path())
-    if not policy_path.exists():
-        raise PricingError(f"pricing policy file not found: {policy_path} (set SALESBOT_PRICING_POLICY_FILE)")
-    return _load_policy_cached(str(policy_path), policy_path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=8)
-def _load_policy_cached(path: str, _mtime_ns: int) -> PricingPolicy:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    # YAML floats (0.08) go through str so Decimal gets the written value, not the binary approximation.
-    return PricingPolicy.model_validate(_floats_to_strings(data))
-
-
-def _floats_to_strings(value):  # type: ignore[no-untyped-def]
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dict):
-        return {key: _floats_to_strings(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_floats_to_strings(item) for item in value]
-    return value
-
-
-def _normalise_product_text(text: str) -> str:
-    return "".join(text.lower().split())
-
-
-def resolve_product(mention: str, policy: PricingPolicy | None = None) -> ProductPolicy:
-    """A product by SKU, name or alias (case and spaces ignored); PricingError lists the known ones."""
-    policy = policy or load_pricing_policy()
-    wanted = _normalise_product_text(mention)
-    for product in policy.products:
-        names = [product.sku, product.name_zh, product.name_en, *product.aliases]
-        if wanted in {_normalise_product_text(name) for name in names}:
-            return product
-    known = ", ".join(f"{product.sku} ({product.name_en})" for product in policy.products)
-    raise PricingError(f"unknown product {mention!r}; known products: {known}")
-
-
-def find_product_in_text(text: str, policy: PricingPolicy | None = None) -> ProductPolicy | None:
-    """The product whose longest alias appears in free text (X3 Pro before X3)."""
-    policy = policy or load_pricing_policy()
-    squashed = _normalise_product_text(text)
-    candidates = []
-    for product in policy.products:
-        for name in [product.sku, product.name_zh, product.name_en, *product.aliases]:
-            normalised = _normalise_product_text(name)
-            position = squashed.find(normalised)
-            # "x3" must not match inside "x3pro" when the text names the Pro.
-            if position >= 0:
-                candidates.append((len(normalised), product))
-    return max(candidates, key=lambda pair: pair[0])[1] if candidates else None
 
 
 def approval_band_for(policy: PricingPolicy, unit_price: Decimal, list_price: Decimal) -> ApprovalBand:
@@ -207,7 +148,8 @@ def propose_pricing(
         build.strategy("within_authority", within_price, [], target_price=target_price),
         build.strategy("value_bundle", bundle_price, policy.value_bundles, target_price=target_price),
         build.strategy("competitive", competitive_price, [], target_price=target_price,
-                       clamped=competitive_wanted < floor_price, competitor_price=competitor_amount,
+                       clamped=request_below_floor or competitive_wanted < floor_price,
+                       competitor_price=competitor_amount,
                        customer_ask=ask_amount),
     ]
     proposal = PricingProposal(
@@ -251,7 +193,7 @@ class _StrategyBuilder:
 
     def anchors(self, discount: Decimal) -> list[DealAnchor]:
         """The most similar past deals: similar quantity and discount, same customer or industry, recent."""
-        today = date.today()
+        today = clock.today()
 
         def distance(pair: tuple[Deal, Customer | None]) -> float:
             deal, deal_customer = pair

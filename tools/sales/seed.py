@@ -1,41 +1,29 @@
-"""Deterministic sample data: the company's customers, products, 330 historical deals and open opportunities.
+"""Deterministic demo sales data for a company: customers, products, historical deals and open opportunities.
 
-The same random seed always yields the same rows; every row has a stable key (customer key, SKU, deal ref,
-opportunity ref), so running the seed twice inserts nothing the second time.
+Everything comes from data files: customers (and competitors) from an entities.yaml, products and prices from
+the pricing policy, reps and the seed's parameters from a seed.yaml. The same file and seed always yield the
+same rows; every row has a stable key (customer key, SKU, deal ref, opportunity ref), so seeding twice inserts
+nothing the second time.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal
+from pathlib import Path
 
 from sqlmodel import select
 
+from knowledge.registry import RegistryEntry, read_registry_file
+from salesbot.settings import SAMPLES_DIR, get_settings
+from salesbot.yaml_files import load_yaml_model
 from tools.db.tables import Customer, Deal, Opportunity, Product, sales_session
-from tools.sales.customers import company_customers, load_company
-from tools.sales.pricing import load_pricing_policy
+from tools.sales.catalog import load_pricing_policy
+from tools.sales.models import CustomerRef, PricingPolicy, SeedParameters
 
-SEED = 20260101
-DEAL_COUNT = 330
-FIRST_DEAL_DAY = date(2024, 1, 1)
-LAST_DEAL_DAY = date(2026, 10, 31)
-
-# Which products each industry buys, with relative weights (previous generations fade out over time).
-_PRODUCT_MIX = {
-    "hospital": {"QM-X3": 5, "QM-X3P": 2, "QM-X2": 2, "QM-V8": 3},
-    "default": {"QI-G5": 5, "QI-G5L": 3, "QI-G3": 2, "QI-S2": 4},
-}
-_QUANTITY_RANGES = {"QM-X3": (2, 40), "QM-X3P": (1, 20), "QM-X2": (2, 30), "QM-V8": (5, 80),
-                    "QI-G5": (5, 120), "QI-G5L": (10, 150), "QI-G3": (5, 80), "QI-S2": (50, 600)}
-_PREVIOUS_GENERATION = {"QM-X2", "QI-G3"}
 _STAGES_OPEN = ["prospecting", "qualification", "proposal", "negotiation"]
-_OBJECTIONS = ["价格偏高 / price above budget", "担心交付周期 / worried about delivery time",
-               "需要与现有HIS系统集成 / needs HIS integration", "售后响应速度 / after-sales response time",
-               "竞品报价更低 / competitor quoted lower"]
-_NEXT_STEPS = ["安排现场演示 / on-site demo", "发送正式报价 / send formal quote", "约采购科长面谈 / meet procurement",
-               "提交技术方案 / submit technical proposal", "安排试用 / arrange a trial"]
 
 
 @dataclass
@@ -49,41 +37,76 @@ class SeedReport:
         return self.customers + self.products + self.deals + self.opportunities
 
 
-def _reps_by_region() -> dict[str, str]:
-    reps = load_company().get("reps", [])
-    return {rep["region"]: rep["user"] for rep in reps if rep.get("role") == "rep"}
+@dataclass
+class _SeedWorld:
+    """What the generators draw from, read from the three files."""
+
+    parameters: SeedParameters
+    customers: list[CustomerRef]
+    competitors_by_line: dict[str, list[str]]
+    competitors_any_line: list[str]
+    reps_by_region: dict[str, str]
+    fallback_rep: str
+    product_names: dict[str, tuple[str, str]]
+
+    def competitors_for(self, line: str) -> list[str]:
+        return self.competitors_by_line.get(line, []) + self.competitors_any_line
+
+    def rep_for(self, region: str) -> str:
+        return self.reps_by_region.get(region, self.fallback_rep)
+
+    def mix_for(self, industry: str) -> dict[str, int]:
+        return dict(self.parameters.product_mix.get(industry) or self.parameters.product_mix["default"])
 
 
-def _competitors_by_line() -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for competitor in load_company().get("competitors", []):
-        grouped.setdefault(competitor["line"], []).append(competitor["name_en"])
-    return grouped
+def _latin_name(entry: RegistryEntry) -> str:
+    name_en = str(entry.attributes.get("name_en") or "").strip()
+    return name_en or next((alias for alias in entry.aliases if alias.isascii()), entry.name)
 
 
-def _build_deals(products: dict[str, Product]) -> list[Deal]:
+def _world(parameters: SeedParameters, entries: list[RegistryEntry]) -> _SeedWorld:
+    customers = [CustomerRef(key=entry.key, name_zh=entry.name, name_en=_latin_name(entry),
+                             region=str(entry.attributes.get("region") or ""),
+                             industry=str(entry.attributes.get("industry") or ""),
+                             city=str(entry.attributes.get("city") or ""))
+                 for entry in entries if entry.type == "customer"]
+    by_line: dict[str, list[str]] = {}
+    any_line: list[str] = []
+    for entry in entries:
+        if entry.type == "competitor":
+            line = str(entry.attributes.get("line") or "")
+            (by_line.setdefault(line, []) if line else any_line).append(_latin_name(entry))
+    reps = {rep.region: rep.user for rep in parameters.reps if rep.role == "rep"}
+    # A customer in a region no rep covers belongs to the most senior person listed.
+    seniority = {"vp": 0, "manager": 1, "rep": 2}
+    fallback = min(parameters.reps, key=lambda rep: seniority.get(rep.role, 3)).user
+    names = {entry.key: (entry.name, _latin_name(entry)) for entry in entries if entry.type == "product"}
+    return _SeedWorld(parameters, customers, by_line, any_line, reps, fallback, names)
+
+
+def _build_deals(world: _SeedWorld, products: dict[str, Product]) -> list[Deal]:
     """Realistic history: discounts mostly 0–20 %, never at or below the floor, wins likelier with
     a deeper discount and rarer against a competitor."""
-    generator = random.Random(SEED)
-    customers = company_customers()
-    reps = _reps_by_region()
-    competitors = _competitors_by_line()
-    span_days = (LAST_DEAL_DAY - FIRST_DEAL_DAY).days
+    parameters = world.parameters
+    generator = random.Random(parameters.seed)
+    customers = world.customers
+    first_day, last_day = parameters.first_deal_day, parameters.last_deal_day
+    span_days = (last_day - first_day).days
     deals: list[Deal] = []
-    for number in range(1, DEAL_COUNT + 1):
+    for number in range(1, parameters.deal_count + 1):
         customer = generator.choice(customers)
-        closed_on = FIRST_DEAL_DAY + timedelta(days=generator.randint(0, span_days))
-        mix = dict(_PRODUCT_MIX["hospital" if customer.industry == "hospital" else "default"])
-        if closed_on.year >= 2026:
-            for sku in _PREVIOUS_GENERATION:
+        closed_on = first_day + timedelta(days=generator.randint(0, span_days))
+        mix = world.mix_for(customer.industry)
+        if closed_on.year >= last_day.year:  # previous generations fade out in the last year
+            for sku in parameters.previous_generation:
                 if sku in mix:
                     mix[sku] = max(1, mix[sku] // 2)
         sku = generator.choices(list(mix), weights=list(mix.values()))[0]
         product = products[sku]
-        low, high = _QUANTITY_RANGES[sku]
+        low, high = parameters.quantity_ranges[sku]
         quantity = int(round(low + (high - low) * generator.random() ** 2))
         has_competitor = generator.random() < 0.55
-        competitor = generator.choice(competitors.get(product.line, [None])) if has_competitor else None
+        competitor = generator.choice(world.competitors_for(product.line) or [None]) if has_competitor else None
         discount_target = min(0.24, max(0.0, generator.gauss(0.07 + (0.04 if competitor else 0.0), 0.045)))
         raw_price = product.list_price * (1 - Decimal(str(round(discount_target, 4))))
         unit_price = (raw_price / 10).quantize(Decimal(1), rounding=ROUND_CEILING) * 10
@@ -95,51 +118,62 @@ def _build_deals(products: dict[str, Product]) -> list[Deal]:
         deals.append(Deal(
             ref=f"D-{closed_on.year}-{number:04d}", customer_key=customer.key, product_sku=sku, quantity=quantity,
             list_price=product.list_price, unit_price=unit_price, discount=discount, amount=unit_price * quantity,
-            outcome=outcome, closed_on=closed_on, rep=reps.get(customer.region, "zhao.min"),
+            outcome=outcome, closed_on=closed_on, rep=world.rep_for(customer.region),
             competitor=competitor if competitor else None, region=customer.region,
         ))
     return deals
 
 
-def _build_opportunities(products: dict[str, Product]) -> list[Opportunity]:
-    generator = random.Random(SEED + 1)
-    reps = _reps_by_region()
-    competitors = _competitors_by_line()
+def _build_opportunities(world: _SeedWorld, products: dict[str, Product]) -> list[Opportunity]:
+    parameters = world.parameters
+    generator = random.Random(parameters.seed + 1)
     opportunities = []
-    for number, customer in enumerate(company_customers(), start=1):
-        line_skus = list(_PRODUCT_MIX["hospital" if customer.industry == "hospital" else "default"])
+    for number, customer in enumerate(world.customers, start=1):
+        line_skus = list(world.mix_for(customer.industry))
         sku = generator.choice(line_skus)
         product = products[sku]
-        low, high = _QUANTITY_RANGES[sku]
+        low, high = parameters.quantity_ranges[sku]
         quantity = generator.randint(low, high)
         amount = product.list_price * quantity
-        competitor = generator.choice(competitors[product.line]) if generator.random() < 0.6 else None
+        pool = world.competitors_for(product.line)
+        competitor = generator.choice(pool) if generator.random() < 0.6 and pool else None
         opportunities.append(Opportunity(
             ref=f"OPP-{number:04d}", customer_key=customer.key, customer_name=customer.name_zh, product_sku=sku,
             stage=generator.choice(_STAGES_OPEN), amount=amount,
             budget=(amount * Decimal(str(generator.choice([0.8, 0.85, 0.9, 1.0])))).quantize(Decimal(1)),
-            next_step=generator.choice(_NEXT_STEPS), competitor=competitor,
-            objections="; ".join(generator.sample(_OBJECTIONS, k=generator.randint(0, 2))) or None,
-            owner=reps.get(customer.region, "zhao.min"),
+            next_step=generator.choice(parameters.next_steps), competitor=competitor,
+            objections="; ".join(generator.sample(parameters.objections, k=generator.randint(0, 2))) or None,
+            owner=world.rep_for(customer.region),
         ))
     return opportunities
 
 
-def seed_sample_company() -> SeedReport:
-    """Insert whatever part of the sample company is missing; returns how many rows were added."""
-    policy = load_pricing_policy()
+class SeedDataError(ValueError):
+    """Seed parameters that do not fit the policy or the registry (a SKU without a price, no customers)."""
+
+
+def seed_sales_database(seed_file: Path, entities_file: Path, policy: PricingPolicy) -> SeedReport:
+    """Insert whatever part of the company's demo sales data is missing; returns how many rows were added."""
+    parameters = load_yaml_model(Path(seed_file), SeedParameters)
+    world = _world(parameters, read_registry_file(Path(entities_file)))
+    if not world.customers:
+        raise SeedDataError(f"{entities_file}: no customers to seed (entities of type customer)")
+    priced = {product.sku for product in policy.products}
+    unpriced = sorted({sku for mix in parameters.product_mix.values() for sku in mix} - priced)
+    if unpriced:
+        raise SeedDataError(f"{seed_file}: product_mix names SKUs the pricing policy lacks: {', '.join(unpriced)}")
     added = SeedReport(0, 0, 0, 0)
     with sales_session() as session:
         existing_customers = set(session.exec(select(Customer.key)).all())
-        for customer in company_customers():
+        for customer in world.customers:
             if customer.key not in existing_customers:
                 session.add(Customer(**customer.model_dump()))
                 added.customers += 1
         existing_products = {product.sku: product for product in session.exec(select(Product)).all()}
         for product_policy in policy.products:
             if product_policy.sku not in existing_products:
-                product = Product(sku=product_policy.sku, name_zh=product_policy.name_zh,
-                                  name_en=product_policy.name_en, line=product_policy.line,
+                name_zh, name_en = world.product_names.get(product_policy.sku, (product_policy.sku, product_policy.sku))
+                product = Product(sku=product_policy.sku, name_zh=name_zh, name_en=name_en, line=product_policy.line,
                                   list_price=product_policy.list_price, unit_cost=product_policy.unit_cost,
                                   floor_price=product_policy.floor_price)
                 session.add(product)
@@ -147,14 +181,28 @@ def seed_sample_company() -> SeedReport:
                 added.products += 1
         session.flush()
         existing_deals = set(session.exec(select(Deal.ref)).all())
-        for deal in _build_deals(existing_products):
+        for deal in _build_deals(world, existing_products):
             if deal.ref not in existing_deals:
                 session.add(deal)
                 added.deals += 1
         existing_opportunities = set(session.exec(select(Opportunity.ref)).all())
-        for opportunity in _build_opportunities(existing_products):
+        for opportunity in _build_opportunities(world, existing_products):
             if opportunity.ref not in existing_opportunities:
                 session.add(opportunity)
                 added.opportunities += 1
         session.commit()
     return added
+
+
+DEMO_SEED_FILE = SAMPLES_DIR / "seed.yaml"
+DEMO_ENTITIES_FILE = SAMPLES_DIR / "entities.yaml"
+DEMO_POLICY_FILE = SAMPLES_DIR / "policy" / "pricing_policy.yaml"
+
+
+def seed_sample_company() -> SeedReport:
+    """`salesbot seed`: the configured company (SALESBOT_SEED_FILE, SALESBOT_ENTITIES_FILE,
+    SALESBOT_PRICING_POLICY_FILE), the demo company's sample files for whatever is not configured."""
+    settings = get_settings()
+    policy = load_pricing_policy(settings.pricing_policy_file or DEMO_POLICY_FILE)
+    return seed_sales_database(settings.seed_file or DEMO_SEED_FILE, settings.entities_file or DEMO_ENTITIES_FILE,
+                               policy)

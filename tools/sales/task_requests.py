@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from salesbot.text import detect_language
 from tools.sales.customers import find_customer_in_text
 from tools.sales.dates import find_due_date, format_due
 
@@ -50,7 +51,7 @@ def parse_task_request(text: str, now: datetime | None = None) -> dict[str, Any]
     spans = [(customer_start, customer_end)]
     if date_match is not None:
         spans.append((date_match.start, date_match.end))
-    chinese = bool(re.search(r"[\u4e00-\u9fff]", _without_spans(text, spans)))
+    chinese = detect_language(_without_spans(text, spans)) == "zh"
     description = _describe(text, spans, chinese) or ("回访" if chinese else "follow-up")
     language = "zh" if chinese else "en"
     return {
