@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from salesbot.errors import UserFacingError
 from salesbot.ids import new_short_id
 from tools.db.tables import (
     FEEDBACK_VERDICTS,
@@ -18,7 +19,7 @@ from tools.db.tables import (
 )
 
 
-class FeedbackError(ValueError):
+class FeedbackError(UserFacingError, ValueError):
     """Feedback that cannot be recorded (unknown id or verdict); the message is user-readable."""
 
 

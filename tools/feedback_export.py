@@ -12,7 +12,7 @@ from tools.db.tables import Feedback, PendingAction, Suggestion, sales_session
 
 def _answer_text(suggestion: Suggestion | None, action: PendingAction | None) -> str:
     if action is not None:
-        from tools.gate.store import action_summary
+        from tools.gate.views import action_summary
 
         return action_summary(action)[0]
     if suggestion is None:

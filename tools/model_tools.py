@@ -1,4 +1,4 @@
-"""Write tools the agent binds (each only *proposes*; a person confirms) and the no-LLM task-request parser."""
+"""The typed tools the model sees: thin wrappers; write tools only *propose* (the gate decides), no logic here."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def create_follow_up_task(customer: str, due: str, description: str, *,
                           context: ActionContext | None = None) -> ActionView:
     """Propose a follow-up task (call, visit, send a document) for a customer at a due time.
 
-    Use when the user asks to schedule, remind or follow up, e.g. "给华东人民医院下周三安排一次回访".
+    Use when the user asks to schedule, remind or follow up, e.g. "给<客户>下周三安排一次回访".
     `due` may be an ISO datetime or the user's own words (下周三, 明天下午3点, next Friday, in 3 days).
     Nothing is written yet: the task waits for the user's confirmation; tell them its id and due date.
     """
@@ -59,13 +59,14 @@ def update_opportunity_stage(customer: str, stage: str, note: str | None = None,
     return _propose("update_opportunity_stage", {"customer": customer, "stage": stage, "note": note}, context)
 
 
-def submit_quote_for_approval(customer: str, product: str, quantity: int, unit_price: str,
+def submit_quote_for_approval(customer: str, product: str, quantity: int, unit_price: str | None = None,
                               strategy: str | None = None, suggestion_id: str | None = None, *,
                               context: ActionContext | None = None) -> ActionView:
     """Propose submitting a quote (customer, product, quantity, unit price) for approval.
 
-    The discount decides who approves (policy bands: above 8% a manager, above 15% a VP). Use the unit
-    price of a strategy from the pricing tool; a price below policy is refused.
+    The pricing policy's approval bands decide who approves. Use the unit price of a strategy from the
+    pricing tool; when that tool withheld a strategy's price, omit unit_price and give the strategy key and
+    the proposal's suggestion_id instead. A price below policy is refused.
     """
     args = {"customer": customer, "product": product, "quantity": quantity, "unit_price": unit_price,
             "strategy": strategy, "suggestion_id": suggestion_id}
@@ -98,9 +99,7 @@ def action_tools(context: ActionContext) -> list[Any]:
     ]
 
 
-# ---------------------------------------------------------------- no-LLM parser
-
-
+# ---------------------------------------------------------------- read-only data questions
 
 
 def answer_data_question(

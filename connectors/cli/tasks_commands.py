@@ -121,6 +121,51 @@ def _decimal_option(value: str | None, name: str) -> Decimal | None:
         return None
 
 
+_STRATEGY_LETTERS = "ABC"
+
+
+def _strategy_index(letter: str) -> int:
+    cleaned = letter.strip().upper()
+    if len(cleaned) != 1 or cleaned not in _STRATEGY_LETTERS:
+        _fail(f"--submit expects A, B or C (the strategy letter), got {letter!r}")
+    return _STRATEGY_LETTERS.index(cleaned)
+
+
+def _submit_strategy(proposal: Any, index: int, customer: str | None, user: str, role: str, language: str,
+                     as_json: bool) -> None:
+    """Propose one strategy of a pricing proposal as a quote through the gate, and print the pending action.
+
+    A strategy whose price this role may not see is submitted by strategy key and suggestion id only: the
+    gate reads the price from the stored proposal, and neither this command nor the action's view shows it.
+    """
+    from tools.gate.store import ActionError, propose_action
+
+    strategy = proposal.strategies[index]
+    strategy_view = proposal.view_for_role(role)["strategies"][index]
+    args: dict[str, Any] = {"product": proposal.sku, "quantity": proposal.quantity, "strategy": strategy.key,
+                            "suggestion_id": proposal.suggestion_id,
+                            "customer": proposal.customer.name_zh if proposal.customer else customer}
+    if not strategy_view.get("price_withheld"):
+        args["unit_price"] = str(strategy.unit_price)
+    try:
+        view = propose_action("submit_quote_for_approval", args, proposer_user=user, proposer_role=role,
+                              thread_id=f"cli:{user}",
+                              sources=[{"suggestion_id": proposal.suggestion_id, "strategy": strategy.key}],
+                              request_text=f"submit strategy {_STRATEGY_LETTERS[index]} of {proposal.suggestion_id}")
+    except ActionError as error:
+        _fail(str(error))
+        return
+    if as_json:
+        _print_json(view.model_dump(mode="json"))
+        return
+    chinese = language == "zh"
+    typer.echo(f"{view.id}  {view.status}  {view.summary_zh if chinese else view.summary}")
+    typer.echo(f"   {view.approver_label}")
+    if view.status == "pending":
+        who = user if view.required_approver == "confirm" else f"<{view.required_approver}>"
+        typer.echo(("   批准：" if chinese else "   Approve with: ") + f"salesbot tasks approve {view.id} --as {who}")
+
+
 def register(app: typer.Typer) -> None:
     tasks = typer.Typer(help="Pending actions (waiting for confirmation), executed actions and follow-up tasks.",
                         invoke_without_command=True)
@@ -188,26 +233,35 @@ def register(app: typer.Typer) -> None:
 
     @app.command("price")
     def price(
-        product: str = typer.Argument(..., help="SKU or name, e.g. QM-X3 or X3."),
+        product: str = typer.Argument(..., help="Product SKU or name (an alias from the entity registry)."),
         quantity: int = typer.Option(..., "--qty", help="Number of units."),
         customer: str | None = typer.Option(None, help="Customer name or key."),
         competitor_price: str | None = typer.Option(None, "--competitor-price", help="Competitor's unit price."),
         ask: str | None = typer.Option(None, "--ask", help="Customer's requested unit price."),
-        user: str = typer.Option("cli-user", "--as", help="Who asks (decides the role if --role is absent)."),
+        user: str = typer.Option("cli-user", "--as", "--user",
+                                 help="Who asks (decides the role if --role is absent)."),
         role: str | None = typer.Option(None, help="rep | manager | vp | admin."),
         language: str = typer.Option("zh", "--lang", help="zh | en."),
+        submit: str | None = typer.Option(None, "--submit",
+                                          help="A | B | C: submit that strategy as a quote for approval."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Three quote strategies that respect the discount policy."""
+        """Three quote strategies that respect the discount policy; --submit proposes one for approval."""
         from tools.sales.pricing import PricingError, propose_pricing, render_pricing
 
         resolved_role = _role_for(user, role)
+        strategy_index = _strategy_index(submit) if submit is not None else None
+        if strategy_index is not None and not customer:
+            _fail("--submit needs --customer (the quote is for a customer)")
         try:
             proposal = propose_pricing(product, quantity, customer=customer,
                                        competitor_price=_decimal_option(competitor_price, "--competitor-price"),
                                        customer_ask=_decimal_option(ask, "--ask"), user=user)
         except PricingError as error:
             _fail(str(error))
+            return
+        if strategy_index is not None:
+            _submit_strategy(proposal, strategy_index, customer, user, resolved_role, language, as_json)
             return
         if as_json:
             _print_json({**proposal.view_for_role(resolved_role), "role": resolved_role,

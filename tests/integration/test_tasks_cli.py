@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from sqlmodel import func, select
@@ -106,3 +107,60 @@ def test_feedback_record_and_export(tmp_path: Path) -> None:
     assert "V8" in record["question"] and "Value bundle" in record["answer"]
     assert record["comment"] == "used option B with 2 training days"
     assert any(source.get("table") == "deals" for source in record["sources"])
+
+
+def test_price_submit_proposes_a_quote_and_approval_writes_one(monkeypatch) -> None:
+    from tools.db.tables import Quote
+
+    _invoke("seed")
+    submitted = _invoke("price", "X3", "--qty", "20", "--customer", "华东人民医院", "--submit", "A",
+                        "--user", "zhang.wei", "--role", "rep", "--lang", "en")
+    assert submitted.exit_code == 0, submitted.output
+    action_id = submitted.stdout.split()[0]
+    assert "pending" in submitted.stdout and f"salesbot tasks approve {action_id} --as zhang.wei" in submitted.stdout
+    with sales_session() as session:
+        assert session.exec(select(Quote)).all() == []
+    approved = _invoke("tasks", "approve", action_id, "--as", "zhang.wei", "--role", "rep", "--json")
+    assert approved.exit_code == 0, approved.output
+    view = json.loads(approved.stdout)
+    assert view["status"] == "executed" and view["result"].startswith("quotes:")
+    assert view["args"]["strategy"] == "within_authority" and view["args"]["suggestion_id"]
+    again = _invoke("tasks", "approve", action_id, "--as", "zhang.wei", "--role", "rep")
+    assert again.exit_code == 0 and "already executed" in again.stdout
+    with sales_session() as session:
+        quotes = session.exec(select(Quote)).all()
+    assert len(quotes) == 1 and quotes[0].action_id == action_id and quotes[0].product_sku == "QM-X3"
+    assert quotes[0].quantity == 20 and quotes[0].unit_price == Decimal(view["args"]["unit_price"])
+
+
+def test_price_submit_of_a_withheld_price_never_shows_it_to_the_rep() -> None:
+    from tools.db.tables import Quote
+
+    _invoke("seed")
+    floor = resolve_product("X3").floor_price
+    floor_texts = (f"{floor:,.0f}", f"{floor:.0f}")
+    # The competitor's price is under the floor: option C is clamped to the floor, which a rep may not see.
+    submitted = _invoke("price", "X3", "--qty", "20", "--customer", "华东人民医院", "--competitor-price", "50000",
+                        "--submit", "C", "--user", "zhang.wei", "--role", "rep", "--json")
+    assert submitted.exit_code == 0, submitted.output
+    assert not any(text in submitted.stdout for text in floor_texts)
+    view = json.loads(submitted.stdout)
+    assert view["status"] == "pending" and view["kind"] == "submit_quote_for_approval"
+    assert view["required_approver"] == "vp" and view["args"]["unit_price"] is None
+    assert view["args"]["strategy"] == "competitive"
+    for listing in (_invoke("tasks", "--json"), _invoke("tasks")):
+        assert listing.exit_code == 0 and view["id"] in listing.stdout
+        assert not any(text in listing.stdout for text in floor_texts)
+
+    denied = _invoke("tasks", "approve", view["id"], "--as", "liu.yang", "--role", "manager")
+    assert denied.exit_code == 1 and "VP approval" in denied.output
+    approved = _invoke("tasks", "approve", view["id"], "--as", "zhao.min", "--role", "vp")
+    assert approved.exit_code == 0, approved.output
+    with sales_session() as session:
+        quote = session.exec(select(Quote)).one()
+    assert quote.unit_price == floor and quote.approved_by == "zhao.min" and quote.submitted_by == "zhang.wei"
+
+    bad = _invoke("price", "X3", "--qty", "20", "--customer", "华东人民医院", "--submit", "D")
+    assert bad.exit_code == 1 and "A, B or C" in bad.output
+    no_customer = _invoke("price", "X3", "--qty", "20", "--submit", "A")
+    assert no_customer.exit_code == 1 and "--customer" in no_customer.output

@@ -200,8 +200,11 @@ def test_editing_the_responsibility_yaml_changes_who_must_confirm(tmp_path: Path
     before = propose_action("create_follow_up_task", FOLLOW_UP, "zhang.wei", "rep", "t")
     assert before.required_approver == "confirm"
 
-    # Tighten: VP from 10%, and follow-up tasks now need a manager.
-    edited = original.replace("discount: {gt: 0.15}", "discount: {gt: 0.10}").replace(
+    # Tighten: manager-band quotes go to a VP, and follow-up tasks now need a manager.
+    edited = original.replace(
+        "  submit_quote_for_approval:\n",
+        "  submit_quote_for_approval:\n    - name: manager-band quotes go to a VP\n"
+        "      when: {policy_approver: manager}\n      approver: vp\n").replace(
         "    - name: follow-up tasks need the requester's confirmation\n      approver: confirm",
         "    - name: follow-up tasks need a manager\n      approver: manager")
     assert edited != original

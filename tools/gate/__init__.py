@@ -1,1 +1,1 @@
-"""The confirmation gate: action kinds, the responsibility list, the pending-action store, views."""
+"""The confirmation gate: action kinds (kinds/), the responsibility list, the pending-action store, views."""

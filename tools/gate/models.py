@@ -1,4 +1,8 @@
-"""Pydantic types of the confirmation gate: action views, the per-turn action context, tool inputs."""
+"""Pydantic types of the confirmation gate: action views, the per-turn action context, the model tools' inputs.
+
+Each action kind's own argument model (what any proposer may pass) lives in its module under tools/gate/kinds/;
+the *Input models here are the narrower schemas the language model fills in.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ class ActionView(BaseModel):
     proposer_role: str
     thread_id: str
     required_approver: str
-    approver_label: str = ""
+    approver_label: str = PydanticField(default="", description="Both labels joined, for `tasks --json` readers.")
+    approver_label_en: str = PydanticField(default="", description="Who must confirm, in English.")
+    approver_label_zh: str = PydanticField(default="", description="Who must confirm, in Chinese.")
     sources: list[dict[str, Any]] = PydanticField(default_factory=list)
     origin: str = "user"
     created_at: str
@@ -50,7 +56,7 @@ class ActionContext(BaseModel):
 class FollowUpTaskInput(BaseModel):
     customer: str = PydanticField(description="Customer name as the user wrote it (Chinese or English).")
     due: str = PydanticField(description="When: ISO datetime, or the user's words such as 下周三 or 'next Friday'.")
-    description: str = PydanticField(description="What to do, in the user's language, e.g. 回访 or 'send X3 quote'.")
+    description: str = PydanticField(description="What to do, in the user's language, e.g. 回访 or 'send the quote'.")
 
 
 class OpportunityCardInput(BaseModel):
@@ -72,8 +78,10 @@ class StageUpdateInput(BaseModel):
 
 class QuoteApprovalInput(BaseModel):
     customer: str = PydanticField(description="Customer the quote is for.")
-    product: str = PydanticField(description="Product SKU or name, e.g. QM-X3 or X3.")
+    product: str = PydanticField(description="Product SKU or name, as the pricing tool returned it.")
     quantity: int = PydanticField(description="Number of units.", ge=1)
-    unit_price: str = PydanticField(description="Proposed unit price in CNY, e.g. '62560'.")
+    unit_price: str | None = PydanticField(
+        default=None, description="Proposed unit price (digits only) in the policy's currency; omit when the "
+                                  "pricing tool withheld the strategy's price (then give strategy and suggestion_id).")
     strategy: str | None = PydanticField(default=None, description="within_authority | value_bundle | competitive")
     suggestion_id: str | None = PydanticField(default=None, description="Id of the pricing proposal it came from.")

@@ -1,0 +1,63 @@
+"""create_follow_up_task: a call, visit or document to send, for a customer at a due time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from tools.db.tables import PendingAction, Task
+from tools.gate.errors import ActionInvalid
+from tools.gate.kinds.base import (
+    ActionKind,
+    AppliedWrite,
+    KindArguments,
+    OptionalText,
+    customer_fields,
+    require_text,
+)
+from tools.sales.dates import format_due, local_now, parse_due
+
+
+class FollowUpTaskArguments(KindArguments):
+    customer: OptionalText = None
+    customer_key: OptionalText = None
+    due: OptionalText = None
+    description: OptionalText = None
+    owner: OptionalText = None
+
+
+class FollowUpTask(ActionKind):
+    name = "create_follow_up_task"
+    arguments = FollowUpTaskArguments
+
+    def normalise(self, args: dict[str, Any], *, now: datetime | None = None,
+                  proposer_user: str | None = None) -> dict[str, Any]:
+        parsed = self.parse(args, FollowUpTaskArguments)
+        due_text = require_text(parsed.due, "due", self.name)
+        try:
+            due = parse_due(due_text, now)
+        except ValueError as error:
+            raise ActionInvalid(str(error)) from error
+        return {**customer_fields(parsed.customer, parsed.customer_key, self.name),
+                "due": due.isoformat(timespec="minutes"),
+                "description": require_text(parsed.description, "description", self.name),
+                "owner": parsed.owner or proposer_user}
+
+    def summary(self, args: dict[str, Any]) -> tuple[str, str]:
+        customer = args.get("customer") or "?"
+        due = datetime.fromisoformat(args["due"]) if args.get("due") else None
+        due_en = format_due(local_now(due), "en") if due else "?"
+        due_zh = format_due(local_now(due), "zh") if due else "?"
+        return (f"Follow-up with {customer} due {due_en}: {args.get('description')}",
+                f"{due_zh} 跟进{customer}：{args.get('description')}")
+
+    def apply(self, session: Session, action: PendingAction, actor: str) -> AppliedWrite:
+        args = action.args
+        task = Task(owner=args.get("owner") or action.proposer_user, customer_key=args.get("customer_key"),
+                    customer_name=args["customer"], due=datetime.fromisoformat(args["due"]),
+                    description=args["description"], source_thread=action.thread_id, action_id=action.id)
+        session.add(task)
+        session.flush()
+        return AppliedWrite(f"tasks:{task.id}")
