@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tools.gate.models import ActionView
+
 Channel = Literal["cli", "slack", "wecom", "eval"]
 Route = Literal["knowledge", "pricing", "task", "data", "help", "decision"]
 
@@ -40,8 +42,9 @@ class TurnResult(BaseModel):
     answer: str
     citations: list[Citation] = Field(default_factory=list)
     refused: bool = False
-    pending_actions: list[dict[str, Any]] = Field(default_factory=list)
-    executed_actions: list[dict[str, Any]] = Field(default_factory=list)
+    pending_actions: list[ActionView] = Field(
+        default_factory=list, description="Proposed writes waiting for a person (the gate's own views).")
+    executed_actions: list[ActionView] = Field(default_factory=list, description="Writes the gate applied.")
     route: str = "knowledge"
     language: str = "en"
     suggestion_id: str | None = None

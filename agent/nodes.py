@@ -126,8 +126,19 @@ def _last_human_text(state: AgentState) -> str:
 
 
 _AMOUNT = r"(\d[\d,]*(?:\.\d+)?)\s*(万|w|k|千)?\s*(?:元|块|CNY|RMB|rmb|yuan)?"
-_COMPETITOR_PRICE = re.compile(r"(?:竞品|对手|竞争对手|康拓|美迪创|维创|北辰|competitor|kangtuo|meditron|veltrix|beichen)"
-                               r"[^\d]{0,25}" + _AMOUNT, re.I)
+_COMPETITOR_WORDS = ("竞争对手", "竞品", "对手", "competitors?", "rivals?")
+
+
+def _competitor_price_pattern() -> re.Pattern[str]:
+    """Generic competitor words plus every competitor alias the entity registry knows, built per call."""
+    from knowledge.base import get_entity_registry
+
+    aliases = sorted({alias for entity in get_entity_registry().of_type("competitor") for alias in entity.aliases},
+                     key=len, reverse=True)
+    names = "|".join([*_COMPETITOR_WORDS, *(re.escape(alias) for alias in aliases)])
+    return re.compile(rf"(?:{names})[^\d]{{0,25}}" + _AMOUNT, re.I)
+
+
 _CUSTOMER_ASK = re.compile(r"(?:客户希望|客户要求|目标价|客户想要|期望价|心理价位|customer (?:asks?|wants?)|target price|"
                            r"their ask|asking for)[^\d]{0,15}" + _AMOUNT, re.I)
 _QUANTITY = re.compile(r"(\d+)\s*(?:台|套|个|只|units?|pcs|pieces|gateways?|monitors?|sensors?|pumps?)", re.I)
@@ -150,23 +161,42 @@ def propose_pricing_strategies(state: AgentState, runtime: Runtime[Context]) -> 
     from tools.sales.pricing import PricingError, find_product_in_text, propose_pricing, render_pricing
 
     question, language = state["question"], state["language"]
-    product = find_product_in_text(question)
+    try:
+        product = find_product_in_text(question)
+    except PricingError as error:  # e.g. no pricing policy configured
+        return {"result": _result(str(error), language, "pricing")}
     if product is None:
-        text = ("请告诉我产品和数量，例如「给江南第二医院报价：X3 20台，竞品报价5.8万」。" if language == "zh" else
-                "Tell me the product and quantity, e.g. 'quote 20 X3 for Jiangnan Second Hospital, competitor at 58,000'.")
+        customer_example, product_example = _pricing_examples(language)
+        text = (f"请告诉我产品和数量，例如「给{customer_example}报价：{product_example} 20台，竞品报价5.8万」。"
+                if language == "zh" else
+                f"Tell me the product and quantity, e.g. 'quote 20 {product_example} for {customer_example}, "
+                f"competitor at 58,000'.")
         return {"result": _result(text, language, "pricing")}
     quantity_match = _QUANTITY.search(question)
     customer = find_customer_in_text(question)
     try:
         proposal = propose_pricing(product.sku, int(quantity_match.group(1)) if quantity_match else 1,
                                    customer=customer[0].name_zh if customer else None,
-                                   competitor_price=_amount(_COMPETITOR_PRICE.search(question)),
+                                   competitor_price=_amount(_competitor_price_pattern().search(question)),
                                    customer_ask=_amount(_CUSTOMER_ASK.search(question)), user=runtime.context.user_id)
     except PricingError as error:
         return {"result": _result(str(error), language, "pricing")}
     text = render_pricing(proposal, runtime.context.role, language)
     return {"result": _result(text, language, "pricing", pricing=proposal.view_for_role(runtime.context.role),
                               suggestion_id=proposal.suggestion_id)}
+
+
+def _pricing_examples(language: str) -> tuple[str, str]:
+    """A customer and a product for example texts, taken from the registry (placeholders when it is empty)."""
+    from knowledge.base import get_entity_registry
+
+    registry = get_entity_registry()
+    customers, products = registry.of_type("customer"), registry.of_type("product")
+    chinese = language == "zh"
+    customer = (customers[0].name if chinese else customers[0].latin_name()) if customers else (
+        "<客户>" if chinese else "<customer>")
+    product = products[0].key if products else ("<产品>" if chinese else "<product>")
+    return customer, product
 
 
 def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -211,13 +241,12 @@ def propose_write_action(state: AgentState, runtime: Runtime[Context]) -> dict[s
         text = (f"已按责任清单自动执行：{view.summary_zh}" if language == "zh"
                 else f"Done automatically (the responsibility list allows it): {view.summary}")
         return {"pending_action": action, "result": _result(text, language, "task", executed_actions=[action])}
-    who_zh = {"confirm": "您本人", "manager": "销售经理", "vp": "销售副总裁"}.get(view.required_approver, "相关负责人")
-    who_en = {"confirm": "you", "manager": "a sales manager", "vp": "the sales VP"}.get(view.required_approver,
-                                                                                      view.required_approver)
-    text = (f"待确认 [{view.id}]：{view.summary_zh}\n需要{who_zh}确认。"
+    # The gate's own approver wording (one source), typed per language on the view.
+    label_en, label_zh = view.approver_label_en or view.required_approver, view.approver_label_zh or view.required_approver
+    text = (f"待确认 [{view.id}]：{view.summary_zh}\n{label_zh}。"
             f"回复「确认 {view.id}」执行，「修改 {view.id} 字段=值」调整，或「取消 {view.id}」。"
             if language == "zh" else
-            f"Pending [{view.id}]: {view.summary}\nNeeds confirmation by {who_en}. "
+            f"Pending [{view.id}]: {view.summary}\n{label_en[:1].upper()}{label_en[1:]}. "
             f"Reply 'approve {view.id}', 'edit {view.id} field=value' or 'reject {view.id}'.")
     return {"pending_action": action, "result": _result(text, language, "task", pending_actions=[action],
                                                         suggestion_id=view.id)}
@@ -250,8 +279,10 @@ def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
             return proposed, ""
     parsed = parse_task_request(text)
     if not parsed or not parsed.get("customer"):
-        return None, ("请告诉我客户名称和时间，例如「给华东人民医院下周三安排一次回访」。" if chinese else
-                      "Tell me the customer and when, e.g. 'schedule a follow-up call with Northwind next Friday'.")
+        customer_example, _product = _pricing_examples("zh" if chinese else "en")
+        return None, (f"请告诉我客户名称和时间，例如「给{customer_example}下周三安排一次回访」。" if chinese else
+                      f"Tell me the customer and when, e.g. 'schedule a follow-up call with {customer_example} "
+                      f"next Friday'.")
     if not parsed.get("due"):
         return None, ("什么时候？请补充日期，例如「下周三」或「明天下午3点」。" if chinese else
                       "When? Please add a date, e.g. 'next Friday' or 'in 3 days'.")
@@ -260,8 +291,7 @@ def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
 
 def _propose_task_with_model(model: Any, text: str, context: Any) -> Any:
     """A schema-constrained tool call over the user's own message (never retrieved text); None → use the rules."""
-    from datetime import date
-
+    from salesbot import clock
     from salesbot.llm import ModelUnavailableError, bind_tools_for, invoke_model
     from tools.gate.store import ActionError
     from tools.model_tools import action_tools, create_follow_up_task
@@ -269,7 +299,7 @@ def _propose_task_with_model(model: Any, text: str, context: Any) -> Any:
     try:
         bound = bind_tools_for(model, action_tools(context), tool_name="create_follow_up_task")
         reply = invoke_model(bound, [("human", load_prompt("extract_task").format(
-            message=text, today=date.today().isoformat()))])
+            message=text, today=clock.today().isoformat()))])
         call = next((c for c in reply.tool_calls if c["name"] == "create_follow_up_task"), None)
         if call is None:
             return None
@@ -291,6 +321,10 @@ def _customer_named_by_user(customer: str, text: str) -> bool:
     resolved = resolve_customer(customer) if customer else None
     if named is not None and resolved is not None:
         return named[0].key == resolved.key
+    if resolved is not None:  # a short form the user typed ("<Brand>" for "<Brand> Second Hospital")
+        words = re.findall(r"[A-Za-z][\w'&.-]{2,}|[\u4e00-\u9fff]{2,}", text)
+        if any((ref := resolve_customer(word)) is not None and ref.key == resolved.key for word in words):
+            return True
     return bool(customer) and customer.lower() in text.lower()
 
 
@@ -328,10 +362,11 @@ def confirm_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
 
 
 def decision_result(view: Any, language: str) -> dict[str, Any]:
+    """The result of a decided action (an ActionView); it travels as JSON in the graph state, typed in TurnResult."""
     action = view.model_dump(mode="json")
     if view.status == "executed":
         text = (f"已执行 [{view.id}]：{view.summary_zh}" if language == "zh" else f"Done [{view.id}]: {view.summary}")
-        if getattr(view, "already_decided", False):
+        if view.already_decided:
             text += "（此前已执行，未重复写入）" if language == "zh" else " (already done earlier; nothing written twice)"
         return _result(text, language, "decision", executed_actions=[action])
     if view.status == "rejected":

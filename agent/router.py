@@ -7,9 +7,6 @@ import re
 from agent.models import Route
 
 _HELP = re.compile(r"^\s*(help|帮助|/help|你能做什么|你会什么|what can you do|怎么用|使用说明)\s*[?？!！]?\s*$", re.I)
-_DECISION = re.compile(
-    r"^\s*(?P<verb>approve|confirm|reject|cancel|edit|确认|批准|同意|拒绝|取消|驳回|修改)\s+"
-    r"(?P<id>[A-Za-z0-9]{4,8})\b\s*(?P<rest>.*)$", re.I | re.S)
 _TASK = re.compile(
     r"安排|提醒|回访|跟进|拜访|约[一个]?[次下]?|创建任务|建个?任务|待办|"
     r"\b(follow[- ]?up|remind|schedule|set up a (call|meeting)|create a task|add a task|book a (call|visit))\b", re.I)
@@ -32,17 +29,6 @@ _RESTRICTED_PRICING = re.compile(
     r"unit cost|our cost|cost price|margins?|lowest .{0,30}approved)\b", re.I)
 _WRITE_SQL = re.compile(r"^\s*(?:删除|删掉|清空|更新|插入|把.{1,40}(?:改成|改为|设为)|"
                         r"(?:delete|drop|truncate|update|insert|alter)\b)", re.I)
-
-
-def parse_decision(text: str) -> tuple[str, str, str] | None:
-    """('approve'|'reject'|'edit', action id, rest) for messages like "确认 A7K2Q" or "reject A7K2Q"."""
-    match = _DECISION.match(text)
-    if not match:
-        return None
-    verb = match.group("verb").lower()
-    decision = ("reject" if verb in ("reject", "cancel", "拒绝", "取消", "驳回")
-                else "edit" if verb in ("edit", "修改") else "approve")
-    return decision, match.group("id").upper(), match.group("rest").strip()
 
 
 _RESTRICTED_TOPICS = {
@@ -83,7 +69,7 @@ def route_by_rules(text: str) -> Route:
 
 
 def _is_question(text: str) -> bool:
-    """'报价单有效期是多久？' asks about quoting; '给X报价：X3 20台' asks for a quote."""
+    """'报价单有效期是多久？' asks about quoting; '给<客户>报价：<产品> 20台' asks for a quote."""
     return text.rstrip().endswith(("?", "？", "吗", "呢"))
 
 

@@ -11,9 +11,10 @@ from langchain_core.messages import HumanMessage
 from langgraph.types import Command
 
 from agent.context import Context
+from agent.decisions import parse_decision_command
 from agent.models import TurnRequest, TurnResult
-from agent.router import parse_decision
 from knowledge.text import detect_language
+from salesbot.errors import UserFacingError
 from salesbot.roles import normalize_role
 from salesbot.settings import get_settings, on_reset
 
@@ -54,42 +55,39 @@ def _config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
 
+FRIENDLY_FAILURE = {
+    "zh": "抱歉，处理这条消息时出错了，请稍后再试。",
+    "en": "Sorry, something went wrong while handling that message. Please try again.",
+}
+
+
 def answer_turn(request: TurnRequest) -> TurnResult:
     """Run one user turn through the conversation graph (thread memory keyed by request.thread_id).
 
-    Never raises for a user's input: failures come back as a short friendly answer, details in the log.
+    A decision command ("确认 A7K2Q", "reject A7K2Q", agent.decisions) decides that pending action instead.
+    Never raises for a user's input: a UserFacingError's message is shown as is; any other failure becomes
+    a short apology in the user's language, details in the log.
     """
     language = detect_language(request.text)
+    route = "error"
     try:
         role = normalize_role(request.role)
-        decision = parse_decision(request.text)
-        if decision is not None:
-            verb, action_id, rest = decision
-            return decide_action(action_id, verb, request.user_id, role, _edited_args(rest) if rest else None,
-                                 language=language)
+        command = parse_decision_command(request.text)
+        if command is not None:
+            route, language = "decision", command.language
+            return decide_action(command.action_id, command.decision, request.user_id, role,
+                                 command.edited_args or None, language=command.language)
         context = Context(user_id=request.user_id, role=role, thread_id=request.thread_id, channel=request.channel)
         state = compiled_graph().invoke({"messages": [HumanMessage(content=request.text)], "question": request.text},
                                         _config(request.thread_id), context=context)
         return TurnResult(**state["result"])
-    except Exception as error:  # the user gets a short message; the traceback goes to the log
-        from tools.gate.store import ActionError
-
-        if isinstance(error, ActionError | ValueError):
-            return TurnResult(answer=str(error), route="decision", language=language)
+    except UserFacingError as error:
+        logger.info("turn for thread %s ended with a message for the user: %s", request.thread_id, error)
+        return TurnResult(answer=str(error), route=route, language=language)
+    except Exception:  # the user gets a short message; the traceback goes to the log
         logger.exception("turn failed for thread %s", request.thread_id)
-        return TurnResult(answer=("抱歉，处理这条消息时出错了，请稍后再试。" if language == "zh" else
-                                  "Sorry, something went wrong while handling that message. Please try again."),
-                          route="error", language=language)
-
-
-def _edited_args(rest: str) -> dict[str, Any]:
-    """'due=next friday description=send quote' → {'due': 'next friday', 'description': 'send quote'}."""
-    import re
-
-    pairs = re.findall(r"(\w+)\s*[=＝:：]\s*(.+?)(?=\s+\w+\s*[=＝:：]|$)", rest.strip())
-    aliases = {"截止": "due", "时间": "due", "日期": "due", "描述": "description", "内容": "description",
-               "客户": "customer", "阶段": "stage"}
-    return {aliases.get(key, key): value.strip() for key, value in pairs}
+        return TurnResult(answer=FRIENDLY_FAILURE["zh" if language == "zh" else "en"], route="error",
+                          language=language)
 
 
 def decide_action(action_id: str, decision: str, user_id: str, role: str,
@@ -102,14 +100,7 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
     tools.gate.store.decide_action. ActionError (not found / not allowed) propagates to the caller.
     """
     from agent.nodes import decision_result
-    from tools.gate.store import (
-        ActionError,
-        ActionNotAllowed,
-        ActionNotFound,
-        get_action,
-        may_decide,
-        not_allowed_message,
-    )
+    from tools.gate.store import ActionError, ActionNotFound, ensure_may_decide, get_action
     from tools.gate.store import decide_action as apply_decision
 
     view = get_action(action_id) or get_action(action_id.strip().upper())
@@ -124,10 +115,7 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
     if view.status == "pending" and _paused_on(graph, config, view.id):
         # Check authority before resuming: a refused person must not consume the paused gate, or the
         # proposer could no longer resume it.
-        allowed = may_decide(view.required_approver, view.proposer, user_id, actor_role) or (
-            decision == "reject" and user_id == view.proposer)
-        if not allowed:
-            raise ActionNotAllowed(not_allowed_message(view.required_approver, view.id))
+        ensure_may_decide(view, decision, user_id, actor_role, edited_args)
         context = Context(user_id=user_id, role=actor_role, thread_id=view.thread_id)
         state = graph.invoke(Command(resume=payload), config, context=context)
         result = state["result"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -224,7 +223,8 @@ def invoke_structured(
     except NotImplementedError:
         return parse_structured_text(_message_text(invoke_model(chat_model, messages)), schema)
     try:
-        result = structured_model.invoke(messages)
+        with _calling(chat_model):
+            result = structured_model.invoke(messages)
     except ValidationError as error:
         raise StructuredOutputError(_validation_summary(schema, error)) from error
     except (json.JSONDecodeError, OutputParserException) as error:
@@ -239,7 +239,10 @@ def invoke_structured(
 def _invoke_structured_llamacpp(
     chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT]
 ) -> SchemaT:
-    message_dicts = chat_model._create_message_dicts(_as_messages(messages))  # type: ignore[attr-defined]
+    from langchain_core.messages import convert_to_openai_messages
+
+    # llama-cpp-python takes OpenAI-style role/content dicts; langchain_core's public converter writes them.
+    message_dicts = convert_to_openai_messages(_as_messages(messages), text_format="string")
     client = chat_model.client  # type: ignore[attr-defined]
     with _calling(chat_model):
         response = client.create_chat_completion(
@@ -279,16 +282,22 @@ def _invoke_structured_openai(
 
 
 def parse_structured_text(text: str, schema: type[SchemaT]) -> SchemaT:
-    """Validate a JSON object found in model text (code fences and chatter around it are tolerated)."""
-    candidate = _extract_json_object(text)
-    if candidate is None:
+    """Validate the JSON object in model text: bare, in a ```json fence, or after a line of chatter."""
+    if "{" not in text:
         raise StructuredOutputError(
             f"the model's answer contains no JSON object for {schema.__name__}: {text[:200]!r}"
         )
     try:
-        return schema.model_validate_json(candidate)
+        value = _json_value_in(text)
+    except json.JSONDecodeError as error:
+        raise StructuredOutputError(
+            f"the model's answer is not a valid {schema.__name__}: broken JSON ({error}); "
+            f"answer was {text[:200]!r}"
+        ) from error
+    try:
+        return schema.model_validate(value)
     except ValidationError as error:
-        raise StructuredOutputError(_validation_summary(schema, error, candidate)) from error
+        raise StructuredOutputError(_validation_summary(schema, error, text)) from error
 
 
 def parse_structured_value(value: Any, schema: type[SchemaT]) -> SchemaT:
@@ -299,21 +308,21 @@ def parse_structured_value(value: Any, schema: type[SchemaT]) -> SchemaT:
         raise StructuredOutputError(_validation_summary(schema, error)) from error
 
 
-_CODE_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+def _json_value_in(text: str) -> Any:
+    """The first JSON value of model text, found by langchain_core's Markdown-aware JSON reader."""
+    from langchain_core.utils.json import parse_json_markdown
 
-
-def _extract_json_object(text: str) -> str | None:
-    fenced = _CODE_FENCE.search(text)
-    body = fenced.group(1) if fenced else text
-    start = body.find("{")
-    if start < 0:
-        return None
     try:
-        _, end = json.JSONDecoder().raw_decode(body, start)
+        return parse_json_markdown(text, parser=_leading_json_value)
     except json.JSONDecodeError:
-        # Let pydantic report the syntax error precisely.
-        return body[start:].strip()
-    return body[start:end]
+        # Chatter before an unfenced object ("Sure! {...}"): read from the first brace.
+        return parse_json_markdown(text[text.index("{"):], parser=_leading_json_value)
+
+
+def _leading_json_value(text: str) -> Any:
+    # Strict, and the first value only: chatter after the object is ignored, but truncated JSON is an
+    # error rather than "repaired" into an object with missing fields (parse_json_markdown's default parser).
+    return json.JSONDecoder().raw_decode(text)[0]
 
 
 def _validation_summary(schema: type[BaseModel], error: ValidationError, text: str | None = None) -> str:

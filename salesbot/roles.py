@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from salesbot.errors import UserFacingError
 from salesbot.yaml_files import load_yaml_model
 
 # Higher roles see everything lower roles see. "*" marks a document open to everyone.
@@ -16,7 +17,7 @@ ROLE_ORDER = ["rep", "manager", "vp", "admin"]
 EVERYONE = "*"
 
 
-class UnknownRoleError(ValueError):
+class UnknownRoleError(UserFacingError, ValueError):
     """A role name that is not part of ROLE_ORDER."""
 
 

@@ -15,7 +15,8 @@ from agent.router import restricted_pricing_topics
 from knowledge.graph import AliasMatcher
 from knowledge.injection import REMOVED_MARKER
 from knowledge.models import RetrievedChunk
-from knowledge.text import detect_language, glossary_groups, tokenize
+from knowledge.text import detect_language, glossary_groups, has_cjk, tokenize
+from knowledge.text import stem as stem_word
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ _GENERIC_TERMS = frozenset(
     "which who whom when where why can could would should will tell me about any there yet still need needs want "
     "wants say says said know much long big often soon if my i you your it its this that these those a an the one "
     "single every each per apply applies happen happens take takes use used make makes go goes put handle handles".split())
+_GENERIC_TERMS = frozenset(map(stem_word, _GENERIC_TERMS))  # compared with tokenize()'s stemmed words
 _QUANTITY_QUESTION = re.compile(r"多少|几|多久|多长|多高|多低|多重|多大|多快|比例|百分|封顶|上限|期限|"
                                 r"how (many|much|long|far|low|high|big|fast|quickly|soon)|"
                                 r"what (is|'s) the (rate|percentage|cap|limit|price|term)|percent|\brate\b|"
@@ -80,7 +82,6 @@ _ZH_QUESTION_PHRASES = re.compile(
 # A capitalised word or an acronym (with digits or hyphens: "MRI-conditional", "ISO13485", "Zigbee").
 _NAME = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9-]+(?![A-Za-z0-9])")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,6 @@ class TermRarity(Protocol):
     def inverse_document_frequency(self, token: str) -> float: ...
 
     document_frequency: Any
-
-
-def _has_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
 
 
 @cache
@@ -159,7 +156,9 @@ def unknown_names(question: str, matcher: AliasMatcher, rarity: TermRarity) -> l
         match.group(0))]
     unknown: list[str] = []
     for name in names:
-        if name.endswith("s") and matcher.find(name[:-1]):
+        singular = name[:-1]  # the stemmer keeps some plurals whole: look the singular up too
+        if name.endswith("s") and (matcher.find(singular) or any(
+                rarity.document_frequency.get(token, 0) for token in tokenize(singular))):
             continue  # a plural of a known name ("X3s")
         tokens = tokenize(name)
         if tokens and all(rarity.document_frequency.get(token, 0) == 0 for token in tokens) and not any(
@@ -176,7 +175,7 @@ def question_terms(question: str, matcher: AliasMatcher, rarity: TermRarity | No
     parts: dict[str, list[str]] = {}
     for word in sorted(words, key=len, reverse=True):
         # "监护" inside "监护仪", "site" inside "on-site": one idea, not two terms that double its weight.
-        container = next((longer for longer in kept if (word in longer if _has_cjk(word) else
+        container = next((longer for longer in kept if (word in longer if has_cjk(word) else
                                                         word in longer.split("-"))), None)
         if container is not None:
             parts[container].append(word)
@@ -197,7 +196,7 @@ def _weighted(term: QuestionTerm, rarity: TermRarity) -> QuestionTerm:
     known = [spelling for spelling in spellings if frequency.get(spelling, 0) > 0]
     if not known:
         rarest = rarity.inverse_document_frequency("\x00")
-        share = OUT_OF_CORPUS_WEIGHT_SHARE if _has_cjk(term.text) else OUT_OF_CORPUS_WEIGHT_SHARE_LATIN
+        share = OUT_OF_CORPUS_WEIGHT_SHARE if has_cjk(term.text) else OUT_OF_CORPUS_WEIGHT_SHARE_LATIN
         return QuestionTerm(term.text, term.parts, term.equivalents, share * rarest, False)
     # A word the corpus uses weighs its own IDF; one known only through sub-words or synonyms, the commonest of them.
     weight = rarity.inverse_document_frequency(term.text) if known[0] == term.text else min(
@@ -208,7 +207,7 @@ def _weighted(term: QuestionTerm, rarity: TermRarity) -> QuestionTerm:
 def _contains(word: str, lowered: str, tokens: set[str]) -> bool:
     if word in tokens:
         return True
-    if _has_cjk(word):
+    if has_cjk(word):
         return word in lowered
     # Word-start match on a slightly shortened stem: "warranty" ~ "warrants", "delivery" ~ "delivered".
     stem = word[:-1] if len(word) >= 6 else word
@@ -230,7 +229,7 @@ def term_coverage(term: QuestionTerm, lowered: str, tokens: set[str], chinese_te
     if chinese_text is None:
         chinese_text = detect_language(lowered) == "zh"
     # A Chinese word can't be checked against an English passage (or back) unless the glossary bridges them.
-    same_script = _has_cjk(term.text) == chinese_text
+    same_script = has_cjk(term.text) == chinese_text
     # A word the whole knowledge base never uses counts as missing in either language: it is the likeliest
     # sign that the question asks about something the documents don't cover ("预算", "MRI-conditional").
     if same_script or term.equivalents or not term.in_corpus or (
@@ -288,13 +287,13 @@ def quotable_units(text: str) -> list[QuotableUnit]:
             if header is None:
                 header = stripped  # quoted with each row below, never alone
             else:
-                # The header row says what each column is ("| Item | G5 | Beichen NB-20 |"): quote it with the row.
+                # The header row says what each column is ("| Item | <our model> | <rival model> |"): quote it with the row.
                 units.append(QuotableUnit(f"{header}\n{stripped}", f"{header}\n{stripped}", len(units)))
             continue
         header = None
         if units and line[:1].isspace() and _YAML_FIELD.match(stripped) and _YAML_ITEM.match(units[-1].quote):
             # An indented field of a YAML list item ("  floor_price: 78700") means nothing without its item
-            # ("- sku: QM-X3P"): the item and its fields are one unit.
+            # ("- sku: <SKU>"): the item and its fields are one unit.
             merged = f"{units[-1].quote}\n{line.rstrip()}"
             units[-1] = QuotableUnit(merged, merged, units[-1].position)
             continue
@@ -340,7 +339,7 @@ def _asked_entities(question: str, matcher: AliasMatcher) -> dict[str, set[str]]
 
 
 def _names_only_other_entities(text: str, asked: dict[str, set[str]], matcher: AliasMatcher) -> bool:
-    """A line about the X3 when the question asks about the X3 Pro (or another customer's clause)."""
+    """A line about one product when the question asks about its sibling model (or another customer's clause)."""
     if not asked:
         return False
     named: dict[str, set[str]] = {}

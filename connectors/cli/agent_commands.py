@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import typer
+from pydantic import BaseModel
 
 ASK_FIELDS = ("answer", "citations", "refused", "pending_actions", "executed_actions")
 
@@ -66,8 +68,7 @@ def chat_command(
     from rich.prompt import Prompt
 
     from agent.models import TurnRequest
-    from agent.service import answer_turn, decide_action
-    from tools.gate.store import ActionError
+    from agent.service import answer_turn
 
     console = Console()
     thread_id = thread or f"chat-{uuid.uuid4().hex[:12]}"
@@ -84,28 +85,61 @@ def chat_command(
         result = answer_turn(TurnRequest(text=text, user_id=user, role=role, thread_id=thread_id))
         _render(result, console)
         for action in result.pending_actions:
-            choice = Prompt.ask(f"[{action['id']}] approve / edit / reject / later", default="later",
-                                choices=["approve", "edit", "reject", "later"])
-            if choice == "later":
-                continue
-            edited = None
-            if choice == "edit":
-                edited = {key: Prompt.ask(f"  {key}", default=str(action["args"].get(key) or ""))
-                          for key in action["args"] if key in ("due", "description", "stage", "customer")}
-            try:
-                _render(decide_action(action["id"], choice, user, role, edited), console)
-            except ActionError as error:
-                console.print(f"[red]{error}[/red]")
+            _ask_for_decision(action, user, role, console)
 
 
-DEMO_TURNS = [
-    ("rep", "华东人民医院的X3合同质保期是多久？"),
-    ("rep", "What are the payment terms in the Northwind supply agreement?"),
-    ("rep", "X3 的底价是多少？"),
-    ("rep", "给江南第二医院报价：X3 20台，竞品报价5.8万"),
-    ("rep", "给华东人民医院下周三安排一次回访"),
-    ("manager", "哪个区域今年成交额最高？"),
-]
+def _ask_for_decision(action, user: str, role: str, console) -> None:  # type: ignore[no-untyped-def]
+    """approve / edit / reject / later for one proposal; any verb agent.decisions knows (确认, 取消 …) works too."""
+    from rich.prompt import Prompt
+
+    from agent.decisions import decision_for_word, parse_edit_arguments
+    from agent.service import FRIENDLY_FAILURE, decide_action
+    from salesbot.errors import UserFacingError
+
+    while True:
+        try:
+            answer = Prompt.ask(f"[{action.id}] approve / edit / reject / later", default="later")
+        except (EOFError, KeyboardInterrupt):
+            return
+        word, _, rest = answer.strip().partition(" ")
+        decision = decision_for_word(word)
+        if decision is not None or word.lower() in ("later", "稍后"):
+            break
+        console.print("[yellow]approve, edit, reject or later (确认 / 修改 / 取消)[/yellow]")
+    if decision is None:
+        return
+    edited = None
+    if decision == "edit":
+        edited = parse_edit_arguments(rest) or {
+            key: Prompt.ask(f"  {key}", default=str(action.args.get(key) or ""))
+            for key in action.args if key in ("due", "description", "stage", "customer")}
+    try:
+        _render(decide_action(action.id, decision, user, role, edited), console)
+    except UserFacingError as error:
+        console.print(f"[red]{error}[/red]")
+    except Exception:  # a chat user never sees a traceback; the details go to the log
+        logging.getLogger(__name__).exception("deciding action %s failed", action.id)
+        console.print(f"[red]{FRIENDLY_FAILURE['en']}[/red]")
+
+
+class _DemoTurn(BaseModel):
+    role: str
+    text: str
+
+
+class _DemoTurns(BaseModel):
+    turns: list[_DemoTurn]
+
+
+def _use_demo_pricing_policy() -> None:
+    """The demo prices with the sample policy unless SALESBOT_PRICING_POLICY_FILE names another one."""
+    import os
+
+    from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
+
+    if get_settings().pricing_policy_file is None:
+        os.environ["SALESBOT_PRICING_POLICY_FILE"] = str(SAMPLES_DIR / "policy" / "pricing_policy.yaml")
+        reset_runtime()
 
 
 def demo_command(
@@ -118,8 +152,10 @@ def demo_command(
     from agent.service import answer_turn
     from knowledge.ingest import ingest_paths
     from salesbot.settings import SAMPLES_DIR, get_settings
+    from salesbot.yaml_files import load_yaml_model
     from tools.sales.seed import seed_sample_company
 
+    _use_demo_pricing_policy()
     console = Console()
     console.print(f"[bold]SALESBOT_HOME[/bold] = {get_settings().home_dir}")
     if samples:
@@ -128,7 +164,8 @@ def demo_command(
                       f"{report.count('unchanged')} unchanged, {len(report.failed)} failed")
     seeded = seed_sample_company()
     console.print(f"sales database: {seeded}")
-    for role, text in DEMO_TURNS:
+    for turn in load_yaml_model(SAMPLES_DIR / "_demo_turns.yaml", _DemoTurns).turns:
+        role, text = turn.role, turn.text
         console.rule(f"[bold]{role}[/bold]: {text}")
         _render(answer_turn(TurnRequest(text=text, role=role, user_id=f"demo-{role}", thread_id="demo")), console)
     console.print("Pending actions wait for a person: `salesbot tasks` lists them, "

@@ -91,7 +91,7 @@ def search_command(
                             subtitle=f"{chunk.doc_type} · score {chunk.score:.4f}", title_align="left"))
 
 
-def graph_show_command(name: str = typer.Argument(..., help="Entity name or alias, e.g. 'Qingquan X3' or 北风制造.")) -> None:
+def graph_show_command(name: str = typer.Argument(..., help="Entity name or alias (any language), e.g. <product> or <customer>.")) -> None:
     """Print an entity, its aliases, relations and documents."""
     from rich.console import Console
 

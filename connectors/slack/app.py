@@ -11,6 +11,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from connectors.common.dedupe import EventDedupeStore, default_dedupe_path
 from connectors.slack import (
     handle_action_button,
     handle_direct_message,
@@ -57,6 +58,7 @@ def build_slack_app(
     decide_action: DecideAction = default_decide_action,
     record_feedback: RecordFeedback = default_record_feedback,
     store: SlackConnectorStore | None = None,
+    dedupe_store: EventDedupeStore | None = None,
     client: WebClient | None = None,
     listener_executor: Executor | None = None,
     socket_mode: bool = False,
@@ -91,7 +93,7 @@ def build_slack_app(
         roles_file=settings.roles_file,
         default_role=settings.default_role,
     )
-    app.use(build_dedupe_middleware(context.store))
+    app.use(build_dedupe_middleware(dedupe_store or EventDedupeStore(default_dedupe_path(settings.home_dir))))
     for handler_module in (handle_mention, handle_direct_message, handle_slash_command, handle_action_button,
                            handle_edit_submission):
         handler_module.register(app, context)

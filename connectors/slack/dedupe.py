@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from slack_bolt import BoltRequest, BoltResponse
 
-from connectors.slack.store import SlackConnectorStore
+from connectors.common.dedupe import EventDedupeStore
 
 logger = logging.getLogger(__name__)
 
 
-def build_dedupe_middleware(store: SlackConnectorStore) -> Callable[..., BoltResponse]:
+def build_dedupe_middleware(store: EventDedupeStore) -> Callable[..., BoltResponse]:
     """A global middleware; it runs after bolt's signature check, so unsigned requests cannot claim an id."""
 
     def skip_redelivered_events(request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
@@ -20,7 +20,7 @@ def build_dedupe_middleware(store: SlackConnectorStore) -> Callable[..., BoltRes
         event_id = body.get("event_id")
         if body.get("type") != "event_callback" or not event_id:
             return next_()
-        if store.claim_event(str(event_id)):
+        if store.claim("slack", str(event_id)):
             return next_()
         retry_number = (request.headers.get("x-slack-retry-num") or ["0"])[0]
         retry_reason = (request.headers.get("x-slack-retry-reason") or [""])[0]

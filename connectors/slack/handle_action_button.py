@@ -29,23 +29,21 @@ from connectors.slack.render import (
     replace_pending_buttons,
 )
 from connectors.slack.reply import post_message, post_turn_result
+from salesbot.errors import UserFacingError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_REFUSAL = "Only the proposer or an authorised approver can decide on this action."
 FEEDBACK_THANKS = {True: "Thanks — marked as helpful 👍", False: "Thanks — marked as not helpful 👎"}
 FEEDBACK_FAILED = "Sorry, your feedback could not be recorded; please try again later."
 
 
 def is_refusal(error: Exception) -> bool:
-    """The tools layer owns who may decide; the connector only recognises its refusals and shows their message.
+    """The gate owns who may decide; the connector only recognises its refusals and shows their message.
 
-    ActionNotAllowed (not your action / already decided) and its siblings under ActionError (unknown id,
-    invalid edited arguments) all carry a message written for the chat user.
+    Only a UserFacingError (the gate's ActionError family: not yours, already decided, unknown id, invalid
+    edited arguments) carries a message written for the chat user; every other error text stays in the log.
     """
-    from tools.gate.store import ActionError
-
-    return isinstance(error, ActionError)
+    return isinstance(error, UserFacingError) and bool(str(error).strip())
 
 
 def post_ephemeral(client: WebClient, user_id: str, text: str, channel: str | None, thread_ts: str | None,
@@ -98,7 +96,7 @@ def apply_decision(context: SlackConnectorContext, client: WebClient, request: D
         if is_refusal(error):
             logger.info("refused %s on action %s by %s: %s", request.decision, request.action_id, request.user_id,
                         error)
-            post_ephemeral(client, request.user_id, str(error) or DEFAULT_REFUSAL, request.channel,
+            post_ephemeral(client, request.user_id, str(error), request.channel,
                            request.reply_thread_ts, ephemeral_url)
         else:
             logger.exception("deciding %s on action %s by %s failed", request.decision, request.action_id,
@@ -111,7 +109,7 @@ def apply_decision(context: SlackConnectorContext, client: WebClient, request: D
         if request.channel:
             target = ReplyTarget(channel=request.channel, user_id=request.user_id,
                                  thread_ts=request.reply_thread_ts, response_url=ephemeral_url)
-            post_turn_result(context, client, target, result, requester_role=role)
+            post_turn_result(context, client, target, result)
         origin = request.origin
         if origin.origin_channel and origin.origin_channel != request.channel:
             # Decided in an approver's DM: the rep who proposed it hears about it in the original thread.
@@ -162,10 +160,8 @@ def register(app: App, context: SlackConnectorContext) -> None:
         try:
             context.record_feedback(press.value, adopted, press.user_id)
         except Exception as error:
-            from tools.feedback import FeedbackError
-
-            # FeedbackError messages are written for users (e.g. an id that no longer exists); others are not.
-            readable = isinstance(error, FeedbackError)
+            # Only a UserFacingError's message is written for users (e.g. an id that no longer exists).
+            readable = isinstance(error, UserFacingError)
             logger.log(logging.INFO if readable else logging.ERROR, "recording feedback on suggestion %s failed",
                        press.value, exc_info=not readable)
             post_ephemeral(client, press.user_id, str(error) if readable else FEEDBACK_FAILED, press.channel,

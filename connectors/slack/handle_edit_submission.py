@@ -13,6 +13,7 @@ from connectors.slack.models import (
     EDIT_MODAL_CALLBACK_ID,
     EDIT_MODAL_INPUT_BLOCK_ID,
     DecisionRequest,
+    EditArgumentsError,
     PendingBlockOrigin,
     SlackEditSubmission,
 )
@@ -23,7 +24,7 @@ def register(app: App, context: SlackConnectorContext) -> None:
         submission = SlackEditSubmission.from_bolt(body, view)
         try:
             submission.parsed_args()
-        except ValueError as error:
+        except EditArgumentsError as error:
             ack(response_action="errors", errors={EDIT_MODAL_INPUT_BLOCK_ID: str(error)})
             return
         ack()

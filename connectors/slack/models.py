@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
+
+from agent.decisions import Decision
+from salesbot.errors import UserFacingError
 
 # "<@U123ABC>" or "<@U123ABC|name>": Slack's mention syntax, stripped before the text reaches the agent.
 _USER_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -21,7 +24,6 @@ EDIT_MODAL_CALLBACK_ID = "salesbot_edit_action"
 EDIT_MODAL_INPUT_BLOCK_ID = "edited_args"
 EDIT_MODAL_INPUT_ACTION_ID = "args_json"
 
-Decision = Literal["approve", "edit", "reject"]
 DECISION_BY_ACTION_ID: dict[str, Decision] = {
     APPROVE_ACTION_ID: "approve",
     EDIT_ACTION_ID: "edit",
@@ -203,6 +205,10 @@ class EditModalState(BaseModel):
         return self.model_dump_json()
 
 
+class EditArgumentsError(UserFacingError, ValueError):
+    """The edit modal's JSON cannot be used; the message is shown under the field."""
+
+
 class SlackEditSubmission(BaseModel):
     """A submitted edit modal: the action and the arguments as the user rewrote them (raw JSON text)."""
 
@@ -221,13 +227,13 @@ class SlackEditSubmission(BaseModel):
         )
 
     def parsed_args(self) -> dict[str, Any]:
-        """The edited arguments; raises ValueError with a message the modal can show under the field."""
+        """The edited arguments; raises EditArgumentsError with a message the modal can show under the field."""
         try:
             parsed = json.loads(self.args_text)
         except json.JSONDecodeError as error:
-            raise ValueError(f"Not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}") from error
+            raise EditArgumentsError(f"Not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}") from error
         if not isinstance(parsed, dict):
-            raise ValueError('Arguments must be a JSON object, e.g. {"due": "2026-12-01"}.')
+            raise EditArgumentsError('Arguments must be a JSON object, e.g. {"due": "2026-12-01"}.')
         return parsed
 
 

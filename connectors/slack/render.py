@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from agent.models import Citation, DataTable, TurnResult
+from connectors.common.approvers import approver_label
 from connectors.slack.models import (
     APPROVE_ACTION_ID,
     EDIT_ACTION_ID,
@@ -19,6 +20,7 @@ from connectors.slack.models import (
     EditModalState,
     PendingBlockOrigin,
 )
+from tools.gate.models import ActionView
 
 # Slack limits (api.slack.com/reference/block-kit): 3000 chars per section text, 10 context elements,
 # 50 blocks per message, 2000 chars per button value, 4000 chars in the notification text.
@@ -32,14 +34,14 @@ QUOTE_LIMIT = 220
 LABELS = {
     "en": {
         "approve": "Approve", "edit": "Edit", "reject": "Reject", "proposed": "Proposed",
-        "needs": "needs approval by", "done": "Done", "helpful": "👍 Helpful", "not_helpful": "👎 Not helpful",
+        "done": "Done", "helpful": "👍 Helpful", "not_helpful": "👎 Not helpful",
         "sources": "Sources", "sql": "SQL", "more_rows": "more rows not shown",
         "approved": "Approved", "rejected": "Rejected", "edited": "Edited", "by": "by",
         "approval_request": "asks for your approval",
     },
     "zh": {
         "approve": "批准", "edit": "修改", "reject": "拒绝", "proposed": "待确认",
-        "needs": "需审批人", "done": "已执行", "helpful": "👍 有用", "not_helpful": "👎 没用",
+        "done": "已执行", "helpful": "👍 有用", "not_helpful": "👎 没用",
         "sources": "来源", "sql": "SQL", "more_rows": "行未显示",
         "approved": "已批准", "rejected": "已拒绝", "edited": "已修改", "by": "操作人",
         "approval_request": "请求您审批",
@@ -52,8 +54,8 @@ FRIENDLY_ERROR = {
     "zh": "抱歉，处理时出了点问题，请稍后再试；详细信息已记录在服务器日志中。",
 }
 FRIENDLY_EMPTY_QUESTION = {
-    "en": "Ask me something, e.g. `/salesbot what is the warranty on QM-X3?`",
-    "zh": "请输入问题，例如 `/salesbot QM-X3 的质保期是多久？`",
+    "en": "Ask me something, e.g. `/salesbot what is the warranty period in the <customer> contract?`",
+    "zh": "请输入问题，例如 `/salesbot <客户> 合同的质保期是多久？`",
 }
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -173,51 +175,45 @@ def render_table(table: DataTable, language: str = "en") -> list[dict[str, Any]]
     return blocks
 
 
-def render_pending_action(
-    action: dict[str, Any], origin: PendingBlockOrigin, language: str = "en"
-) -> list[dict[str, Any]]:
+def render_pending_action(action: ActionView, origin: PendingBlockOrigin, language: str = "en") -> list[dict[str, Any]]:
     """One proposal: its summary, who must approve it, and Approve / Edit / Reject (value = action id)."""
     labels = labels_for(language)
-    action_id = str(action.get("id", ""))
-    summary = escape_mrkdwn(action_summary_text(action, language) or action_id)
-    details = [f"`{escape_mrkdwn(str(action.get('kind', 'action')))}` {escape_mrkdwn(action_id)}"]
-    if action.get("approver_label"):  # the tools' own wording, e.g. "needs manager approval / 需销售经理审批"
-        details.append(f"*{escape_mrkdwn(str(action['approver_label']))}*")
-    elif action.get("required_approver"):
-        details.append(f"{labels['needs']} *{escape_mrkdwn(str(action['required_approver']))}*")
-    if action.get("proposer"):
-        details.append(f"<@{action['proposer']}>" if _looks_like_slack_user(str(action["proposer"]))
-                       else escape_mrkdwn(str(action["proposer"])))
-    args = action.get("args") or {}
+    summary = escape_mrkdwn(action_summary_text(action, language) or action.id)
+    details = [f"`{escape_mrkdwn(action.kind)}` {escape_mrkdwn(action.id)}"]
+    if action.required_approver:
+        details.append(f"*{escape_mrkdwn(approver_label(action, 'zh' if language.startswith('zh') else 'en'))}*")
+    if action.proposer:
+        details.append(f"<@{action.proposer}>" if _looks_like_slack_user(action.proposer)
+                       else escape_mrkdwn(action.proposer))
     blocks = [section(f"📝 *{labels['proposed']}:* {summary}")]
-    if args:
-        args_text = json.dumps(args, ensure_ascii=False, indent=1, default=str)
+    if action.args:
+        args_text = json.dumps(action.args, ensure_ascii=False, indent=1, default=str)
         blocks.append(section(f"```{truncate(args_text, 1200)}```"))
     blocks.append(context([" · ".join(details)]))
     blocks.append({
         "type": "actions",
-        "block_id": origin.model_copy(update={"action_id": action_id}).to_block_id(),
+        "block_id": origin.model_copy(update={"action_id": action.id}).to_block_id(),
         "elements": [
-            button(labels["approve"], APPROVE_ACTION_ID, action_id, "primary"),
-            button(labels["edit"], EDIT_ACTION_ID, action_id),
-            button(labels["reject"], REJECT_ACTION_ID, action_id, "danger"),
+            button(labels["approve"], APPROVE_ACTION_ID, action.id, "primary"),
+            button(labels["edit"], EDIT_ACTION_ID, action.id),
+            button(labels["reject"], REJECT_ACTION_ID, action.id, "danger"),
         ],
     })
     return blocks
 
 
-def action_summary_text(action: dict[str, Any], language: str = "en") -> str:
-    """The action's one-line summary in the answer's language (the tools give summary and summary_zh)."""
-    if language.startswith("zh") and action.get("summary_zh"):
-        return str(action["summary_zh"])
-    return str(action.get("summary") or action.get("kind") or "")
+def action_summary_text(action: ActionView, language: str = "en") -> str:
+    """The action's one-line summary in the answer's language (the gate gives summary and summary_zh)."""
+    if language.startswith("zh") and action.summary_zh:
+        return action.summary_zh
+    return action.summary or action.kind
 
 
 def _looks_like_slack_user(value: str) -> bool:
     return bool(re.fullmatch(r"[UW][A-Z0-9]{2,}", value))
 
 
-def render_executed_actions(actions: list[dict[str, Any]], language: str = "en") -> list[dict[str, Any]]:
+def render_executed_actions(actions: list[ActionView], language: str = "en") -> list[dict[str, Any]]:
     label = labels_for(language)["done"]
     lines = [f"✅ *{label}:* {escape_mrkdwn(action_summary_text(action, language))}" for action in actions]
     return [section(text) for text in split_text("\n".join(lines))] if lines else []
@@ -254,7 +250,7 @@ def render_turn_result(result: TurnResult, origin: PendingBlockOrigin | None = N
 
 
 def render_approval_request(
-    action: dict[str, Any], proposer_user_id: str, origin: PendingBlockOrigin, language: str = "en"
+    action: ActionView, proposer_user_id: str, origin: PendingBlockOrigin, language: str = "en"
 ) -> tuple[str, list[dict[str, Any]]]:
     """The DM an approver receives: who asks, where, and the same three buttons."""
     labels = labels_for(language)

@@ -66,9 +66,7 @@ def upload_chart(client: WebClient, target: ReplyTarget, chart_path: str) -> Non
         post_message(client, target, CHART_UPLOAD_FAILED, [section(CHART_UPLOAD_FAILED)])
 
 
-def post_turn_result(
-    context: SlackConnectorContext, client: WebClient, target: ReplyTarget, result: TurnResult, requester_role: str
-) -> None:
+def post_turn_result(context: SlackConnectorContext, client: WebClient, target: ReplyTarget, result: TurnResult) -> None:
     """Render and post one agent result; remember proposals for Edit; DM manager/VP approvers."""
     origin = PendingBlockOrigin(action_id="", origin_channel=target.channel, origin_thread_ts=target.thread_ts)
     text, blocks = render_turn_result(result, origin)
@@ -78,15 +76,12 @@ def post_turn_result(
     if ts:
         # Remembered so a decision taken anywhere (thread or approver DM) replaces the buttons everywhere.
         for action in result.pending_actions:
-            context.store.remember_action_message(str(action.get("id")), target.channel, ts, blocks)
+            context.store.remember_action_message(action.id, target.channel, ts, blocks)
     if result.chart:
         upload_chart(client, target, result.chart)
     for action in result.pending_actions:
-        notify_approvers(
-            client, action, proposer_user_id=str(action.get("proposer") or target.user_id),
-            proposer_role=requester_role, origin=origin, roles_file=context.roles_file, store=context.store,
-            language=result.language,
-        )
+        notify_approvers(client, action, proposer_user_id=action.proposer or target.user_id, origin=origin,
+                         roles_file=context.roles_file, store=context.store, language=result.language)
 
 
 def answer_and_reply(
@@ -104,7 +99,7 @@ def answer_and_reply(
         request = TurnRequest(text=question, user_id=target.user_id, role=role, thread_id=thread_id, channel="slack")
         with context.lock_for_thread(thread_id):
             result = context.answer_turn(request)
-        post_turn_result(context, client, target, result, requester_role=role)
+        post_turn_result(context, client, target, result)
         return result
     except Exception:
         logger.exception("answering slack user %s in %s (thread %s) failed", target.user_id, target.channel, thread_id)

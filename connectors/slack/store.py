@@ -1,4 +1,7 @@
-"""The Slack connector's own SQLite file under SALESBOT_HOME: delivered event ids and the proposals it posted."""
+"""The Slack connector's own SQLite file under SALESBOT_HOME: the proposals it posted and where it posted them.
+
+Delivered event ids are claimed in the connectors' shared store (connectors.common.dedupe).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from salesbot.database import engine_for
 from salesbot.settings import get_settings
+from tools.gate.models import ActionView
 
-# Slack retries a delivery for a few minutes at most; a week of ids is ample and keeps the file small.
-EVENT_ID_RETENTION_SECONDS = 7 * 24 * 3600
 # Proposals older than this are not expected to be decided from Slack any more.
 MESSAGE_RETENTION_SECONDS = 30 * 24 * 3600
 
 _SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS slack_processed_events ("
-    " event_id TEXT PRIMARY KEY, first_seen_at REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS slack_pending_action_snapshots ("
     " action_id TEXT PRIMARY KEY, args_json TEXT NOT NULL, summary TEXT NOT NULL, saved_at REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS slack_posted_messages ("
@@ -31,36 +31,20 @@ _SCHEMA = [
 ]
 
 
-def _relaxed_sync(dbapi_connection, _connection_record) -> None:  # type: ignore[no-untyped-def]
-    # WAL + synchronous=NORMAL: a commit no longer waits for fsync (4 ms → 0.2 ms here), which keeps the
-    # dedupe claim off the 3-second ack path under bursts. Only an OS crash can lose the last claims, and
-    # the worst outcome of that is one event answered twice.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
 def default_store_path() -> Path:
     return get_settings().home_dir / "slack_connector.db"
 
 
 class SlackConnectorStore:
-    """Persistent so that a restarted server neither re-answers a redelivered event nor forgets what it proposed."""
+    """Persistent so that a restarted server does not forget what it proposed, or where it showed the buttons."""
 
     def __init__(self, database_path: Path | None = None) -> None:
         self.database_path = Path(database_path) if database_path else default_store_path()
         self.database_path.parent.mkdir(parents=True, exist_ok=True)
         self._engine: Engine = engine_for(f"sqlite:///{self.database_path}")
-        if not event.contains(self._engine, "connect", _relaxed_sync):
-            event.listen(self._engine, "connect", _relaxed_sync)
-            self._engine.dispose()  # connections opened before the listener reconnect with it
         with self._engine.begin() as connection:
             for statement in _SCHEMA:
                 connection.execute(text(statement))
-            connection.execute(
-                text("DELETE FROM slack_processed_events WHERE first_seen_at < :cutoff"),
-                {"cutoff": time.time() - EVENT_ID_RETENTION_SECONDS},
-            )
             connection.execute(
                 text("DELETE FROM slack_posted_messages WHERE saved_at < :cutoff"),
                 {"cutoff": time.time() - MESSAGE_RETENTION_SECONDS},
@@ -69,20 +53,8 @@ class SlackConnectorStore:
                 "DELETE FROM slack_action_messages WHERE NOT EXISTS (SELECT 1 FROM slack_posted_messages m"
                 " WHERE m.channel = slack_action_messages.channel AND m.ts = slack_action_messages.ts)"))
 
-    def claim_event(self, event_id: str) -> bool:
-        """True exactly once per event id, across threads and restarts (INSERT OR IGNORE is the atomic claim)."""
-        with self._engine.begin() as connection:
-            result = connection.execute(
-                text("INSERT OR IGNORE INTO slack_processed_events (event_id, first_seen_at) VALUES (:id, :now)"),
-                {"id": event_id, "now": time.time()},
-            )
-            return result.rowcount == 1
-
-    def remember_pending_action(self, action: dict[str, Any]) -> None:
+    def remember_pending_action(self, action: ActionView) -> None:
         """Keep the proposed arguments so the Edit button can show them (Slack buttons carry only the id)."""
-        action_id = str(action.get("id") or "")
-        if not action_id:
-            return
         with self._engine.begin() as connection:
             connection.execute(
                 text(
@@ -90,9 +62,9 @@ class SlackConnectorStore:
                     " VALUES (:id, :args, :summary, :now)"
                 ),
                 {
-                    "id": action_id,
-                    "args": json.dumps(action.get("args") or {}, ensure_ascii=False, default=str),
-                    "summary": str(action.get("summary") or ""),
+                    "id": action.id,
+                    "args": json.dumps(action.args, ensure_ascii=False, default=str),
+                    "summary": action.summary,
                     "now": time.time(),
                 },
             )

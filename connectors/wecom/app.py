@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from connectors.common.dedupe import EventDedupeStore, default_dedupe_path
 from connectors.wecom.context import (
     AnswerTurn,
     DecideAction,
@@ -22,7 +23,6 @@ from connectors.wecom.context import (
     decide_action_with_agent_service,
 )
 from connectors.wecom.crypto import WeComCallbackRejected, WeComCrypto
-from connectors.wecom.dedupe import MessageDedupeStore, default_dedupe_path
 from connectors.wecom.handle_card_event import handle_card_event
 from connectors.wecom.handle_text_message import handle_text_message
 from connectors.wecom.models import (
@@ -51,7 +51,7 @@ UNSUPPORTED_MESSAGE_HINT = "目前我只能读取文字消息，请用文字提�
 class WeComCallbackService:
     """Accepts verified callbacks and runs their handling on worker threads, one conversation at a time."""
 
-    def __init__(self, crypto: WeComCrypto, dedupe_store: MessageDedupeStore, context: WeComHandlerContext,
+    def __init__(self, crypto: WeComCrypto, dedupe_store: EventDedupeStore, context: WeComHandlerContext,
                  worker_threads: int = DEFAULT_WORKER_THREADS) -> None:
         self.crypto = crypto
         self.dedupe_store = dedupe_store
@@ -69,14 +69,14 @@ class WeComCallbackService:
         message = parse_callback_xml(plaintext)
         if isinstance(message, WeComUnsupportedMessage) and not message.deserves_reply:
             return None
-        if not self.dedupe_store.claim(message.dedupe_key):
+        if not self.dedupe_store.claim("wecom", message.dedupe_key):
             logger.info("duplicate WeCom delivery %s ignored", message.dedupe_key)
             return None
         try:
             self._submit(message)
         except RuntimeError:
             # The executor is shutting down: let WeCom's retry reach the next process.
-            self.dedupe_store.release(message.dedupe_key)
+            self.dedupe_store.release("wecom", message.dedupe_key)
             raise
         return message
 
@@ -134,7 +134,7 @@ def create_wecom_app(
     role_for: Callable[[str], str] | None = None,
     approvers_for: Callable[[str], list[str]] | None = None,
     sender: WeComSender | None = None,
-    dedupe_store: MessageDedupeStore | None = None,
+    dedupe_store: EventDedupeStore | None = None,
     worker_threads: int = DEFAULT_WORKER_THREADS,
 ) -> FastAPI:
     """The ASGI app serving GET (URL verification) and POST (messages) on /wecom/callback.
@@ -149,7 +149,7 @@ def create_wecom_app(
         owned_stores.append(token_store)
         sender = build_sender(settings, session=token_store)
     if dedupe_store is None:
-        dedupe_store = MessageDedupeStore(default_dedupe_path(settings.home_dir))
+        dedupe_store = EventDedupeStore(default_dedupe_path(settings.home_dir))
         owned_stores.append(dedupe_store)
     context = WeComHandlerContext(
         sender=sender, answer_turn=answer_turn, decide_action=decide_action,

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agent.models import TurnRequest, TurnResult
+from connectors.common.approvers import ApproversFor, approvers_from_roles_file
 from connectors.wecom.models import RenderedReply
 from connectors.wecom.render import Language, render_plain_message, render_turn_result
 from connectors.wecom.sender import WeComSender
-from salesbot.roles import approver_user_ids, role_for_user
+from salesbot.errors import UserFacingError
+from salesbot.roles import role_for_user
 from salesbot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -48,10 +50,6 @@ def role_from_settings(user_id: str) -> str:
     return role_for_user(user_id, settings.roles_file, settings.default_role)
 
 
-def approvers_from_settings(required_role: str) -> list[str]:
-    return approver_user_ids(required_role, get_settings().roles_file)
-
-
 @dataclass
 class WeComHandlerContext:
     """Dependencies of the handlers; unit tests pass fakes, the server passes the real agent service."""
@@ -60,7 +58,7 @@ class WeComHandlerContext:
     answer_turn: AnswerTurn = answer_turn_with_agent_service
     decide_action: DecideAction = decide_action_with_agent_service
     role_for: Callable[[str], str] = field(default=role_from_settings)
-    approvers_for: Callable[[str], list[str]] = field(default=approvers_from_settings)
+    approvers_for: ApproversFor = field(default=approvers_from_roles_file)
 
 
 FRIENDLY_FAILURE: dict[Language, str] = {
@@ -85,24 +83,17 @@ class AgentOutcome:
 def call_agent_safely(call: Callable[[], TurnResult], language: Language) -> AgentOutcome:
     """Run an agent call and render its result; any failure becomes a polite message and a log entry.
 
-    Errors raised by the confirmation gate (tools.gate.store) are written for people ("only the person who
-    asked (or a manager) can confirm"), so their text is shown as is; every other error text stays in the log.
+    Only a UserFacingError (e.g. the gate's "only the person who asked (or a manager) can confirm") is
+    written for people, so its text is shown as is; every other error text stays in the log.
     """
     try:
         result = call()
         return AgentOutcome(reply=render_turn_result(result), result=result)
     except Exception as error:  # the chat user must never see a traceback
-        if is_readable_action_error(error):
+        if isinstance(error, UserFacingError) and str(error).strip():
             return AgentOutcome(reply=render_plain_message(str(error)))
         if isinstance(error, NotImplementedError):
             logger.warning("agent entry point not available yet: %s", error)
             return AgentOutcome(reply=render_plain_message(NOT_READY[language]))
         logger.exception("agent call failed")
         return AgentOutcome(reply=render_plain_message(FRIENDLY_FAILURE[language]))
-
-
-def is_readable_action_error(error: BaseException) -> bool:
-    """Errors the confirmation gate raises (tools.gate.store.ActionError) carry messages meant for the user."""
-    from tools.gate.store import ActionError
-
-    return isinstance(error, ActionError) and bool(str(error).strip())

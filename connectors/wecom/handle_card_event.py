@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from connectors.wecom.confirm_commands import parse_card_button_key
+from connectors.wecom.card_buttons import parse_card_button_key
 from connectors.wecom.context import FRIENDLY_FAILURE, WeComHandlerContext, call_agent_safely
 from connectors.wecom.models import WeComCardEvent
 from connectors.wecom.render import render_plain_message

@@ -1,4 +1,4 @@
-"""Handle a WeCom text message: a decision command goes to the confirmation gate, anything else to the agent."""
+"""Handle a WeCom text message: the agent answers it (decision commands included, parsed by agent.decisions)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import logging
 
 from agent.models import TurnRequest
 from connectors.wecom.approvers import notify_approvers
-from connectors.wecom.confirm_commands import ConfirmCommandError, parse_confirm_command
 from connectors.wecom.context import FRIENDLY_FAILURE, AgentOutcome, WeComHandlerContext, call_agent_safely
 from connectors.wecom.models import WeComTextMessage
 from connectors.wecom.render import Language, detect_language, render_plain_message
@@ -15,8 +14,8 @@ from salesbot.roles import UnknownRoleError
 logger = logging.getLogger(__name__)
 
 EMPTY_MESSAGE_HINT: dict[Language, str] = {
-    "zh": "请直接输入您的问题，例如「华东人民医院的合同质保期是多久？」",
-    "en": "Type your question, e.g. \"What is the warranty period in the Northwind contract?\"",
+    "zh": "请直接输入您的问题，例如「<客户>的合同质保期是多久？」",
+    "en": "Type your question, e.g. \"What is the warranty period in the <customer> contract?\"",
 }
 
 
@@ -37,18 +36,6 @@ def answer_text_message(message: WeComTextMessage, context: WeComHandlerContext)
     except UnknownRoleError:
         logger.exception("roles file gives %s an unknown role", message.from_user)
         return AgentOutcome(reply=render_plain_message(FRIENDLY_FAILURE[language]))
-    try:
-        command = parse_confirm_command(message.content)
-    except ConfirmCommandError as error:
-        return AgentOutcome(reply=render_plain_message(error.user_message()))
-    if command is not None:
-        return call_agent_safely(
-            lambda: context.decide_action(
-                command.action_id, command.decision, message.from_user, role, command.edited_args or None,
-                language=command.language,
-            ),
-            command.language,
-        )
     request = TurnRequest(
         text=message.content, user_id=message.from_user, role=role, thread_id=message.thread_id, channel="wecom"
     )

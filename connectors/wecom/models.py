@@ -1,4 +1,4 @@
-"""Pydantic types of the WeCom connector: callback queries, inbound messages, confirm commands, outbound replies."""
+"""Pydantic types of the WeCom connector: callback queries, inbound messages, outbound replies."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, Field
-
-Decision = Literal["approve", "edit", "reject"]
 
 
 class CallbackQuery(BaseModel):
@@ -113,15 +111,6 @@ class WeComUnsupportedMessage(BaseModel):
 
 
 InboundMessage = WeComTextMessage | WeComCardEvent | WeComUnsupportedMessage
-
-
-class ConfirmCommand(BaseModel):
-    """A chat command deciding a pending action: '确认 A7K2Q', '修改 A7K2Q 截止=下周五', 'reject A7K2Q'."""
-
-    decision: Decision
-    action_id: str
-    edited_args: dict[str, str] = Field(default_factory=dict)
-    language: Literal["zh", "en"] = "zh"
 
 
 class ActionCard(BaseModel):

@@ -6,9 +6,10 @@ import re
 from typing import Any, Literal
 
 from agent.models import Citation, DataTable, TurnResult
+from connectors.common.approvers import approver_label, needs_other_approver
 from connectors.wecom.models import ActionCard, RenderedReply
-from knowledge.text import detect_language as detect_text_language
-from salesbot.roles import UnknownRoleError, role_at_least
+from salesbot.text import detect_language as detect_text_language
+from tools.gate.models import ActionView
 
 Language = Literal["zh", "en"]
 
@@ -19,9 +20,6 @@ TABLE_MAX_ROWS = 15
 TABLE_CELL_MAX_CHARACTERS = 40
 QUOTE_MAX_CHARACTERS = 80
 QUOTES_PER_SOURCE = 2
-
-# Approvals by these roles are sent to the approvers' own chats (they are rarely in the rep's conversation).
-APPROVER_ROLES_OUTSIDE_THE_CONVERSATION = ("manager", "vp")
 
 
 LABELS: dict[str, dict[Language, str]] = {
@@ -38,7 +36,7 @@ LABELS: dict[str, dict[Language, str]] = {
 
 def detect_language(text: str) -> Language:
     """The reply language for text the agent did not write (the same rule the agent uses)."""
-    return "zh" if detect_text_language(text or "") == "zh" else "en"
+    return detect_text_language(text)
 
 
 def render_turn_result(result: TurnResult) -> RenderedReply:
@@ -63,7 +61,7 @@ def render_turn_result(result: TurnResult) -> RenderedReply:
         image_paths=[result.chart] if result.chart else [],
         # Buttons only for actions this user can decide; a manager's approval card goes to the manager instead.
         action_cards=[action_card(action, language) for action in result.pending_actions
-                      if action_id_of(action) and not needs_other_approver(action)],
+                      if not needs_other_approver(action)],
     )
 
 
@@ -104,30 +102,29 @@ def render_table(table: DataTable, language: Language) -> str:
     return "\n".join(lines)
 
 
-def render_pending_actions(actions: list[dict[str, Any]], language: Language) -> str:
+def render_pending_actions(actions: list[ActionView], language: Language) -> str:
     lines = [LABELS["pending"][language]]
     for action in actions:
-        identifier = action_id_of(action)
         approver = approver_label(action, language)
         note = (f"（{approver}）" if language == "zh" else f" ({approver})") if approver else ""
-        lines.append(f"- `{identifier}` {describe_action(action, language)}{note}")
+        lines.append(f"- `{action.id}` {describe_action(action, language)}{note}")
         if needs_other_approver(action):
-            lines.append(withdraw_instructions(identifier, language))
+            lines.append(withdraw_instructions(action.id, language))
         else:
-            lines.append(confirm_instructions(identifier, language))
+            lines.append(confirm_instructions(action.id, language))
     return "\n".join(lines)
 
 
-def render_executed_actions(actions: list[dict[str, Any]], language: Language) -> str:
+def render_executed_actions(actions: list[ActionView], language: Language) -> str:
     lines = [LABELS["executed"][language]]
     for action in actions:
-        note = LABELS["already_decided"][language] if action.get("already_decided") else ""
+        note = LABELS["already_decided"][language] if action.already_decided else ""
         lines.append(f"- {describe_action(action, language)}{note}")
     return "\n".join(lines)
 
 
 def confirm_instructions(action_id: str, language: Language) -> str:
-    """The short commands a user types to decide an action (parsed by confirm_commands)."""
+    """The short commands a user types to decide an action (parsed by agent.decisions)."""
     if language == "zh":
         return f"  回复「确认 {action_id}」执行，「修改 {action_id} 截止=下周五」修改，「取消 {action_id}」放弃"
     return f"  Reply `approve {action_id}`, `edit {action_id} due=next Friday` or `reject {action_id}`"
@@ -140,50 +137,15 @@ def withdraw_instructions(action_id: str, language: Language) -> str:
     return f"  Sent for approval; reply `reject {action_id}` to withdraw it"
 
 
-def action_card(action: dict[str, Any], language: Language) -> ActionCard:
+def action_card(action: ActionView, language: Language) -> ActionCard:
     title = "待确认操作" if language == "zh" else "Action awaiting confirmation"
-    return ActionCard(action_id=action_id_of(action), title=f"{title} {action_id_of(action)}",
+    return ActionCard(action_id=action.id, title=f"{title} {action.id}",
                       description=_shorten(describe_action(action, language), 120), language=language)
 
 
-def action_id_of(action: dict[str, Any]) -> str:
-    """Pending-action dicts come from the agent's confirmation gate; accept its id under the usual keys."""
-    for key in ("action_id", "id", "short_id"):
-        if action.get(key):
-            return str(action[key])
-    return ""
-
-
-def needs_other_approver(action: dict[str, Any]) -> bool:
-    """True when the action waits for a manager/VP and the proposer does not hold that role."""
-    required = str(action.get("required_approver") or "").strip().lower()
-    if required not in APPROVER_ROLES_OUTSIDE_THE_CONVERSATION:
-        return False
-    try:
-        return not role_at_least(str(action.get("proposer_role") or "rep"), required)
-    except UnknownRoleError:
-        return True
-
-
-def approver_label(action: dict[str, Any], language: Language) -> str:
-    """Who must confirm, in the user's language (the gate writes 'needs manager approval / 需销售经理审批')."""
-    label = str(action.get("approver_label") or "")
-    english, _, chinese = label.partition(" / ")
-    return (chinese or english) if language == "zh" else english
-
-
-def describe_action(action: dict[str, Any], language: Language = "en") -> str:
-    """One line saying what the action does: the gate's summary (ActionView) when present, else kind + arguments."""
-    keys = ("summary_zh", "summary", "description", "title") if language == "zh" else ("summary", "description", "title")
-    for key in keys:
-        if action.get(key):
-            return str(action[key])
-    tool = action.get("kind") or action.get("tool") or action.get("name") or "action"
-    arguments = action.get("args") or action.get("arguments") or {}
-    if isinstance(arguments, dict) and arguments:
-        shown = ", ".join(f"{key}={value}" for key, value in arguments.items() if value not in (None, ""))
-        return f"{tool}({shown})"
-    return str(tool)
+def describe_action(action: ActionView, language: Language = "en") -> str:
+    """One line saying what the action does: the gate's summary in the reader's language."""
+    return (action.summary_zh or action.summary) if language == "zh" else (action.summary or action.summary_zh)
 
 
 def split_markdown_for_wecom(markdown: str, max_bytes: int = MARKDOWN_MAX_BYTES) -> list[str]:
@@ -222,9 +184,8 @@ def _cut_line(line: str, budget: int) -> list[str]:
     return [*parts, current]
 
 
-def _named_in(action: dict[str, Any], answer: str) -> bool:
-    identifier = action_id_of(action)
-    return bool(identifier) and re.search(rf"(?<![A-Za-z0-9]){re.escape(identifier)}(?![A-Za-z0-9])", answer) is not None
+def _named_in(action: ActionView, answer: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(action.id)}(?![A-Za-z0-9])", answer) is not None
 
 
 def _cell(value: Any) -> str:

@@ -13,7 +13,7 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
-from connectors.wecom.confirm_commands import card_button_key
+from connectors.wecom.card_buttons import card_button_key
 from connectors.wecom.models import ActionCard, RenderedReply
 
 logger = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from connectors.slack.models import (
     EDIT_MODAL_INPUT_BLOCK_ID,
     FEEDBACK_UP_ACTION_ID,
 )
+from tests.action_views import action_view
 from tests.conftest import TESTDATA_DIR
 from tests.stubs.slack_api import (
     STUB_BOT_USER_ID,
@@ -50,14 +51,14 @@ class ScriptedAgent:
         with self._lock:
             self.requests.append(request)
         if "remind" in request.text:
-            action = {"id": "T9PQR", "kind": "create_task", "args": {"customer": "华东人民医院", "due": "2026-11-25"},
-                      "summary": "Follow up with Huadong People's Hospital on 2026-11-25", "proposer": request.user_id,
-                      "proposer_role": request.role, "required_approver": "confirm"}
+            action = action_view(id="T9PQR", kind="create_task", args={"customer": "华东人民医院", "due": "2026-11-25"},
+                                 summary="Follow up with Huadong People's Hospital on 2026-11-25",
+                                 proposer=request.user_id, proposer_role=request.role, required_approver="confirm")
             return TurnResult(answer="Shall I create this task?", route="task", pending_actions=[action])
         if "quote" in request.text:
-            action = {"id": "Q4M8N", "kind": "submit_quote", "args": {"product": "QM-X3", "quantity": 20},
-                      "summary": "Quote 20 × QM-X3 at 41,000", "proposer": request.user_id,
-                      "proposer_role": request.role, "required_approver": "manager"}
+            action = action_view(id="Q4M8N", kind="submit_quote", args={"product": "QM-X3", "quantity": 20},
+                                 summary="Quote 20 × QM-X3 at 41,000", proposer=request.user_id,
+                                 proposer_role=request.role, required_approver="manager")
             return TurnResult(answer="This price needs manager approval.", route="pricing", pending_actions=[action])
         if "chart" in request.text:
             return TurnResult(answer="Revenue by region", route="data", chart=str(self.chart_path))
@@ -71,7 +72,8 @@ class ScriptedAgent:
         if user_id != {"Q4M8N": MANAGER}.get(action_id, REP):  # stands in for the tools layer's rule
             raise ActionNotAllowed(f"only the person who asked (or a manager) can confirm action {action_id}")
         return TurnResult(answer="Task created.", route="decision", executed_actions=[
-            {"id": action_id, "kind": "create_task", "summary": "Follow up with Huadong People's Hospital"}])
+            action_view(id=action_id, kind="create_task", status="executed",
+                        summary="Follow up with Huadong People's Hospital")])
 
     def record_feedback(self, suggestion_id: str, adopted: bool, user_id: str) -> None:
         self.feedback.append((suggestion_id, adopted, user_id))

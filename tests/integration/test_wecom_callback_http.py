@@ -15,10 +15,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from agent.decisions import parse_decision_command
 from agent.models import TurnRequest, TurnResult
 from connectors.wecom.app import create_wecom_app
 from connectors.wecom.crypto import WeComCrypto
 from salesbot.settings import Settings
+from tests.action_views import action_view
 from tests.stubs.wecom_api import (
     STUB_AGENT_ID,
     STUB_SECRET,
@@ -57,6 +59,10 @@ class ScriptedAgent:
             self.events.append(event)
 
     def answer_turn(self, request: TurnRequest) -> TurnResult:
+        command = parse_decision_command(request.text)
+        if command is not None:  # as agent.service.answer_turn does: a typed decision goes to the gate
+            return self.decide_action(command.action_id, command.decision, request.user_id, request.role,
+                                      command.edited_args or None, language=command.language)
         self.record("agent_started")
         self.turns.append(request)
         time.sleep(self.delay_s)
@@ -228,8 +234,8 @@ def test_chart_is_uploaded_and_sent_as_an_image_after_the_text(api_stub: WeComAp
 
 def test_pending_action_card_click_decides_and_updates_the_card(api_stub: WeComApiStub) -> None:
     proposal = TurnResult(answer="我可以为您创建回访任务。", language="zh", route="task",
-                          pending_actions=[{"id": "A7K2Q", "kind": "create_task", "summary": "Follow up",
-                                            "summary_zh": "下周三回访华东人民医院", "args": {}}])
+                          pending_actions=[action_view(id="A7K2Q", kind="create_task", summary="Follow up",
+                                                       summary_zh="下周三回访华东人民医院")])
     agent = ScriptedAgent(proposal)
     app, server = serve(settings_for("tencent_xml", api_stub.base_url), agent)
     crypto = WeComCrypto(OFFICIAL["token"], OFFICIAL["encoding_aes_key"], OFFICIAL["corp_id"])
@@ -284,9 +290,9 @@ def test_roles_file_in_settings_sets_the_role_and_routes_approvals_to_managers(
     roles_file = tmp_path / "roles.yaml"
     roles_file.write_text("users:\n  liu.yang: manager\n  zhang.wei: rep\n", encoding="utf-8")
     settings = settings_for("tencent_xml", api_stub.base_url).model_copy(update={"roles_file": roles_file})
-    quote = {"id": "Q3M8D", "kind": "submit_quote_for_approval", "summary": "Quote 20 × X200 to Northwind",
-             "summary_zh": "提交北风制造报价审批", "proposer": "zhang.wei", "proposer_role": "rep",
-             "required_approver": "manager", "approver_label": "needs manager approval / 需销售经理审批", "args": {}}
+    quote = action_view(id="Q3M8D", kind="submit_quote_for_approval", summary="Quote 20 × X200 to Northwind",
+                        summary_zh="提交北风制造报价审批", proposer="zhang.wei", proposer_role="rep",
+                        required_approver="manager")
     agent = ScriptedAgent(TurnResult(answer="已提交审批", language="zh", pending_actions=[quote]))
     app = create_wecom_app(settings, answer_turn=agent.answer_turn, decide_action=agent.decide_action)
     crypto = WeComCrypto(OFFICIAL["token"], OFFICIAL["encoding_aes_key"], OFFICIAL["corp_id"])

@@ -219,7 +219,7 @@ def test_cli_explains_unusable_input(tmp_path: Path) -> None:
         (["eval", "rag", "--dataset", str(tmp_path / "nope.jsonl")], "dataset file not found"),
         (["eval", "retrieval", "--baseline", str(tmp_path / "old.json")], "baseline report not found"),
         (["eval", "everything"], "unknown suite"),
-        (["eval", "retrieval", "--thresholds", str(bad_thresholds)], "needs min and/or max"),
+        (["eval", "retrieval", "--thresholds", str(bad_thresholds)], "retrieval.hit@1: Input should be a valid dictionary"),
     ]:
         result = CliRunner().invoke(app, arguments)
         assert result.exit_code == 2, (arguments, result.output)

@@ -14,8 +14,10 @@ from connectors.slack.handle_action_button import apply_decision
 from connectors.slack.models import DecisionRequest, PendingBlockOrigin, ReplyTarget
 from connectors.slack.render import render_turn_result
 from connectors.slack.reply import answer_and_reply, thread_id_for
+from tests.action_views import action_view
 from tests.conftest import TESTDATA_DIR
 from tests.stubs.slack_api import RecordingSlackClient
+from tools.gate.models import ActionView
 from tools.gate.store import ActionNotAllowed
 
 ROLES_FILE = TESTDATA_DIR / "slack" / "roles.yaml"
@@ -23,10 +25,10 @@ REP, OTHER_REP, MANAGER, VP = "U0ZHANGWEI", "U0LINA0001", "U0LIUYANG1", "U0ZHAOM
 THREAD = ReplyTarget(channel="C0SALES001", user_id=REP, thread_ts="1700000000.000100")
 
 
-def quote_action(required_approver: str = "manager", proposer: str = REP, proposer_role: str = "rep") -> dict:
-    return {"id": "Q4M8N", "kind": "submit_quote", "args": {"product": "QM-X3", "quantity": 20, "unit_price": 41000},
-            "summary": "Quote 20 × QM-X3 at 41,000 for Huadong People's Hospital", "proposer": proposer,
-            "proposer_role": proposer_role, "required_approver": required_approver}
+def quote_action(required_approver: str = "manager", proposer: str = REP, proposer_role: str = "rep") -> ActionView:
+    return action_view(id="Q4M8N", kind="submit_quote", args={"product": "QM-X3", "quantity": 20, "unit_price": 41000},
+                       summary="Quote 20 × QM-X3 at 41,000 for Huadong People's Hospital", proposer=proposer,
+                       proposer_role=proposer_role, required_approver=required_approver)
 
 
 class FakeAgent:
@@ -165,7 +167,7 @@ def test_unexpected_decision_failure_is_friendly(caplog) -> None:
 
 
 def test_approval_updates_the_buttons_and_reports_in_the_thread() -> None:
-    result = TurnResult(answer="Quote submitted.", route="decision", executed_actions=[{**quote_action(), "status": "executed"}])
+    result = TurnResult(answer="Quote submitted.", route="decision", executed_actions=[quote_action().model_copy(update={"status": "executed"})])
     client = RecordingSlackClient()
     apply_decision(context_for(FakeAgent(result)), client, decision_request(MANAGER))
     [update] = client.calls_to("chat.update")

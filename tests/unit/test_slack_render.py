@@ -20,11 +20,12 @@ from connectors.slack.render import (
     replace_pending_buttons,
     split_text,
 )
+from tests.action_views import action_view
 
 ORIGIN = PendingBlockOrigin(action_id="", origin_channel="C0SALES001", origin_thread_ts="1700000000.000100")
-TASK_ACTION = {"id": "A7K2Q", "kind": "create_task", "args": {"customer": "华东人民医院", "due": "2026-11-25T10:00+08:00"},
-               "summary": "Follow up with Huadong People's Hospital on 2026-11-25", "summary_zh": "11月25日回访华东人民医院",
-               "proposer": "U0ZHANGWEI", "proposer_role": "rep", "required_approver": "confirm"}
+TASK_ACTION = action_view(id="A7K2Q", kind="create_task", args={"customer": "华东人民医院", "due": "2026-11-25T10:00+08:00"},
+                          summary="Follow up with Huadong People's Hospital on 2026-11-25", summary_zh="11月25日回访华东人民医院",
+                          proposer="U0ZHANGWEI", proposer_role="rep", required_approver="confirm")
 
 
 def blocks_of_type(blocks: list[dict], block_type: str) -> list[dict]:
@@ -118,7 +119,7 @@ def test_slack_control_characters_are_escaped_and_markdown_converted() -> None:
 
 
 def test_decided_action_buttons_are_replaced_by_who_decided() -> None:
-    _, blocks = render_turn_result(TurnResult(answer="x", pending_actions=[TASK_ACTION, {**TASK_ACTION, "id": "B2"}]), ORIGIN)
+    _, blocks = render_turn_result(TurnResult(answer="x", pending_actions=[TASK_ACTION, TASK_ACTION.model_copy(update={"id": "B2"})]), ORIGIN)
     updated = replace_pending_buttons(blocks, "A7K2Q", render_decision_status("approve", "U0LIUYANG1"))
     remaining = [PendingBlockOrigin.from_block_id(block["block_id"]).action_id
                  for block in blocks_of_type(updated, "actions")]
@@ -133,9 +134,10 @@ def test_friendly_error_follows_the_users_language_and_hides_details() -> None:
     assert english.startswith("Sorry") and "Traceback" not in english
 
 
-def test_the_tools_approver_label_is_shown_as_written() -> None:
-    labelled = {**TASK_ACTION, "required_approver": "manager", "approver_label": "needs manager approval / 需销售经理审批"}
-    _, blocks = render_turn_result(TurnResult(answer="x", pending_actions=[labelled]), ORIGIN)
-    assert "*needs manager approval / 需销售经理审批*" in all_text(blocks)
-    _, unlabelled = render_turn_result(TurnResult(answer="x", pending_actions=[{**TASK_ACTION, "required_approver": "vp"}]))
-    assert "needs approval by *vp*" in all_text(unlabelled)
+def test_the_gates_approver_label_is_shown_in_the_answers_language() -> None:
+    needs_manager = TASK_ACTION.model_copy(update={"required_approver": "manager", "approver_label_en": "needs manager approval",
+                                                   "approver_label_zh": "需销售经理审批"})
+    _, english = render_turn_result(TurnResult(answer="x", pending_actions=[needs_manager]), ORIGIN)
+    _, chinese = render_turn_result(TurnResult(answer="x", language="zh", pending_actions=[needs_manager]), ORIGIN)
+    assert "*needs manager approval*" in all_text(english) and "需销售经理审批" not in all_text(english)
+    assert "*需销售经理审批*" in all_text(chinese)

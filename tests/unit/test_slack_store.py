@@ -1,52 +1,23 @@
-"""The connector's SQLite store and the dedupe middleware built on it."""
+"""The Slack connector's SQLite store, and the dedupe middleware over the connectors' shared event store."""
 
 from __future__ import annotations
 
 import json
-import threading
 
 from slack_bolt import BoltRequest, BoltResponse
 
+from connectors.common.dedupe import EventDedupeStore
 from connectors.slack.dedupe import build_dedupe_middleware
 from connectors.slack.store import SlackConnectorStore
+from tests.action_views import action_view
 from tests.stubs.slack_api import app_mention_event, event_callback_body
-
-
-def test_an_event_id_is_claimed_once_even_after_a_restart(salesbot_home) -> None:
-    store = SlackConnectorStore()
-    assert store.database_path.parent == salesbot_home
-    assert store.claim_event("Ev01") is True
-    assert store.claim_event("Ev01") is False
-    restarted = SlackConnectorStore()
-    assert restarted.claim_event("Ev01") is False
-    assert restarted.claim_event("Ev02") is True
-
-
-def test_concurrent_claims_of_one_id_have_exactly_one_winner() -> None:
-    store = SlackConnectorStore()
-    results: list[bool] = []
-    lock = threading.Lock()
-    start = threading.Barrier(8)
-
-    def claim() -> None:
-        start.wait()
-        outcome = store.claim_event("EvRace")
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [False] * 7 + [True]
 
 
 def test_pending_action_snapshot_round_trips() -> None:
     store = SlackConnectorStore()
     assert store.pending_action_snapshot("A7K2Q") is None
-    store.remember_pending_action({"id": "A7K2Q", "args": {"customer": "华东人民医院", "quantity": 3},
-                                   "summary": "Quote 3 × QM-X3"})
+    store.remember_pending_action(action_view(id="A7K2Q", args={"customer": "华东人民医院", "quantity": 3},
+                                              summary="Quote 3 × QM-X3"))
     assert SlackConnectorStore().pending_action_snapshot("A7K2Q") == (
         {"customer": "华东人民医院", "quantity": 3}, "Quote 3 × QM-X3")
 
@@ -75,7 +46,7 @@ def _event_request(event_id: str, retry: str | None = None) -> BoltRequest:
 
 
 def test_dedupe_middleware_passes_the_first_delivery_and_acks_redeliveries_without_processing() -> None:
-    middleware = build_dedupe_middleware(SlackConnectorStore())
+    middleware = build_dedupe_middleware(EventDedupeStore())
     calls: list[str] = []
 
     def next_listener() -> BoltResponse:
@@ -90,7 +61,7 @@ def test_dedupe_middleware_passes_the_first_delivery_and_acks_redeliveries_witho
 
 
 def test_dedupe_middleware_ignores_requests_without_an_event_id() -> None:
-    middleware = build_dedupe_middleware(SlackConnectorStore())
+    middleware = build_dedupe_middleware(EventDedupeStore())
     request = BoltRequest(body=json.dumps({"type": "url_verification", "challenge": "c"}),
                           headers={"content-type": ["application/json"]})
     passes = [middleware(request, lambda: BoltResponse(status=200, body="ok")).body for _ in range(2)]

@@ -13,6 +13,8 @@ from connectors.wecom.handle_card_event import handle_card_event
 from connectors.wecom.handle_text_message import handle_text_message
 from connectors.wecom.models import RenderedReply, WeComCardEvent, WeComTextMessage
 from salesbot.settings import reset_runtime
+from tests.action_views import action_view
+from tools.gate.models import ActionView
 from tools.gate.store import ActionNotAllowed, ActionNotFound
 
 
@@ -76,31 +78,36 @@ def test_question_goes_to_answer_turn_with_wecom_channel_thread_and_role() -> No
     assert [(user, reply.markdown_chunks) for user, reply in sender.deliveries] == [("zhang.wei", ["答案"])]
 
 
-def test_confirm_command_goes_to_decide_action_not_to_the_agent_graph() -> None:
-    agent, sender = FakeAgent(), RecordingSender()
-    context = context_for(agent, sender)
-    handle_text_message(text_message("确认 A7K2Q"), context)
-    handle_text_message(text_message("修改 A7K2Q 截止=下周五"), context)
-    handle_text_message(text_message("reject A7K2Q"), context)
-    assert agent.turns == []
-    assert agent.decisions == [
-        ("A7K2Q", "approve", "zhang.wei", "rep", None),
-        ("A7K2Q", "edit", "zhang.wei", "rep", {"due": "下周五"}),
-        ("A7K2Q", "reject", "zhang.wei", "rep", None),
+def test_decision_commands_reach_the_agents_answer_path_which_decides_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    decided: list[tuple[Any, ...]] = []
+
+    def record_decision(action_id: str, decision: str, user_id: str, role: str,
+                        edited_args: dict[str, Any] | None = None, language: str | None = None) -> TurnResult:
+        decided.append((action_id, decision, user_id, role, edited_args, language))
+        return TurnResult(answer="已创建任务", language="zh", route="decision")
+
+    monkeypatch.setattr("agent.service.decide_action", record_decision)
+    sender = RecordingSender()
+    context = WeComHandlerContext(sender=sender, role_for=lambda _user: "rep")  # the real agent entry points
+    for text in ("确认 A7K2Q", "修改 A7K2Q 截止=下周五", "reject A7K2Q"):
+        handle_text_message(text_message(text), context)
+    assert decided == [
+        ("A7K2Q", "approve", "zhang.wei", "rep", None, "zh"),
+        ("A7K2Q", "edit", "zhang.wei", "rep", {"due": "下周五"}, "zh"),
+        ("A7K2Q", "reject", "zhang.wei", "rep", None, "en"),  # the reply follows the command's language
     ]
-    assert agent.languages == ["zh", "zh", "en"]  # the reply follows the language the command was typed in
     assert sender.texts() == ["已创建任务"] * 3
 
 
 def test_refusal_from_the_gate_is_shown_as_written() -> None:
     refusal = ActionNotAllowed("只有提出人或经理可以确认操作 A7K2Q。")
-    agent, sender = FakeAgent(decision=refusal), RecordingSender()
+    agent, sender = FakeAgent(answer=refusal), RecordingSender()
     handle_text_message(text_message("确认 A7K2Q", user="li.na"), context_for(agent, sender))
     assert sender.texts() == ["只有提出人或经理可以确认操作 A7K2Q。"]
 
 
 def test_unknown_action_id_is_explained_by_the_gates_message() -> None:
-    agent, sender = FakeAgent(decision=ActionNotFound("no action with id 'ZZZ9'; `salesbot tasks` lists them")), RecordingSender()
+    agent, sender = FakeAgent(answer=ActionNotFound("no action with id 'ZZZ9'; `salesbot tasks` lists them")), RecordingSender()
     handle_text_message(text_message("确认 ZZZ9"), context_for(agent, sender))
     assert sender.texts() == ["no action with id 'ZZZ9'; `salesbot tasks` lists them"]
 
@@ -120,10 +127,12 @@ def test_agent_not_built_yet_reads_as_not_available() -> None:
     assert sender.texts() == ["抱歉，这项功能还没有启用，请稍后再试。"]
 
 
-def test_edit_without_changes_gets_usage_help_and_decides_nothing() -> None:
-    agent, sender = FakeAgent(), RecordingSender()
-    handle_text_message(text_message("修改 A7K2Q"), context_for(agent, sender))
-    assert agent.decisions == [] and agent.turns == []
+def test_edit_without_changes_gets_usage_help_and_decides_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    decided: list[str] = []
+    monkeypatch.setattr("agent.service.decide_action", lambda action_id, *args, **kwargs: decided.append(action_id))
+    sender = RecordingSender()
+    handle_text_message(text_message("修改 A7K2Q"), WeComHandlerContext(sender=sender, role_for=lambda _user: "rep"))
+    assert decided == []
     assert "截止=下周五" in sender.texts()[0]
 
 
@@ -158,10 +167,10 @@ def test_role_comes_from_the_roles_file_and_unknown_users_get_the_default(
     assert role_from_settings("someone.new") == "rep"
 
 
-def quote_needing(required: str, proposer: str = "zhang.wei", proposer_role: str = "rep") -> dict[str, Any]:
-    return {"id": "Q3M8D", "kind": "submit_quote_for_approval", "summary": "Quote 20 × X200 to Northwind",
-            "summary_zh": "提交北风制造报价审批", "proposer": proposer, "proposer_role": proposer_role,
-            "required_approver": required, "approver_label": "needs manager approval / 需销售经理审批", "args": {}}
+def quote_needing(required: str, proposer: str = "zhang.wei", proposer_role: str = "rep") -> ActionView:
+    return action_view(id="Q3M8D", kind="submit_quote_for_approval", summary="Quote 20 × X200 to Northwind",
+                       summary_zh="提交北风制造报价审批", proposer=proposer, proposer_role=proposer_role,
+                       required_approver=required)
 
 
 def test_proposal_needing_a_manager_is_sent_to_the_managers_with_commands() -> None:
@@ -180,16 +189,16 @@ def test_proposals_the_proposer_may_confirm_alone_notify_nobody_else() -> None:
     for action in (quote_needing("confirm"), quote_needing("manager", proposer="liu.yang", proposer_role="manager")):
         agent = FakeAgent(answer=TurnResult(answer="ok", language="zh", pending_actions=[action]))
         sender = RecordingSender()
-        handle_text_message(text_message("报价", user=action["proposer"]),
+        handle_text_message(text_message("报价", user=action.proposer),
                             context_for(agent, sender, approvers={"manager": ["liu.yang"]}))
-        assert [user for user, _reply in sender.deliveries] == [action["proposer"]]
+        assert [user for user, _reply in sender.deliveries] == [action.proposer]
 
 
 def test_approvers_come_from_the_roles_file_with_fallback_to_a_higher_role(tmp_path: Path) -> None:
     from salesbot.roles import approver_user_ids
 
     roles_file = tmp_path / "roles.yaml"
-    roles_file.write_text("users:\n  liu.yang: manager\n  wu.lei: Manager\n  zhao.min: vp\n  odd: chief\n",
+    roles_file.write_text("users:\n  liu.yang: manager\n  wu.lei: Manager\n  zhao.min: vp\n",
                           encoding="utf-8")
     assert approver_user_ids("manager", roles_file) == ["liu.yang", "wu.lei"]
     assert approver_user_ids("vp", roles_file) == ["zhao.min"]

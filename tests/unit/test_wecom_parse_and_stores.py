@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from connectors.wecom import session_store
-from connectors.wecom.dedupe import MessageDedupeStore
 from connectors.wecom.models import WeComCardEvent, WeComTextMessage, WeComUnsupportedMessage
 from connectors.wecom.parse import WeComMessageMalformed, parse_callback_xml
 from connectors.wecom.session_store import SqliteSessionStorage
@@ -62,37 +60,6 @@ def test_images_get_a_hint_but_system_events_are_ignored() -> None:
 def test_non_xml_plaintext_is_malformed() -> None:
     with pytest.raises(WeComMessageMalformed):
         parse_callback_xml('{"MsgType": "text"}')
-
-
-def test_dedupe_claims_a_key_once_and_remembers_it_across_instances(tmp_path: Path) -> None:
-    path = tmp_path / "handled.sqlite3"
-    store = MessageDedupeStore(path)
-    assert store.claim("msg:1") is True
-    assert store.claim("msg:1") is False
-    assert store.claim("msg:2") is True
-    store.close()
-    reopened = MessageDedupeStore(path)
-    assert reopened.claim("msg:1") is False
-    reopened.release("msg:1")
-    assert reopened.claim("msg:1") is True
-    assert reopened.count() == 2
-
-
-def test_concurrent_claims_of_one_key_let_exactly_one_through(tmp_path: Path) -> None:
-    stores = [MessageDedupeStore(tmp_path / "handled.sqlite3") for _ in range(2)]
-    outcomes: list[bool] = []
-    barrier = threading.Barrier(8)
-
-    def claim(index: int) -> None:
-        barrier.wait()
-        outcomes.append(stores[index % 2].claim("msg:redelivered"))
-
-    threads = [threading.Thread(target=claim, args=(index,)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == [False] * 7 + [True]
 
 
 def test_token_store_honours_ttl_and_persists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

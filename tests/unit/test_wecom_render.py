@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from agent.decisions import parse_decision_command
 from agent.models import Citation, DataTable, TurnResult
-from connectors.wecom.confirm_commands import parse_confirm_command
 from connectors.wecom.render import (
     MARKDOWN_MAX_BYTES,
     describe_action,
@@ -11,6 +11,7 @@ from connectors.wecom.render import (
     render_turn_result,
     split_markdown_for_wecom,
 )
+from tests.action_views import action_view
 
 
 def test_answer_with_citations_lists_each_source_with_section_and_quote() -> None:
@@ -46,21 +47,21 @@ def test_citations_of_one_section_are_listed_once_without_repeating_quoted_text(
 
 
 def test_pending_actions_show_commands_that_the_parser_accepts() -> None:
-    action = {"action_id": "A7K2Q", "summary": "为华东人民医院创建回访任务（下周三）"}
+    action = action_view(id="A7K2Q", summary="为华东人民医院创建回访任务（下周三）", summary_zh="为华东人民医院创建回访任务（下周三）")
     for language, verb_of in (("zh", {"approve": "确认", "reject": "取消"}), ("en", {"approve": "approve", "reject": "reject"})):
         reply = render_turn_result(TurnResult(answer="ok", language=language, pending_actions=[action]))
         text = reply.markdown_chunks[0]
         assert "`A7K2Q` 为华东人民医院创建回访任务（下周三）" in text
         for decision, verb in verb_of.items():
             assert f"{verb} A7K2Q" in text
-            command = parse_confirm_command(f"{verb} A7K2Q")
+            command = parse_decision_command(f"{verb} A7K2Q")
             assert command is not None and command.decision == decision
         assert [card.action_id for card in reply.action_cards] == ["A7K2Q"]
 
 
 def test_pending_action_from_the_gate_shows_its_chinese_summary_and_approver() -> None:
-    view = {"id": "Q3M8D", "kind": "submit_quote_for_approval", "summary": "Quote 20 × X200 to Northwind",
-            "summary_zh": "提交北风制造报价审批", "approver_label": "needs manager approval / 需销售经理审批", "args": {}}
+    view = action_view(id="Q3M8D", kind="submit_quote_for_approval", summary="Quote 20 × X200 to Northwind",
+                       summary_zh="提交北风制造报价审批", required_approver="manager", proposer_role="manager")
     chinese = render_turn_result(TurnResult(answer="好的", language="zh", pending_actions=[view])).markdown_chunks[0]
     english = render_turn_result(TurnResult(answer="OK", language="en", pending_actions=[view])).markdown_chunks[0]
     assert "`Q3M8D` 提交北风制造报价审批（需销售经理审批）" in chinese
@@ -68,19 +69,18 @@ def test_pending_action_from_the_gate_shows_its_chinese_summary_and_approver() -
 
 
 def test_proposal_awaiting_a_manager_tells_the_rep_to_wait_or_withdraw_and_has_no_buttons() -> None:
-    view = {"id": "Q3M8D", "summary_zh": "提交北风制造报价审批", "required_approver": "manager", "proposer_role": "rep",
-            "approver_label": "needs manager approval / 需销售经理审批"}
+    view = action_view(id="Q3M8D", summary_zh="提交北风制造报价审批", required_approver="manager", proposer_role="rep")
     reply = render_turn_result(TurnResult(answer="已提交", language="zh", pending_actions=[view]))
     text = reply.markdown_chunks[0]
     assert "「取消 Q3M8D」可撤回" in text and "确认 Q3M8D" not in text
     assert reply.action_cards == []
     as_manager = render_turn_result(TurnResult(answer="ok", language="zh",
-                                               pending_actions=[{**view, "proposer_role": "manager"}]))
+                                               pending_actions=[view.model_copy(update={"proposer_role": "manager"})]))
     assert "确认 Q3M8D" in as_manager.markdown_chunks[0] and len(as_manager.action_cards) == 1
 
 
 def test_actions_the_answer_already_names_are_not_listed_twice_but_keep_their_card() -> None:
-    view = {"id": "PV62X", "summary_zh": "跟进华东人民医院：回访", "required_approver": "confirm"}
+    view = action_view(id="PV62X", summary_zh="跟进华东人民医院：回访", required_approver="confirm")
     answer = "待确认 [PV62X]：跟进华东人民医院：回访\n回复「确认 PV62X」执行，或「取消 PV62X」。"
     reply = render_turn_result(TurnResult(answer=answer, language="zh", pending_actions=[view]))
     assert reply.markdown_chunks == [answer]
@@ -90,14 +90,14 @@ def test_actions_the_answer_already_names_are_not_listed_twice_but_keep_their_ca
 
 
 def test_repeated_approval_is_marked_as_already_decided() -> None:
-    view = {"id": "A7K2Q", "summary": "Follow-up", "summary_zh": "回访", "already_decided": True}
+    view = action_view(id="A7K2Q", status="executed", summary="Follow-up", summary_zh="回访", already_decided=True)
     text = render_turn_result(TurnResult(answer="已处理", language="zh", executed_actions=[view])).markdown_chunks[0]
     assert "- 回访（此前已处理，未重复执行）" in text
 
 
-def test_action_without_summary_is_described_by_tool_and_arguments() -> None:
-    action = {"id": "9", "tool": "create_follow_up_task", "args": {"customer": "华东人民医院", "due_date": "2026-12-02", "notes": None}}
-    assert describe_action(action) == "create_follow_up_task(customer=华东人民医院, due_date=2026-12-02)"
+def test_actions_are_described_from_the_views_attributes_in_the_readers_language() -> None:
+    view = action_view(summary="Follow up with the customer", summary_zh="跟进客户")
+    assert (describe_action(view, "zh"), describe_action(view, "en")) == ("跟进客户", "Follow up with the customer")
 
 
 def test_table_is_rendered_as_markdown_rows_with_the_sql_and_capped() -> None:

@@ -19,6 +19,7 @@ from agent.service import _config, _paused_on, answer_turn, compiled_graph, deci
 from connectors.cli import app
 from tests.fakes import json_reply
 from tools.db.tables import PendingAction, Task, sales_session
+from tools.gate.models import ActionView
 from tools.sales.pricing import load_pricing_policy
 
 REPO = Path(__file__).resolve().parents[3]
@@ -72,6 +73,7 @@ def test_task_request_is_only_proposed_until_a_person_approves(sample_home: Path
     assert payload["executed_actions"] == [] and len(payload["pending_actions"]) == 1
     action = payload["pending_actions"][0]
     assert {"id", "kind", "status", "args", "customer", "due"} <= set(action)
+    assert set(action) == set(ActionView.model_fields)  # the gate's view, field for field
     assert action["kind"] == "create_follow_up_task" and action["status"] == "pending"
     due = date.fromisoformat(action["due"][:10])
     local_today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the default SALESBOT_TIMEZONE
@@ -92,12 +94,12 @@ def test_confirmation_gate_resumes_the_paused_graph_thread(sample_home: Path) ->
                                        thread_id="t-gate"))
     [action] = proposed.pending_actions
     graph = compiled_graph()
-    assert _paused_on(graph, _config("t-gate"), action["id"])
-    result = decide_action(action["id"], "approve", "li.na", "rep")
-    assert result.executed_actions and result.executed_actions[0]["status"] == "executed"
-    assert not _paused_on(graph, _config("t-gate"), action["id"])
+    assert _paused_on(graph, _config("t-gate"), action.id)
+    result = decide_action(action.id, "approve", "li.na", "rep")
+    assert result.executed_actions and result.executed_actions[0].status == "executed"
+    assert not _paused_on(graph, _config("t-gate"), action.id)
     assert task_count() == 1
-    assert decide_action(action["id"], "approve", "li.na", "rep").executed_actions  # idempotent
+    assert decide_action(action.id, "approve", "li.na", "rep").executed_actions  # idempotent
     assert task_count() == 1
 
 
@@ -105,7 +107,7 @@ def test_reject_in_chat_writes_nothing(sample_home: Path) -> None:
     proposed = answer_turn(TurnRequest(text="remind me in 3 days to send the X3 quote to Jiangnan Second Hospital",
                                        user_id="li.na", thread_id="t-reject"))
     [action] = proposed.pending_actions
-    rejected = answer_turn(TurnRequest(text=f"reject {action['id']}", user_id="li.na", thread_id="t-reject"))
+    rejected = answer_turn(TurnRequest(text=f"reject {action.id}", user_id="li.na", thread_id="t-reject"))
     assert "Rejected" in rejected.answer and task_count() == 0
 
 
@@ -219,8 +221,8 @@ def test_task_arguments_come_from_a_tool_call_over_the_users_words(sample_home: 
     result = answer_turn(TurnRequest(text="please remind me to send the X3 quote to Jiangnan next Friday",
                                      user_id="li.na", thread_id="t-tool-call"))
     [action] = result.pending_actions
-    assert action["kind"] == "create_follow_up_task" and action["status"] == "pending"
-    assert action["customer"] == "江南第二医院" and "send the X3 quote" in action["args"]["description"]
+    assert action.kind == "create_follow_up_task" and action.status == "pending"
+    assert action.customer == "江南第二医院" and "send the X3 quote" in action.args["description"]
     assert result.executed_actions == [] and task_count() == 0
     sent = str(model.last_messages[-1].content)
     assert "please remind me" in sent and "<<<passage" not in sent
@@ -236,7 +238,7 @@ def test_a_tool_call_naming_an_unknown_customer_falls_back_to_the_rules(sample_h
     monkeypatch.setattr("agent.nodes._chat_model", lambda: model)
     result = answer_turn(TurnRequest(text="给华东人民医院下周三安排一次回访", user_id="zhang.wei", thread_id="t-tc2"))
     [action] = result.pending_actions
-    assert action["customer"] == "华东人民医院"
+    assert action.customer == "华东人民医院"
 
 
 def test_chat_session_answers_and_asks_for_confirmation(sample_home: Path) -> None:

@@ -53,3 +53,22 @@ def test_injection_sentences_are_stripped_but_content_stays() -> None:
 def test_plain_business_text_is_not_flagged() -> None:
     _, flagged = strip_instructions("乙方应在合同签订后30日内交货。The buyer shall pay within 45 days of invoice.")
     assert not flagged
+
+
+def test_english_words_are_snowball_stemmed_so_inflections_share_a_token() -> None:
+    from knowledge.text import stem
+
+    assert tokenize("warranties") == tokenize("warranty") == [stem("warranty")]
+    assert len(set(tokenize("prices pricing priced price"))) == 1
+    assert tokenize("certifications") == tokenize("certification")
+    # Codes, numbers and versions stay as written.
+    assert tokenize("QM-X3 RS-485 2.5% v2.0") == ["qm-x3", "rs-485", "2.5%", "v2.0"]
+
+
+def test_stemming_gives_the_same_tokens_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    words = "payments warranties installation calibrated hospitals negotiations deliveries".split() * 50
+    expected = [tokenize(word) for word in words]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(tokenize, words)) == expected

@@ -1,11 +1,21 @@
-"""Parse chat commands that decide a pending action: 确认/修改/取消 <id>, approve/edit/reject <id>."""
+"""The one parser of decision commands ("确认 A7K2Q", "edit A7K2Q due=next Friday") and their edit arguments.
+
+The agent's answer path (agent.service.answer_turn) calls it, so every connector that hands text to the agent
+(CLI ask/chat, Slack, WeCom) accepts exactly the same verbs; a connector's own decision UI (the CLI chat
+prompt) asks `decision_for_word`. It lives in agent/ because agent may not import connectors.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Literal
 
-from connectors.wecom.models import ConfirmCommand, Decision
+from pydantic import BaseModel, Field
+
+from salesbot.errors import UserFacingError
+
+Decision = Literal["approve", "edit", "reject"]
+Language = Literal["zh", "en"]
 
 # Verb → decision. Chinese verbs may touch the id ("确认A7K2Q"); English verbs need a space.
 CHINESE_VERBS: dict[str, Decision] = {
@@ -53,24 +63,31 @@ _TRAILING_PUNCTUATION = "。.!！~～ \t\n"
 _LEADING_MENTION = re.compile(r"^@\S+\s+")
 
 
-class ConfirmCommandError(ValueError):
+class DecisionCommand(BaseModel):
+    """A chat command deciding a pending action: '确认 A7K2Q', '修改 A7K2Q 截止=下周五', 'reject A7K2Q'."""
+
+    decision: Decision
+    action_id: str
+    edited_args: dict[str, str] = Field(default_factory=dict)
+    language: Language = Field(default="zh", description="The verb's language: the reply is written in it.")
+
+
+class DecisionCommandError(UserFacingError):
     """A message that is clearly a decision command but cannot be used as typed (e.g. 修改 without changes)."""
 
-    def __init__(self, message_zh: str, message_en: str, language: str) -> None:
-        super().__init__(message_en)
-        self.message_zh = message_zh
-        self.message_en = message_en
+    def __init__(self, message: str, language: Language) -> None:
+        super().__init__(message)
         self.language = language
 
-    def user_message(self) -> str:
-        return self.message_zh if self.language == "zh" else self.message_en
 
+def parse_decision_command(text: str) -> DecisionCommand | None:
+    """The decision command in a message, or None when the message is an ordinary question.
 
-def parse_confirm_command(text: str) -> ConfirmCommand | None:
-    """The decision command in a message, or None when the message is an ordinary question."""
+    Raises DecisionCommandError for an edit command without any key=value change.
+    """
     cleaned = _LEADING_MENTION.sub("", text.strip()).rstrip(_TRAILING_PUNCTUATION)
     match = _CHINESE_COMMAND.match(cleaned)
-    language: Literal["zh", "en"] = "zh"
+    language: Language = "zh"
     if match:
         decision = CHINESE_VERBS[match.group("verb")]
     else:
@@ -87,15 +104,15 @@ def parse_confirm_command(text: str) -> ConfirmCommand | None:
         if rest:
             # "确认 A7K2Q 的合同条款怎么写" is a question that happens to start with a verb, not a command.
             return None
-        return ConfirmCommand(decision=decision, action_id=action_id, language=language)
+        return DecisionCommand(decision=decision, action_id=action_id, language=language)
     edited_args = parse_edit_arguments(rest)
     if not edited_args:
-        raise ConfirmCommandError(
-            f"请写明要修改的内容，例如「修改 {action_id} 截止=下周五」。",
-            f"Say what to change, e.g. \"edit {action_id} due=next Friday\".",
+        raise DecisionCommandError(
+            f"请写明要修改的内容，例如「修改 {action_id} 截止=下周五」。" if language == "zh"
+            else f"Say what to change, e.g. \"edit {action_id} due=next Friday\".",
             language,
         )
-    return ConfirmCommand(decision="edit", action_id=action_id, edited_args=edited_args, language=language)
+    return DecisionCommand(decision="edit", action_id=action_id, edited_args=edited_args, language=language)
 
 
 def looks_like_action_id(candidate: str) -> bool:
@@ -104,7 +121,7 @@ def looks_like_action_id(candidate: str) -> bool:
 
 
 def parse_edit_arguments(text: str) -> dict[str, str]:
-    """'截止=下周五 备注=带上报价单' → {'due_date': '下周五', 'notes': '带上报价单'} (unknown keys kept as typed)."""
+    """'截止=下周五 备注=带上报价单' → {'due': '下周五', 'description': '带上报价单'} (unknown keys kept as typed)."""
     edited: dict[str, str] = {}
     for pair in _EDIT_PAIR.finditer(text.strip()):
         key = pair.group("key").strip()
@@ -114,16 +131,7 @@ def parse_edit_arguments(text: str) -> dict[str, str]:
     return edited
 
 
-def card_button_key(decision: Decision, action_id: str, language: str = "zh") -> str:
-    """The key of a template-card button: 'approve:A7K2Q:zh'; the language lets the reply match the card."""
-    return f"{decision}:{action_id}:{language}"
-
-
-def parse_card_button_key(event_key: str) -> ConfirmCommand | None:
-    """The decision a clicked button stands for, or None for a key this connector did not write."""
-    decision, _, rest = event_key.partition(":")
-    action_id, _, language = rest.partition(":")
-    if decision not in ("approve", "reject") or not action_id or not re.fullmatch(ACTION_ID_PATTERN, action_id):
-        return None
-    return ConfirmCommand(decision=decision, action_id=action_id,  # type: ignore[arg-type]
-                          language="en" if language == "en" else "zh")
+def decision_for_word(word: str) -> Decision | None:
+    """The decision a single verb stands for ('确认' → approve, 'Decline' → reject), None for other words."""
+    cleaned = word.strip().rstrip(_TRAILING_PUNCTUATION)
+    return CHINESE_VERBS.get(cleaned) or ENGLISH_VERBS.get(cleaned.lower())

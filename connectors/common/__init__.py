@@ -1,0 +1,1 @@
+"""What every chat connector shares: one event-dedupe store and one approver-notification policy."""
