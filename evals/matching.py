@@ -6,9 +6,11 @@ import re
 import unicodedata
 from pathlib import PurePath
 
-from knowledge.text import detect_language  # noqa: F401  (re-exported: one language rule everywhere)
+from salesbot.text import (
+    CJK_CHARACTERS,
+    detect_language,  # noqa: F401  (re-exported: one language rule everywhere)
+)
 
-_CJK_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SPACES_AND_THOUSANDS = re.compile(r"\s+|(?<=\d),(?=\d{3})")
 
 
@@ -43,4 +45,4 @@ def tokenize_multilingual(text: str) -> list[str]:
     their digits alone.
     """
     normalized = unicodedata.normalize("NFKC", text).casefold()
-    return re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[a-z0-9]+(?:[.%][0-9]+)*%?", normalized)
+    return re.findall(rf"[{CJK_CHARACTERS}]|[a-z0-9]+(?:[.%][0-9]+)*%?", normalized)

@@ -1,24 +1,39 @@
-"""Text analysis shared by indexing and querying: zh/en tokenization, language detection, glossary expansion."""
+"""Text analysis shared by indexing and querying: zh/en tokenization, glossary expansion.
+
+Language detection and the stop-word lists live in salesbot.text (every layer uses the same rule);
+they are re-exported here for the knowledge layer's callers.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from functools import cache
 from pathlib import Path
 
 import yaml
 
-GLOSSARY_PATH = Path(__file__).resolve().parent / "glossary.yaml"
-
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
-_TOKEN = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+(?:[.\-][a-z0-9]+)*%?")
-_EN_STOPWORDS = frozenset(
-    "a an the of to in on for and or is are was were be been by with at as from that this these those it its "
-    "what which who whom how when where does do did can could should would will shall may might our their "
-    "your my me we you they he she them his her there here than then about into per any all not no".split()
+from salesbot.text import (
+    CHINESE_STOPWORDS,
+    CJK_CHARACTERS,
+    CJK_RUN,
+    ENGLISH_STOPWORDS,
+    detect_language,
+    has_cjk,
 )
-_ZH_STOPWORDS = frozenset("的 了 是 在 和 与 及 或 吗 呢 吧 啊 请问 什么 多少 怎么 如何 哪些 哪个 是否 有没有 一下 我们 他们 这个 那个 这些 那些 其 之 为 对 把 被 给 让 请 有 都 也 就 还 要 会 能 可以 多久 几".split())
+
+__all__ = ["TOKENIZER_VERSION", "detect_language", "english_terms", "glossary_expansion", "glossary_groups",
+           "has_cjk", "intended_doc_types", "intent_cues", "stem", "tokenize"]
+
+GLOSSARY_PATH = Path(__file__).resolve().parent / "glossary.yaml"
+# Stored chunk tokens were produced by this tokenizer; a change to it (stemmer, stop words) must make the
+# ingest fingerprint change too, or old chunks keep tokens that queries no longer produce.
+TOKENIZER_VERSION = "2"
+
+_TOKEN = re.compile(rf"[{CJK_CHARACTERS}]+|[a-z0-9]+(?:[.\-][a-z0-9]+)*%?")
+# Snowball stemmers keep per-object state and are not thread-safe; Slack/WeCom turns run in threads.
+_stemmers = threading.local()
 
 
 @cache
@@ -30,43 +45,42 @@ def _jieba():  # type: ignore[no-untyped-def]
     # Glossary terms are domain words ("质保期", "违约金"); a fixed list keeps index and query tokens identical.
     for group in glossary_groups():
         for term in group:
-            if _CJK_RUN.fullmatch(term):
+            if CJK_RUN.fullmatch(term):
                 jieba.add_word(term, freq=20000)
     return jieba
 
 
-def _stem(word: str) -> str:
-    # A light English stemmer: plural and -ing/-ed endings only, enough for "payments" ~ "payment".
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+def stem(word: str) -> str:
+    """The Snowball (Porter 2) English stem of a lower-case word: "payments" ~ "payment", "warranties" ~ "warranty".
+
+    Only plain words are stemmed; codes and numbers ("ab-x3", "rs-485", "2.5%") stay as written.
+    """
+    if not (word.isascii() and word.isalpha()):
+        return word
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        import Stemmer
+
+        stemmer = _stemmers.english = Stemmer.Stemmer("english")
+    return str(stemmer.stemWord(word))
 
 
 def tokenize(text: str) -> list[str]:
-    """Tokens for BM25: jieba search-mode words for Chinese runs, lowercased light-stemmed words for the rest."""
+    """Tokens for BM25: jieba search-mode words for Chinese runs, lowercased Snowball-stemmed words for the rest."""
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
         piece = match.group(0)
-        if _CJK_RUN.fullmatch(piece):
+        if CJK_RUN.fullmatch(piece):
             for word in _jieba().lcut_for_search(piece):
-                if word not in _ZH_STOPWORDS:
+                if word not in CHINESE_STOPWORDS:
                     tokens.append(word)
-        elif piece not in _EN_STOPWORDS:
-            tokens.append(_stem(piece))
+        elif piece not in ENGLISH_STOPWORDS:
+            tokens.append(stem(piece))
             parts = piece.split("-")
-            # "hazardous-location" should also match "hazardous"; SKUs such as "qm-x3" or "rs-485" stay whole.
+            # "hazardous-location" should also match "hazardous"; SKUs such as "ab-x3" or "rs-485" stay whole.
             if len(parts) > 1 and all(part.isalpha() for part in parts):
-                tokens.extend(_stem(part) for part in parts if part not in _EN_STOPWORDS)
+                tokens.extend(stem(part) for part in parts if part not in ENGLISH_STOPWORDS)
     return tokens
-
-
-def detect_language(text: str) -> str:
-    """'zh' when Chinese characters carry the text, else 'en'."""
-    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    return "zh" if cjk and cjk * 3 >= latin else "en"
 
 
 @cache
@@ -93,7 +107,7 @@ def intended_doc_types(text: str) -> list[str]:
 
 
 def _term_in_text(term: str, lowered_text: str) -> bool:
-    if _CJK_RUN.search(term):
+    if CJK_RUN.search(term):
         return term in lowered_text
     return re.search(rf"(?<![a-z0-9]){re.escape(term.lower())}(?![a-z0-9])", lowered_text) is not None
 
@@ -110,4 +124,4 @@ def glossary_expansion(text: str) -> list[str]:
 
 
 def english_terms(terms: list[str]) -> list[str]:
-    return [term for term in terms if not _CJK_RUN.search(term)]
+    return [term for term in terms if not CJK_RUN.search(term)]

@@ -36,7 +36,7 @@ class Customer(SQLModel, table=True):
     __tablename__ = "customers"
 
     id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(unique=True, index=True, description="Stable short id, e.g. huadong-peoples.")
+    key: str = Field(unique=True, index=True, description="Stable short id: the registry key of the customer entity.")
     name_zh: str
     name_en: str
     region: str = Field(index=True, description="华东 | 华南 | 华北 | 西南 | 海外")

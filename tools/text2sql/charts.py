@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from salesbot.text import has_cjk
+
 logger = logging.getLogger(__name__)
 
 MAX_BARS = 40
@@ -51,7 +53,7 @@ def _cjk_font_available() -> bool:
 
 def _readable(text: str, cjk_font: bool) -> str:
     """Chinese labels as pinyin when no CJK font is installed (boxes help nobody)."""
-    if cjk_font or not any("\u4e00" <= char <= "\u9fff" for char in text):
+    if cjk_font or not has_cjk(text):
         return text
     from pypinyin import lazy_pinyin
 

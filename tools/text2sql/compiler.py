@@ -15,6 +15,7 @@ from datetime import date
 import sqlglot
 from sqlglot import exp
 
+from salesbot.text import has_cjk
 from tools.text2sql import lexicon
 from tools.text2sql.mentions import Mention, QuestionReading, SchemaTarget, Vocabulary, shortest_join_path
 from tools.text2sql.models import SemanticLayer
@@ -181,7 +182,7 @@ class _Planner:
     # ------------------------------------------------------------------ rules
 
     def resolve_values(self) -> None:
-        # Tables named outright, then tables of the measures asked for ("张伟的成交额" → deals.rep, not tasks.owner).
+        # Tables named outright, then tables of the measures asked for ("<销售>的成交额" → deals.rep, not tasks.owner).
         mentioned = self.mentioned_tables() + [
             t.table for m in self.schema_mentions() for t in m.schema_targets if t.kind == "measure"]
         for mention in [m for m in self.mentions if m.kind == "value"]:
@@ -256,7 +257,7 @@ class _Planner:
                     # Chinese puts the superlative after the noun: "客户最多" (the most customers).
                     preceding = self.reading.previous_mention(match.start(), ("schema", "value"))
                     if preceding is not None and preceding.kind == "schema" and self.count_table is None and (
-                            self.lower[preceding.end:match.start()].strip() in ("", "的")) and _has_cjk(match.group(0)):
+                            self.lower[preceding.end:match.start()].strip() in ("", "的")) and has_cjk(match.group(0)):
                         table = self.table_target(preceding)
                         if table and not any(t.kind == "measure" for t in preceding.schema_targets):
                             self.count_table = table
@@ -851,10 +852,6 @@ class _Planner:
                 this=exp.column(step_from_column, table=step_from_table), expression=exp.column(step_to_column, table=step_table)))
         inner_select = inner_select.where(exp.Not(this=exp.Is(this=exp.column(from_column, table=from_table), expression=exp.Null())))
         return exp.Not(this=exp.In(this=exp.column(to_column, table=subject), query=inner_select.subquery()))
-
-
-def _has_cjk(text: str) -> bool:
-    return any("\u4e00" <= char <= "\u9fff" for char in text)
 
 
 def _and(left: exp.Expr | None, right: exp.Expr) -> exp.Expr:

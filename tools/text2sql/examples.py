@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from salesbot.text import CJK_RUN
 from tools.text2sql.models import SolvedExample
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
@@ -25,7 +26,7 @@ def _terms(text: str) -> set[str]:
     """English words plus Chinese character bigrams (no segmenter needed for short questions)."""
     lowered = text.lower()
     words = set(re.findall(r"[a-z0-9]+", lowered))
-    for run in re.findall(r"[\u4e00-\u9fff]+", lowered):
+    for run in CJK_RUN.findall(lowered):
         words.update(run[index:index + 2] for index in range(max(1, len(run) - 1)))
     return words
 

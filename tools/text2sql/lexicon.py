@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from salesbot.text import ENGLISH_STOPWORDS
+
 COUNT = re.compile(r"\bhow many\b|\bnumber of\b|\bcount of\b|\bcount\b|\bnum of\b|多少个|多少家|多少位|多少笔|多少单|多少|几个|几家|几笔|数量|个数|笔数")
 SUM = re.compile(r"\btotal\b|\bsum\b|\bgross\b|\bhow much\b|总|合计|累计")
 AVERAGE = re.compile(r"\baverage\b|\bavg\b|\bmean\b|平均")
@@ -102,9 +104,10 @@ CONFUSABLES = str.maketrans({
     "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
     "ο": "o", "ν": "v", "ι": "i", "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "", "\u2060": "",
 })
-STOPWORDS = set(
-    "a an the of in on at to for from by with and or is are was were be been do does did has have had what which "
-    "who whom whose when where how many much list show me give find all every each per that this these those "
-    "there their them they it its as than more most less least top bottom number count total sum average name "
-    "names title titles".split()
+# Words of a data question that name no table, column or value: the shared English function words plus
+# the question words of asking for data ("list", "count", "top", "name"), which the compiler reads elsewhere.
+QUESTION_WORDS = frozenset(
+    "many much list show give find every each more most less least top bottom number count total sum average "
+    "name names title titles".split()
 )
+STOPWORDS = ENGLISH_STOPWORDS | QUESTION_WORDS

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prompts import load_prompt
+from salesbot.llm import ModelUnavailableError, invoke_model
 from tools.text2sql.examples import similar_examples
 from tools.text2sql.executor import execute_read_only
 from tools.text2sql.guard import guard_sql
@@ -55,15 +56,12 @@ def extract_sql(text: str) -> str:
     return (match.group(1) if match else text).strip().rstrip(";").strip()
 
 
-def _reply_text(reply: Any) -> str:
-    content = getattr(reply, "content", reply)
-    if isinstance(content, list):
-        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
-    return str(content)
-
-
 def answer_with_llm(llm: Any, question: str, layer: SemanticLayer, db_url: str, row_cap: int) -> LlmOutcome:
-    """Ask the model for SQL, guard it, run it; on an error show the model the error (at most MAX_REPAIRS times)."""
+    """Ask the model for SQL, guard it, run it; on an error show the model the error (at most MAX_REPAIRS times).
+
+    The model is called through salesbot.llm.invoke_model: llama.cpp calls take turns with the agent's,
+    and an unreachable or too slow server is a ModelUnavailableError, answered by the rules instead.
+    """
     schema = compact_schema(layer)
     examples = similar_examples(question, layer.name)
     examples_text = "\n".join(f"Q: {example.question}\nSQL: {example.sql}" for example in examples) or "(none)"
@@ -72,12 +70,16 @@ def answer_with_llm(llm: Any, question: str, layer: SemanticLayer, db_url: str, 
     for attempt in range(MAX_REPAIRS + 1):
         outcome.attempts = attempt + 1
         try:
-            reply = llm.invoke(prompt)
-        except Exception as error:  # a model failure must not reach the user as a traceback
+            reply = invoke_model(llm, prompt)
+        except ModelUnavailableError as error:
             logger.warning("LLM call failed: %s", error)
             outcome.failure = "the language model did not answer"
             return outcome
-        sql = extract_sql(_reply_text(reply))
+        except Exception:  # a backend bug: the rules still answer, the details go to the log
+            logger.exception("LLM call raised")
+            outcome.failure = "the language model did not answer"
+            return outcome
+        sql = extract_sql(reply.text)
         outcome.sql = sql
         verdict = guard_sql(sql, layer, limit_cap=row_cap)
         if not verdict.allowed and verdict.unsafe:

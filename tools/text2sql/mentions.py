@@ -10,6 +10,8 @@ from datetime import date
 
 from rapidfuzz import fuzz
 
+from salesbot import clock
+from salesbot.text import has_cjk
 from tools.text2sql import lexicon
 from tools.text2sql.layer import plural_forms
 from tools.text2sql.models import SemanticLayer
@@ -57,7 +59,7 @@ class Vocabulary:
     def __init__(self, layer: SemanticLayer, value_index: ValueIndex, today: date | None = None) -> None:
         self.layer = layer
         self.values = value_index
-        self.today = today or date.today()
+        self.today = today or clock.today()
         self.schema_phrases: dict[str, list[SchemaTarget]] = {}
         self.ranking_phrases: dict[str, list[tuple[str, str, str]]] = {}
         self._build_phrases()
@@ -101,10 +103,6 @@ class Vocabulary:
             graph.setdefault(left_table, []).append((right_table, left_column, right_column, left_table))
             graph.setdefault(right_table, []).append((left_table, right_column, left_column, right_table))
         return graph
-
-
-def _is_cjk(text: str) -> bool:
-    return any("\u4e00" <= char <= "\u9fff" for char in text)
 
 
 class QuestionReading:
@@ -235,8 +233,8 @@ class QuestionReading:
                 kept = [t for t in targets if self._value_allowed(t, original, first, size)]
                 if kept and not self._inside_schema_phrase(start, end):
                     self._claim(Mention(start, end, "value", original, value_targets=kept))
-        cjk_keys = sorted((key for key in index.phrases if _is_cjk(key)), key=len, reverse=True)
-        for key in cjk_keys:  # Chinese values and value synonyms (华东人民医院, 巴西 → Brazil), longest first
+        cjk_keys = sorted((key for key in index.phrases if has_cjk(key)), key=len, reverse=True)
+        for key in cjk_keys:  # Chinese values and value synonyms (<客户名称>, 巴西 → Brazil), longest first
             position = self.lower.find(key)
             if position >= 0 and self.is_free(position, position + len(key)) and not self._inside_schema_phrase(
                     position, position + len(key)):
@@ -255,8 +253,8 @@ class QuestionReading:
     def _value_allowed(self, target: ValueTarget, original: str, first_token: int, size: int) -> bool:
         column = self.layer.tables[target.table].columns.get(target.columns[0])
         if target.cardinality <= HIGH_CARDINALITY and column is not None and (
-                column.role == "category" or original[:1].isupper() or original[:1].isdigit() or _is_cjk(original)):
-            return True  # few distinct values: a capitalised word or a code (QM-X3) is meant as one of them
+                column.role == "category" or original[:1].isupper() or original[:1].isdigit() or has_cjk(original)):
+            return True  # few distinct values: a capitalised word or a code (AB-X3) is meant as one of them
         # Names from big columns (track titles, people) must look like names: capitalised, not the first word.
         return original[:1].isupper() and first_token > 0 or (size >= 2 and original[:1].isupper())
 
@@ -285,7 +283,7 @@ class QuestionReading:
 
     def _phrase_matches(self, phrase: str) -> list[tuple[int, int]]:
         found = []
-        if _is_cjk(phrase):
+        if has_cjk(phrase):
             position = self.lower.find(phrase)
             while position >= 0:
                 if self.is_free(position, position + len(phrase)):

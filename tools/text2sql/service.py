@@ -6,13 +6,14 @@ import hashlib
 import logging
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from salesbot import clock
 from salesbot.roles import UnknownRoleError, normalize_role
 from salesbot.settings import get_settings
+from salesbot.text import detect_language
 from tools.text2sql import lexicon
 from tools.text2sql.charts import render_chart
 from tools.text2sql.compiler import CannotCompileError
@@ -35,25 +36,14 @@ def fold_look_alikes(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(lexicon.CONFUSABLES)
 
 
-def _chinese(text: str) -> bool:
-    return any("\u4e00" <= char <= "\u9fff" for char in text)
-
-
 def _say(question: str, english: str, chinese: str) -> str:
-    return chinese if _chinese(question) else english
+    return chinese if detect_language(question) == "zh" else english
 
 
 def is_write_request(question: str) -> bool:
     """True for natural-language requests to change data (删除/修改/把…改成/delete/update/drop/insert…)."""
     text = lexicon.WRITE_WORDS_IN_NOUNS.sub(" ", fold_look_alikes(question))
     return bool(lexicon.WRITE_REQUEST.search(text))
-
-
-def _today() -> date:
-    try:
-        return datetime.now(ZoneInfo(get_settings().timezone)).date()
-    except Exception:  # an unknown timezone name falls back to the machine's date
-        return date.today()
 
 
 def answer_data_question(
@@ -113,7 +103,7 @@ def answer_data_question(
             "我只能读取数据，不能删除、修改或新增记录。需要改数据请在 CRM 中操作（或让我提议一个跟进任务）。"))
     url = db_url or settings.sales_database_url
     try:
-        context = database_context(url, layers_dir=settings.home_dir / "semantic_layers", today=today or _today())
+        context = database_context(url, layers_dir=settings.home_dir / "semantic_layers", today=today or clock.today())
     except (DatabaseMissingError, EmptyDatabaseError):
         return _empty_database_answer(question, url, db_url is None)
     except Exception as error:  # unreachable server, bad URL: say so without a traceback
