@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _print_human_summary(console, report) -> None:  # type: ignore[no-untyped-def]
+def _print_human_summary(console, report) -> None:
     from rich.table import Table
 
     from evals.report import is_count_metric

@@ -88,7 +88,7 @@ def question_from_feedback(record: dict[str, Any]) -> EvalQuestion:
     return EvalQuestion(
         id=str(record_id),
         question=question_text,
-        language=language or detect_language(question_text),  # type: ignore[arg-type]
+        language=language or detect_language(question_text),
         role=str(record.get("role") or "rep"),
         expected_sources=[source for source in sources if source] if adopted else [],
         reference_answer=answer if adopted else "",

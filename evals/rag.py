@@ -82,7 +82,7 @@ def _ragas_metric_classes() -> dict[str, Any]:
     class MultilingualRougeScore(RougeScore):
         """ragas RougeScore with a tokenizer that keeps Chinese (one token per character)."""
 
-        async def _single_turn_ascore(self, sample, callbacks) -> float:  # type: ignore[no-untyped-def]
+        async def _single_turn_ascore(self, sample, callbacks) -> float:
             scorer = self.rouge_scorer.RougeScorer([self.rouge_type], tokenizer=_MultilingualTokenizer())
             scores = scorer.score(sample.reference or "", sample.response or "")
             return float(getattr(scores[self.rouge_type], self.mode))
@@ -98,13 +98,13 @@ def _ragas_metric_classes() -> dict[str, Any]:
 
             self._required_columns = {MetricType.SINGLE_TURN: {"reference", "response"}}
 
-        def init(self, run_config) -> None:  # type: ignore[no-untyped-def]
+        def init(self, run_config) -> None:
             pass
 
-        async def _single_turn_ascore(self, sample, callbacks) -> float:  # type: ignore[no-untyped-def]
+        async def _single_turn_ascore(self, sample, callbacks) -> float:
             return fuzz.partial_ratio(sample.reference or "", sample.response or "") / 100.0
 
-        async def _ascore(self, row, callbacks) -> float:  # type: ignore[no-untyped-def]
+        async def _ascore(self, row, callbacks) -> float:
             from ragas.dataset_schema import SingleTurnSample
 
             return await self._single_turn_ascore(SingleTurnSample(**row), callbacks)

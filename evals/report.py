@@ -45,7 +45,7 @@ def summary_of(report: EvalReport, report_path: Path) -> EvalSummary:
 # ---- plots (matplotlib Agg: no display, imported only when writing) ----
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")

@@ -9,11 +9,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field
 
 from knowledge.text import detect_language
 from salesbot.roles import EVERYONE, normalize_role
+from salesbot.yaml_files import ConfigFileError, parse_yaml_text
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".yaml", ".yml"}
 QA_SUFFIXES = {".csv", ".xlsx"}
@@ -170,9 +170,10 @@ def _decode_text(raw: bytes) -> str:
 
 def _parse_yaml_mapping(raw: bytes | str, label: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as error:
-        raise DocumentLoadError(f"invalid YAML in {label}: {error}") from None
+        # No anchors or aliases (a few hundred bytes of them expand to gigabytes), a bounded size.
+        data = parse_yaml_text(raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw, label)
+    except ConfigFileError as error:
+        raise DocumentLoadError(f"invalid YAML in {error}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -12,7 +12,7 @@ import threading
 from functools import cache
 from pathlib import Path
 
-import yaml
+from pydantic import BaseModel, ConfigDict
 
 from salesbot.text import (
     CHINESE_STOPWORDS,
@@ -22,6 +22,7 @@ from salesbot.text import (
     detect_language,
     has_cjk,
 )
+from salesbot.yaml_files import load_yaml_model
 
 __all__ = ["TOKENIZER_VERSION", "detect_language", "english_terms", "glossary_expansion", "glossary_groups",
            "has_cjk", "intended_doc_types", "intent_cues", "stem", "tokenize"]
@@ -37,7 +38,7 @@ _stemmers = threading.local()
 
 
 @cache
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -83,9 +84,17 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+class Glossary(BaseModel):
+    """knowledge/glossary.yaml: groups of words that mean the same thing (general vocabulary, zh and en)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    groups: list[list[str]]
+
+
 @cache
 def _glossary_data() -> dict:
-    return yaml.safe_load(GLOSSARY_PATH.read_text(encoding="utf-8"))
+    return load_yaml_model(GLOSSARY_PATH, Glossary).model_dump()
 
 
 @cache

@@ -103,7 +103,7 @@ def get_settings() -> Settings:
 _reset_hooks: list = []
 
 
-def on_reset(hook):  # type: ignore[no-untyped-def]
+def on_reset(hook):
     """Register a function that drops a per-process cache (engines, indexes, models) when settings change."""
     _reset_hooks.append(hook)
     return hook

@@ -26,7 +26,7 @@ class _NoAliasSafeLoader(yaml.SafeLoader):
     """SafeLoader that refuses anchors and aliases: they are never needed in our files, and alias expansion is
     how a few hundred bytes of YAML become gigabytes in memory."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.constructor.ConstructorError(

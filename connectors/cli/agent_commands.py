@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
 
 
-def _render(result, console) -> None:  # type: ignore[no-untyped-def]
+def _render(result, console) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
@@ -88,7 +88,7 @@ def chat_command(
             _ask_for_decision(action, user, role, console)
 
 
-def _ask_for_decision(action, user: str, role: str, console) -> None:  # type: ignore[no-untyped-def]
+def _ask_for_decision(action, user: str, role: str, console) -> None:
     """approve / edit / reject / later for one proposal; any verb agent.decisions knows (确认, 取消 …) works too."""
     from rich.prompt import Prompt
 

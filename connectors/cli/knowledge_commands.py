@@ -47,7 +47,7 @@ def ingest_command(
     raise typer.Exit(code=0 if report.ok else 1)
 
 
-def _configured_entity_extractor():  # type: ignore[no-untyped-def]
+def _configured_entity_extractor():
     """LLM entity extraction when SALESBOT_LLM names a model; None keeps ingestion rule-based."""
     from salesbot.llm import load_chat_model
 

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code=2)
 
 
-def _configured_llm():  # type: ignore[no-untyped-def]
+def _configured_llm():
     """The configured chat model, or None (`SALESBOT_LLM=none`, or agent/llm.py not available)."""
     from salesbot.settings import get_settings
 
@@ -45,7 +45,7 @@ def _configured_llm():  # type: ignore[no-untyped-def]
         return None
 
 
-def _render(answer) -> None:  # type: ignore[no-untyped-def]
+def _render(answer) -> None:
     from rich.console import Console
     from rich.syntax import Syntax
     from rich.table import Table

@@ -20,6 +20,7 @@ from connectors.slack.models import (
     EditModalState,
     PendingBlockOrigin,
 )
+from salesbot.text import detect_language
 from tools.gate.models import ActionView
 
 # Slack limits (api.slack.com/reference/block-kit): 3000 chars per section text, 10 context elements,
@@ -58,15 +59,14 @@ FRIENDLY_EMPTY_QUESTION = {
     "zh": "请输入问题，例如 `/salesbot <客户> 合同的质保期是多久？`",
 }
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _MARKDOWN_BOLD = re.compile(r"\*\*(.+?)\*\*")
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.MULTILINE)
 
 
 def language_of(text: str) -> str:
-    """'zh' when the text has Chinese characters, else 'en' (used before the agent has answered)."""
-    return "zh" if _CJK.search(text or "") else "en"
+    """The one language rule (salesbot.text.detect_language), used before the agent has answered."""
+    return detect_language(text or "")
 
 
 def labels_for(language: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ def customer_registry() -> EntityRegistry:
         from tools.db.tables import Customer, sales_session
 
         with sales_session() as session:
-            rows = session.exec(select(Customer).order_by(Customer.key)).all()  # type: ignore[arg-type]
+            rows = session.exec(select(Customer).order_by(Customer.key)).all()
         registry.register_external(SALES_DATABASE_SOURCE, [
             RegistryEntry(type="customer", key=row.key, name=row.name_zh, aliases=[row.name_en],
                           attributes={"name_en": row.name_en, "region": row.region, "industry": row.industry,

@@ -41,7 +41,7 @@ def _file_stamp(url: str) -> float:
     return max(stamps)
 
 
-def database_context(url: str, layers_dir=None, today: date | None = None) -> DatabaseContext:  # type: ignore[no-untyped-def]
+def database_context(url: str, layers_dir=None, today: date | None = None) -> DatabaseContext:
     """The cached context for a database; rebuilt when a SQLite file changes (new seed data)."""
     layer_stamp = max((path.stat().st_mtime for path in layers_dir.glob("*.yaml")), default=0.0) if (
         layers_dir is not None and layers_dir.is_dir()) else 0.0

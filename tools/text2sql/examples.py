@@ -6,12 +6,17 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from pydantic import RootModel
 
 from salesbot.text import CJK_RUN
+from salesbot.yaml_files import load_yaml_model
 from tools.text2sql.models import SolvedExample
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+
+
+class SolvedExamples(RootModel[list[SolvedExample]]):
+    """tools/text2sql/examples/<layer>.yaml: a list of solved questions."""
 
 
 @lru_cache(maxsize=16)
@@ -19,7 +24,7 @@ def load_examples(layer_name: str) -> tuple[SolvedExample, ...]:
     path = EXAMPLES_DIR / f"{layer_name}.yaml"
     if not path.exists():
         return ()
-    return tuple(SolvedExample.model_validate(item) for item in yaml.safe_load(path.read_text(encoding="utf-8")) or [])
+    return tuple(load_yaml_model(path, SolvedExamples).root)
 
 
 def _terms(text: str) -> set[str]:

@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from salesbot.yaml_files import load_yaml_model
 from tools.text2sql.models import ColumnSpec, JoinSpec, SemanticLayer, TableSpec
 
 LAYERS_DIR = Path(__file__).resolve().parent / "layers"
@@ -42,8 +43,7 @@ def plural_forms(word: str) -> list[str]:
 
 def load_layer(path: Path | str) -> SemanticLayer:
     """Read and validate a semantic layer YAML file."""
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return SemanticLayer.model_validate(data)
+    return load_yaml_model(Path(path), SemanticLayer)
 
 
 def save_layer(layer: SemanticLayer, path: Path | str) -> Path:
