@@ -39,6 +39,8 @@ def main() -> int:
     from salesbot.settings import SAMPLES_DIR, reset_runtime
     from tools.sales.seed import seed_sample_company
 
+    # The demo company's pricing policy (the product has no default policy of its own).
+    os.environ.setdefault("SALESBOT_PRICING_POLICY_FILE", str(SAMPLES_DIR / "policy" / "pricing_policy.yaml"))
     reset_runtime()
     ingest_paths([SAMPLES_DIR])
     seed_sample_company()

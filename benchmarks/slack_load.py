@@ -114,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         from knowledge.ingest import ingest_paths
         from salesbot.settings import SAMPLES_DIR
 
+        os.environ.setdefault("SALESBOT_PRICING_POLICY_FILE", str(SAMPLES_DIR / "policy" / "pricing_policy.yaml"))
+        reset_runtime()
         started = time.perf_counter()
         report = ingest_paths([SAMPLES_DIR])
         print(f"ingested samples in {time.perf_counter() - started:.1f} s ({len(report.results)} files)")
@@ -173,7 +175,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="lazy listener threads")
     parser.add_argument("--fake-work-ms", type=int, default=20, help="the fake agent's time per answer")
     parser.add_argument("--real-agent", action="store_true", help="use agent.service.answer_turn")
-    parser.add_argument("--ingest-samples", action="store_true", help="ingest knowledge/samples first")
+    parser.add_argument("--ingest-samples", action="store_true", help="ingest samples/ first")
     parser.add_argument("--home", help="SALESBOT_HOME to use (default: a fresh temp dir)")
     parser.add_argument("--answer-timeout-s", type=float, default=1800)
     raise SystemExit(run(parser.parse_args()))

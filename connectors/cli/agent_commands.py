@@ -132,13 +132,17 @@ class _DemoTurns(BaseModel):
 
 
 def _use_demo_pricing_policy() -> None:
-    """The demo prices with the sample policy unless SALESBOT_PRICING_POLICY_FILE names another one."""
-    import os
+    """Unless SALESBOT_PRICING_POLICY_FILE names another policy, the demo installs the demo company's policy as
+    this home's policy (SALESBOT_HOME/pricing_policy.yaml), so `salesbot price` works after the demo too."""
+    import shutil
 
     from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
 
-    if get_settings().pricing_policy_file is None:
-        os.environ["SALESBOT_PRICING_POLICY_FILE"] = str(SAMPLES_DIR / "policy" / "pricing_policy.yaml")
+    settings = get_settings()
+    home_policy = settings.home_dir / "pricing_policy.yaml"
+    if settings.pricing_policy_file is None and not home_policy.exists():
+        home_policy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SAMPLES_DIR / "policy" / "pricing_policy.yaml", home_policy)
         reset_runtime()
 
 

@@ -85,7 +85,7 @@ def search_command(
 
     console = Console()
     if not chunks:
-        console.print("No passages found (is the knowledge base ingested? try `salesbot ingest knowledge/samples`).")
+        console.print("No passages found (is the knowledge base ingested? try `salesbot ingest samples`).")
     for rank, chunk in enumerate(chunks, start=1):
         console.print(Panel(chunk.text, title=f"{rank}. {chunk.source} — {chunk.section}",
                             subtitle=f"{chunk.doc_type} · score {chunk.score:.4f}", title_align="left"))
