@@ -14,7 +14,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, select
 
-from knowledge.graph import AliasMatcher, entity_id_for, entity_type_of, registered_aliases, upsert_entity
+from knowledge.graph import (
+    AliasMatcher,
+    alias_key,
+    entity_id_for,
+    entity_type_of,
+    registered_aliases,
+    upsert_entity,
+)
 from knowledge.tables import Entity, EntityAlias
 from salesbot.yaml_files import load_yaml_model
 
@@ -104,6 +111,10 @@ class _RegistryView:
     def __init__(self, entities: list[RegistryEntity]) -> None:
         self.entities = {entity.entity_id: entity for entity in entities}
         self.matcher = AliasMatcher([(alias, entity.entity_id) for entity in entities for alias in entity.aliases])
+        self.by_alias_key: dict[str, set[str]] = {}
+        for entity in entities:
+            for alias in entity.aliases:
+                self.by_alias_key.setdefault(alias_key(alias), set()).add(entity.entity_id)
 
 
 class EntityRegistry:
@@ -210,6 +221,19 @@ class EntityRegistry:
 
     def get(self, entity_id: str) -> RegistryEntity | None:
         return self._current().entities.get(entity_id)
+
+    def exact(self, name: str, types: Iterable[str] | None = None) -> RegistryEntity | None:
+        """The one entity (of `types`) one of whose aliases is exactly `name` (normalised); no fuzzy step, so
+        callers can use it on every stored value of a database column."""
+        view = self._current()
+        wanted = set(types) if types is not None else None
+        owners = [view.entities[entity_id] for entity_id in view.by_alias_key.get(alias_key(name), ())
+                  if entity_id in view.entities and (wanted is None or entity_type_of(entity_id) in wanted)]
+        return owners[0] if len(owners) == 1 else None
+
+    def state(self) -> tuple[Any, ...]:
+        """A token that changes whenever the registry's content may have changed (for callers' caches)."""
+        return (self._generation(), self._file_state(), self._external_version)
 
     def of_type(self, entity_type: str) -> list[RegistryEntity]:
         """Every entity of one type (sorted by entity id, so the order is stable)."""

@@ -144,6 +144,12 @@ def test_a_data_question_over_the_second_companys_sales_database(company_b: Path
     assert float(result.table.rows[0][-1]) == pytest.approx(float(expected[0][1]))
 
 
+def test_a_data_question_naming_a_customer_by_its_short_form(company_b: Path) -> None:
+    result = _ask("汇鲜超市的成交额是多少", role="manager", user="chen.lixin", thread="b-7")
+    assert result.route == "data" and result.table is not None, result.answer
+    assert "'苏州汇鲜超市连锁有限公司'" in result.table.sql
+
+
 def test_a_cited_answer_from_the_second_companys_contract(company_b: Path) -> None:
     result = _ask("上海申冷医药物流的冷库质保期是多久？", thread="b-6")
     assert not result.refused, result.answer

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from salesbot.settings import on_reset
+from salesbot.settings import get_settings, on_reset
 from tools.text2sql.compiler import RuleCompiler
 from tools.text2sql.executor import read_only_engine, sqlite_path
 from tools.text2sql.layer import layer_for_database
 from tools.text2sql.models import SemanticLayer
-from tools.text2sql.values import ValueIndex, build_value_index
+from tools.text2sql.values import REGISTRY_VALUE_TYPES, ValueIndex, add_registry_aliases, build_value_index
 
 
 class EmptyDatabaseError(RuntimeError):
@@ -26,7 +27,7 @@ class DatabaseContext:
     compiler: RuleCompiler
 
 
-_contexts: dict[tuple[str, float, str], DatabaseContext] = {}
+_contexts: dict[tuple[Any, ...], DatabaseContext] = {}
 _lock = threading.Lock()
 
 
@@ -45,7 +46,8 @@ def database_context(url: str, layers_dir=None, today: date | None = None) -> Da
     """The cached context for a database; rebuilt when a SQLite file changes (new seed data)."""
     layer_stamp = max((path.stat().st_mtime for path in layers_dir.glob("*.yaml")), default=0.0) if (
         layers_dir is not None and layers_dir.is_dir()) else 0.0
-    key = (url, max(_file_stamp(url), layer_stamp), str(today))
+    registry = _registry_for(url)
+    key = (url, max(_file_stamp(url), layer_stamp), str(today), registry.state() if registry is not None else None)
     with _lock:
         context = _contexts.get(key)
         if context is not None:
@@ -56,12 +58,29 @@ def database_context(url: str, layers_dir=None, today: date | None = None) -> Da
         if layer is None:
             raise EmptyDatabaseError(url)
         value_index = build_value_index(engine, layer)
+        if registry is not None:
+            add_registry_aliases(value_index, lambda value: _aliases_of(registry, value))
     finally:
         engine.dispose()
     context = DatabaseContext(url, layer, value_index, RuleCompiler(layer, value_index, today))
     with _lock:
         _contexts[key] = context
     return context
+
+
+def _registry_for(url: str) -> Any:
+    """The entity registry for the sales database (whose customers and products it names); None for any other
+    database, whose values the registry knows nothing about."""
+    if url != get_settings().sales_database_url:
+        return None
+    from knowledge.base import get_entity_registry
+
+    return get_entity_registry()
+
+
+def _aliases_of(registry: Any, value: str) -> tuple[str, ...] | None:
+    entity = registry.exact(value, REGISTRY_VALUE_TYPES)
+    return entity.aliases if entity is not None else None
 
 
 @on_reset

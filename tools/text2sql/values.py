@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -89,3 +90,25 @@ def build_value_index(engine: Engine, layer: SemanticLayer) -> ValueIndex:
                         target = ValueTarget(table_name, ("first_name", "last_name"), (first, last), len(rows))
                         index.add(f"{first} {last}", target)
     return index
+
+
+# Registry entity types whose names are stored as values (a customer's name, a product's name or SKU).
+REGISTRY_VALUE_TYPES = ("customer", "partner", "product", "competitor")
+
+
+def add_registry_aliases(index: ValueIndex, exact_entity: Callable[[str], Sequence[str] | None]) -> int:
+    """Let every name the entity registry knows for a stored value find that value: "<short form>" finds the
+    row whose column holds the full name. `exact_entity(value)` gives the aliases of the one registry entity
+    named exactly `value` (or None). Returns how many phrases were added."""
+    added = 0
+    for phrase, targets in list(index.phrases.items()):
+        aliases = exact_entity(phrase)
+        if not aliases:
+            continue
+        for alias in aliases:
+            key = normalize_phrase(alias)
+            if key and key not in index.phrases:
+                for target in targets:
+                    index.add(alias, target, exact_case=len(alias) <= 3)
+                added += 1
+    return added
