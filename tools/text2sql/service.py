@@ -7,7 +7,6 @@ import logging
 import re
 import unicodedata
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from salesbot import clock
@@ -243,6 +242,3 @@ def _empty_database_answer(question: str, url: str, is_sales_database: bool) -> 
     return SqlAnswer(message=_say(question, f"The database at {where} is missing or empty.{hint_en}",
                                   f"数据库 {where} 不存在或为空。{hint_zh}"))
 
-
-def chart_output_dir() -> Path:
-    return get_settings().home_dir / "charts"
