@@ -26,3 +26,15 @@ def test_values_of_other_databases_get_no_registry_aliases(sample_home: Path, tm
         connection.execute("INSERT INTO clinics (name) VALUES ('江南第二医院')")
     context = database_context(f"sqlite:///{path}")
     assert "江南二院" not in context.value_index.phrases  # the registry describes the sales database only
+
+
+def test_competitor_names_in_another_language_come_from_the_registry(sample_home: Path) -> None:
+    # The sales layer lists no competitor spellings of its own: the registry's aliases find the stored name.
+    from salesbot.yaml_files import read_yaml
+    from tools.model_tools import answer_data_question
+    from tools.text2sql.layer import LAYERS_DIR
+
+    layer = read_yaml(LAYERS_DIR / "sales.yaml")
+    assert "value_synonyms" not in layer["tables"]["deals"]["columns"]["competitor"]
+    answer = answer_data_question("北辰物联参与的交易有多少笔", "manager")
+    assert not answer.refused and "deals.competitor = 'Beichen IoT'" in answer.sql, answer.message
