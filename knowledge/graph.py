@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -10,7 +11,15 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from sqlmodel import Session, col, delete, select
 
-from knowledge.tables import ChunkEntity, Entity, EntityAlias, EntityRelation, KnowledgeDocument
+from knowledge.tables import (
+    ChunkEntity,
+    Entity,
+    EntityAlias,
+    EntityRelation,
+    KnowledgeChunk,
+    KnowledgeDocument,
+)
+from salesbot.roles import can_read
 from salesbot.text import has_cjk
 
 ENTITY_TYPES = ("customer", "product", "competitor", "contract", "partner")
@@ -349,23 +358,58 @@ class EntityView:
     documents: list[tuple[str, str]]
 
 
-def describe_entity(session: Session, name: str) -> EntityView | None:
-    """An entity, its aliases, relations (both directions) and the documents linked to it."""
+def describe_entity(session: Session, name: str, role: str | None = None) -> EntityView | None:
+    """An entity, its aliases, relations (both directions) and the documents linked to it.
+
+    With a role, only what that role may read: documents it may not read are left out, and so are relations
+    and defined short names that come only from such documents; an entity known only from them is not found."""
     entity = resolve_entity(session, name)
     if entity is None:
         return None
+    doc_cache: dict[str, KnowledgeDocument | None] = {}
+
+    def readable(doc_id: str | None) -> bool:
+        if doc_id is None or role is None:
+            return True
+        if doc_id not in doc_cache:
+            doc_cache[doc_id] = session.get(KnowledgeDocument, doc_id)
+        doc = doc_cache[doc_id]
+        return doc is not None and can_read(role, json.loads(doc.access_json) or ["admin"])
+
+    relation_rows = list(session.exec(select(EntityRelation).where(
+        (EntityRelation.source_entity_id == entity.entity_id)
+        | (EntityRelation.target_entity_id == entity.entity_id))))
+    doc_ids = {row.doc_id for row in session.exec(select(ChunkEntity).where(
+        ChunkEntity.entity_id == entity.entity_id))}
+    linked = doc_ids | {row.doc_id for row in relation_rows if row.doc_id is not None}
+    if role is not None and linked and not any(readable(doc_id) for doc_id in linked):
+        return None  # known only from documents this role may not read: as if it did not exist
+    hidden_aliases = _aliases_only_from(session, entity, [d for d in linked if not readable(d)],
+                                        [d for d in linked if readable(d)]) if role is not None else set()
     aliases = sorted({row.alias for row in session.exec(
-        select(EntityAlias).where(EntityAlias.entity_id == entity.entity_id))})
+        select(EntityAlias).where(EntityAlias.entity_id == entity.entity_id)) if row.alias_key not in hidden_aliases})
     relations: list[tuple[str, str, str]] = []
-    for relation in session.exec(select(EntityRelation).where(
-            (EntityRelation.source_entity_id == entity.entity_id)
-            | (EntityRelation.target_entity_id == entity.entity_id))):
+    for relation in relation_rows:
+        if not readable(relation.doc_id):
+            continue
         source = session.get(Entity, relation.source_entity_id)
         target = session.get(Entity, relation.target_entity_id)
         relations.append((source.name if source else relation.source_entity_id, relation.relation,
                           target.name if target else relation.target_entity_id))
-    doc_ids = {row.doc_id for row in session.exec(select(ChunkEntity).where(
-        ChunkEntity.entity_id == entity.entity_id))}
     documents = sorted({(doc.source, doc.title) for doc_id in doc_ids
-                        if (doc := session.get(KnowledgeDocument, doc_id)) is not None})
+                        if readable(doc_id) and (doc := session.get(KnowledgeDocument, doc_id)) is not None})
     return EntityView(entity.entity_id, entity.entity_type, entity.name, aliases, sorted(set(relations)), documents)
+
+
+def _aliases_only_from(session: Session, entity: Entity, restricted: list[str], readable: list[str]) -> set[str]:
+    """Alias keys of short names defined in restricted documents' text and in none of the readable ones."""
+
+    def defined(doc_ids: list[str]) -> set[str]:
+        if not doc_ids:
+            return set()
+        texts = session.exec(select(KnowledgeChunk.raw_text).where(col(KnowledgeChunk.doc_id).in_(doc_ids)))
+        return {alias_key(match.group(1).strip()) for text in texts for match in _DEFINED_TERM.finditer(text)}
+
+    base = {alias_key(alias) for alias in registered_aliases(entity.entity_type, entity.key or entity.name,
+                                                             entity.name, [], entity.attributes)}
+    return defined(restricted) - defined(readable) - base

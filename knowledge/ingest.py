@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -26,6 +30,7 @@ from knowledge.registry import load_entity_registry
 from knowledge.store import access_level
 from knowledge.tables import ChunkEntity, KnowledgeChunk, KnowledgeDocument
 from knowledge.text import TOKENIZER_VERSION, tokenize
+from salesbot.errors import UserFacingError
 from salesbot.yaml_files import ConfigFileError
 
 logger = logging.getLogger(__name__)
@@ -38,6 +43,8 @@ class FileResult(BaseModel):
     chunks: int = 0
     reason: str | None = None
     flagged_injection: bool = False
+    access: list[str] = Field(default_factory=list, description="Effective access list stored (['*'] = everyone).")
+    access_warning: str | None = Field(default=None, description="Why access was forced to admin-only.")
 
 
 class IngestReport(BaseModel):
@@ -61,7 +68,7 @@ def doc_id_for(path: Path) -> str:
 
 
 def discover_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[FileResult]]:
-    """(documents, entity registries, results for paths that don't exist) under the given files/folders."""
+    """(documents, entity registries, results for paths that don't exist or links that leave their folder)."""
     documents: list[Path] = []
     registries: list[Path] = []
     missing: list[FileResult] = []
@@ -71,12 +78,59 @@ def discover_files(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[
                                       reason="no such file or directory"))
             continue
         candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        root = path.resolve()
         for candidate in candidates:
+            # A link out of the folder (to /etc/passwd, a home directory) must never become a document.
+            if path.is_dir() and not candidate.resolve().is_relative_to(root):
+                missing.append(FileResult(path=str(candidate), source=candidate.name, status="failed",
+                                          reason="symbolic link points outside the folder being ingested; "
+                                          "not followed"))
+                continue
             if candidate.name.lower() in ENTITY_REGISTRY_NAMES:
                 registries.append(candidate)
             elif is_ingestable(candidate) or (path.is_file() and not candidate.name.endswith(".meta.yaml")):
                 documents.append(candidate)
     return documents, registries, missing
+
+
+class IngestBusyError(UserFacingError):
+    """Another `salesbot ingest` holds the knowledge base's ingest lock for longer than we wait."""
+
+
+INGEST_LOCK_WAIT_S = 300.0
+_LOCK_POLL_S = 0.2
+
+
+@contextmanager
+def ingest_lock(kb: KnowledgeBase, wait_s: float = INGEST_LOCK_WAIT_S,
+                on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """One ingest at a time per SALESBOT_HOME, across processes (flock on a lock file, released on exit or crash).
+
+    Tries without blocking first; if another process holds it, calls on_wait once and polls up to wait_s."""
+    lock_path = kb.settings.home_dir / "ingest.lock"
+    handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait_s
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told and on_wait is not None:
+                    on_wait()
+                told = True
+                if time.monotonic() >= deadline:
+                    raise IngestBusyError(
+                        f"another `salesbot ingest` is running on {kb.settings.home_dir} (waited {wait_s:.0f} s); "
+                        "try again when it has finished") from None
+                time.sleep(_LOCK_POLL_S)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)
 
 
 # (title, text) → {"customer": [names], "product": [...], "competitor": [...], "partner": [...]}; an LLM-backed
@@ -88,9 +142,20 @@ EXTRACTION_CHARS = 2000
 def ingest_paths(paths: Iterable[Path | str], prune: bool = False,
                  on_file: Callable[[FileResult], None] | None = None,
                  knowledge_base: KnowledgeBase | None = None,
-                 entity_extractor: EntityExtractor | None = None) -> IngestReport:
-    """Ingest files and folders incrementally; a bad file is reported and the rest still ingested."""
+                 entity_extractor: EntityExtractor | None = None,
+                 lock_wait_s: float = INGEST_LOCK_WAIT_S,
+                 on_lock_wait: Callable[[], None] | None = None) -> IngestReport:
+    """Ingest files and folders incrementally; a bad file is reported and the rest still ingested.
+
+    Holds the ingest lock throughout; IngestBusyError when another ingest keeps it longer than lock_wait_s."""
     kb = knowledge_base or get_knowledge_base()
+    with ingest_lock(kb, lock_wait_s, on_lock_wait):
+        return _ingest_locked(kb, paths, prune, on_file, entity_extractor)
+
+
+def _ingest_locked(kb: KnowledgeBase, paths: Iterable[Path | str], prune: bool,
+                   on_file: Callable[[FileResult], None] | None,
+                   entity_extractor: EntityExtractor | None) -> IngestReport:
     roots = [Path(path) for path in paths]
     documents, registries, missing = discover_files(roots)
     report = IngestReport(results=list(missing))
@@ -122,7 +187,7 @@ def ingest_paths(paths: Iterable[Path | str], prune: bool = False,
 def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str,
                 entity_extractor: EntityExtractor | None = None) -> FileResult:
     try:
-        document = load_document(path, fingerprint)
+        document = load_document(path, fingerprint, kb.settings.ingest_unclear_access)
     except DocumentLoadError as error:
         return FileResult(path=str(path), source=path.name, status="failed", reason=str(error))
     except OSError as error:
@@ -131,7 +196,8 @@ def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str,
     with kb.session() as session:
         existing = session.get(KnowledgeDocument, doc_id)
         if existing is not None and existing.content_hash == document.content_hash:
-            return FileResult(path=str(path), source=document.source, status="unchanged", chunks=existing.chunk_count)
+            return FileResult(path=str(path), source=document.source, status="unchanged", chunks=existing.chunk_count,
+                              access=document.access, access_warning=document.access_warning)
     try:
         chunk_count, flagged = _write_document(kb, doc_id, document, entity_extractor)
     except Exception as error:  # one bad document must not stop the batch; the report names it
@@ -139,7 +205,8 @@ def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str,
         return FileResult(path=str(path), source=document.source, status="failed",
                           reason=f"could not index: {type(error).__name__}: {error}")
     return FileResult(path=str(path), source=document.source, status="updated" if existing else "ingested",
-                      chunks=chunk_count, flagged_injection=flagged)
+                      chunks=chunk_count, flagged_injection=flagged, access=document.access,
+                      access_warning=document.access_warning)
 
 
 def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument,

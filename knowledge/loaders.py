@@ -9,7 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, Field
+from rapidfuzz import fuzz
 
 from knowledge.text import detect_language
 from salesbot.roles import EVERYONE, normalize_role
@@ -19,12 +21,26 @@ TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".yaml", ".yml"}
 QA_SUFFIXES = {".csv", ".xlsx"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | QA_SUFFIXES | {".pdf", ".docx"}
 SIDECAR_SUFFIX = ".meta.yaml"
+# Front matter is metadata, a few lines; anything bigger is a mistake or an attack (checked before YAML parsing).
+MAX_FRONT_MATTER_BYTES = 64_000
+# What to do with a file whose access metadata is malformed or ambiguous (SALESBOT_INGEST_UNCLEAR_ACCESS).
+UNCLEAR_ACCESS_REJECT = "reject"
+UNCLEAR_ACCESS_ADMIN = "admin"
 ENTITY_REGISTRY_NAMES = {"entities.yaml", "entities.yml"}
 # Folder READMEs describe a folder, and seed.yaml parameterises a demo sales database: not knowledge to cite.
 SKIPPED_NAMES = {"readme.md", "readme.txt", "readme", "seed.yaml", "seed.yml"}
 LIST_FIELDS = ("access", "customers", "products", "competitors", "partners")
 
-_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+# Front matter: leading blank lines allowed, fences of three or more dashes (a closing "..." as YAML allows).
+_FRONT_MATTER = re.compile(r"\A\s*-{3,}[ \t]*\r?\n(.*?)\r?\n(?:-{3,}|\.{3})[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_OPENING_FENCE = re.compile(r"\A\s*-{3,}[ \t]*(?:\r?\n|\Z)")
+# A line that sets access ("access:", "- Access :", '"ACCESS":') where no front matter was recognised.
+_ACCESS_LINE = re.compile(r"^[\s>*#\-]*[\"']?\s*access\s*[\"']?\s*[:=]", re.IGNORECASE | re.MULTILINE)
+# Keys people write when they mean `access`: rejected rather than silently ignored (which would leave it public).
+_ACCESS_LOOKALIKES = {"accesslevel", "accesslist", "accessroles", "roles", "role", "allowedroles", "visibility",
+                      "audience", "permissions", "permission", "acl", "readers", "restricted", "restrict",
+                      "confidential", "confidentiality", "security", "classification", "密级", "权限", "访问权限"}
+HEAD_LINES_CHECKED = 40
 # A contract's buyer line, in general contract vocabulary: "甲方（买方）：<name>", "买方：<name>",
 # "1.1 Buyer: <name>, a company registered in ...". Optional list marker, numbering and bold around the label.
 _PARTY_LINE = re.compile(
@@ -36,6 +52,10 @@ _PARTY_NAME_END = re.compile(r"[，；;（(\t]|\s{2,}|\s+\(|[\"“]")
 
 class DocumentLoadError(Exception):
     """A file that cannot be ingested; the message says why in words a user can act on."""
+
+
+class AccessMetadataError(DocumentLoadError):
+    """Access metadata that is malformed or ambiguous: the file fails closed (rejected, or admin-only)."""
 
 
 class QARow(BaseModel):
@@ -62,6 +82,7 @@ class LoadedDocument(BaseModel):
     text: str = ""
     qa_rows: list[QARow] = Field(default_factory=list)
     content_hash: str
+    access_warning: str | None = Field(default=None, description="Why access was forced to admin-only, if it was.")
 
 
 def is_ingestable(path: Path) -> bool:
@@ -74,33 +95,39 @@ def is_ingestable(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
+def sidecar_paths(path: Path) -> list[Path]:
+    """Both spellings of a file's sidecar: `X.meta.yaml` and `X.pdf.meta.yaml`."""
+    return [path.with_name(path.stem + SIDECAR_SUFFIX), path.with_name(path.name + SIDECAR_SUFFIX)]
+
+
 def sidecar_path(path: Path) -> Path:
-    return path.with_name(path.stem + SIDECAR_SUFFIX)
+    return sidecar_paths(path)[0]
 
 
-def load_document(path: Path, fingerprint: str = "") -> LoadedDocument:
-    """Parse one file; raises DocumentLoadError naming the reason (corrupt, empty, undecodable, unsupported)."""
+def load_document(path: Path, fingerprint: str = "", unclear_access: str = UNCLEAR_ACCESS_REJECT) -> LoadedDocument:
+    """Parse one file; raises DocumentLoadError naming the reason (corrupt, empty, undecodable, unsupported).
+
+    Access metadata fails closed: a malformed or ambiguous access list raises AccessMetadataError, or with
+    unclear_access="admin" the file is kept, readable by admins only, with the reason in `access_warning`."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentLoadError(f"unsupported file type {suffix or '(none)'}")
     raw = path.read_bytes()
     if not raw.strip():
         raise DocumentLoadError("file is empty")
-    sidecar = sidecar_path(path)
-    sidecar_raw = sidecar.read_bytes() if sidecar.exists() else b""
+    sidecars = [(sidecar, sidecar.read_bytes()) for sidecar in sidecar_paths(path) if sidecar.is_file()]
+    sidecar_raw = b"\0".join(content for _, content in sidecars)
     digest = hashlib.sha256(raw + b"\0" + sidecar_raw + b"\0" + fingerprint.encode()).hexdigest()
 
-    metadata: dict[str, Any] = _parse_yaml_mapping(sidecar_raw, f"sidecar {sidecar.name}") if sidecar_raw else {}
     text = ""
     qa_rows: list[QARow] = []
+    front_text: str | None = None
+    yaml_content: bytes | None = None
     if suffix in {".md", ".markdown", ".txt"}:
-        text = _decode_text(raw)
-        front, text = _split_front_matter(text)
-        metadata = {**front, **metadata}
+        front_text, text = _split_front_matter(_decode_text(raw))
     elif suffix in {".yaml", ".yml"}:
         text = _decode_text(raw)
-        parsed = _parse_yaml_mapping(raw, path.name)
-        metadata.setdefault("title", parsed.get("title"))
+        yaml_content = raw
     elif suffix == ".pdf":
         text = _read_pdf(raw)
     elif suffix == ".docx":
@@ -110,6 +137,14 @@ def load_document(path: Path, fingerprint: str = "") -> LoadedDocument:
     elif suffix == ".xlsx":
         qa_rows = _qa_rows(_xlsx_records(raw))
 
+    access_warning: str | None = None
+    try:
+        metadata = _document_metadata(path, sidecars, front_text, yaml_content, text)
+        access = _access_list(metadata)
+    except AccessMetadataError as error:
+        if unclear_access != UNCLEAR_ACCESS_ADMIN:
+            raise
+        metadata, access, access_warning = {}, ["admin"], str(error)
     body = text or " ".join(row.question + " " + row.answer for row in qa_rows)
     if not body.strip():
         raise DocumentLoadError("no text found in the file")
@@ -123,12 +158,104 @@ def load_document(path: Path, fingerprint: str = "") -> LoadedDocument:
         title=str(metadata.get("title") or _first_heading(text) or path.stem),
         doc_type=doc_type,
         language=str(metadata.get("language") or detect_language(body)),
-        access=_access_list(metadata.get("access")),
+        access=access,
         text=text,
         qa_rows=qa_rows,
         content_hash=digest,
+        access_warning=access_warning,
         **lists,
     )
+
+
+def _document_metadata(path: Path, sidecars: list[tuple[Path, bytes]], front_text: str | None,
+                       yaml_content: bytes | None, text: str) -> dict[str, Any]:
+    """Metadata from front matter or a .yaml document's own top level, then the sidecar(s), keys lowercased.
+
+    Two sources that set access differently are ambiguous, as is an access line outside recognised front matter."""
+    sources: list[tuple[str, dict[str, Any]]] = []
+    if front_text is not None:
+        sources.append(("front matter", _metadata_mapping(front_text, "front matter")))
+    elif path.suffix.lower() in {".md", ".markdown", ".txt"}:
+        head = "\n".join(text.lstrip().splitlines()[:HEAD_LINES_CHECKED])
+        if _OPENING_FENCE.match(text) or _ACCESS_LINE.search(head):
+            raise AccessMetadataError(
+                "front matter not recognised: put metadata first, between two lines of ---, with `access: [role]`")
+    if yaml_content is not None:
+        content = _parse_yaml_mapping(yaml_content, path.name)
+        if any(str(key).strip().lower() == "access" for key in content):
+            _refuse_repeated_keys(yaml_content, path.name)
+        # A YAML document's own top-level `access` (any case) is its access metadata, as front matter would be.
+        own: dict[str, Any] = {}
+        for key, value in content.items():
+            name = str(key).strip().lower()
+            if name in {"access", "title"}:
+                if name in own:
+                    raise AccessMetadataError(f"{path.name}: key {name!r} given twice (keys are case-insensitive)")
+                own[name] = value
+        sources.append((path.name, own))
+    if len(sidecars) > 1:
+        raise AccessMetadataError(f"two sidecars ({sidecars[0][0].name} and {sidecars[1][0].name}): keep one")
+    for sidecar, sidecar_bytes in sidecars:
+        sources.append((f"sidecar {sidecar.name}", _metadata_mapping(sidecar_bytes, f"sidecar {sidecar.name}")))
+    metadata: dict[str, Any] = {}
+    access_from: str | None = None
+    for label, values in sources:
+        if "access" in values:
+            if access_from is not None and values["access"] != metadata["access"]:
+                raise AccessMetadataError(f"access set differently in {access_from} and {label}: keep one")
+            access_from = label
+        metadata.update(values)
+    return metadata
+
+
+def _metadata_mapping(raw: bytes | str, label: str) -> dict[str, Any]:
+    if len(raw if isinstance(raw, bytes) else raw.encode("utf-8", errors="ignore")) > MAX_FRONT_MATTER_BYTES:
+        raise AccessMetadataError(f"{label} larger than {MAX_FRONT_MATTER_BYTES // 1000} kB; metadata is a few lines")
+    try:
+        values = _lowercase_keys(_parse_yaml_mapping(raw, label), label)
+        _refuse_repeated_keys(raw, label)
+        return values
+    except AccessMetadataError:
+        raise
+    except DocumentLoadError as error:  # metadata we cannot read may hold an access list: fail closed
+        raise AccessMetadataError(str(error)) from None
+
+
+def _refuse_repeated_keys(raw: bytes | str, label: str) -> None:
+    """PyYAML keeps the last of two equal keys silently (`access: [manager]` then `access: ['*']`): refuse.
+
+    Runs only after parse_yaml_text accepted the text (no aliases), so composing the node tree is cheap."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: set[str] = set()
+    for key_node, _value in node.value:
+        name = str(key_node.value).strip().lower() if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+        if name in seen:
+            raise AccessMetadataError(f"{label}: key {name!r} given twice (keys are case-insensitive)")
+        seen.add(name)
+
+
+def _lowercase_keys(values: dict[str, Any], label: str) -> dict[str, Any]:
+    """Keys matched case-insensitively; `Access` and `access` in one mapping is ambiguous."""
+    lowered: dict[str, Any] = {}
+    for key, value in values.items():
+        name = str(key).strip().lower()
+        if name in lowered:
+            raise AccessMetadataError(f"{label}: key {name!r} given twice (keys are case-insensitive)")
+        if _looks_like_access(name):
+            raise AccessMetadataError(f"{label}: unknown key {str(key)!r}; did you mean `access: [role]`?")
+        lowered[name] = value
+    return lowered
+
+
+def _looks_like_access(name: str) -> bool:
+    squashed = re.sub(r"[\s_\-.]+", "", name)
+    if squashed == "access" or name == "access":
+        return False
+    return squashed in _ACCESS_LOOKALIKES or (squashed.startswith("access") and len(squashed) <= 14) or (
+        len(squashed) >= 4 and fuzz.ratio(squashed, "access") >= 80)
 
 
 def contract_party_names(text: str) -> list[str]:
@@ -181,11 +308,12 @@ def _parse_yaml_mapping(raw: bytes | str, label: str) -> dict[str, Any]:
     return data
 
 
-def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+def _split_front_matter(text: str) -> tuple[str | None, str]:
+    """(front matter YAML text or None, the rest); the size cap applies before any YAML parsing."""
     match = _FRONT_MATTER.match(text)
     if not match:
-        return {}, text
-    return _parse_yaml_mapping(match.group(1), "front matter"), text[match.end():]
+        return None, text
+    return match.group(1), text[match.end():]
 
 
 def _first_heading(text: str) -> str | None:
@@ -204,14 +332,22 @@ def _string_list(value: Any) -> list[str]:
     return [str(item).strip() for item in value if str(item).strip()]
 
 
-def _access_list(value: Any) -> list[str]:
-    roles = _string_list(value)
-    if not roles:
+def _access_list(metadata: dict[str, Any]) -> list[str]:
+    """The roles that may read the document; no `access` key means everyone, anything unclear is an error."""
+    if "access" not in metadata:
         return [EVERYONE]
+    value = metadata["access"]
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(item, str) and item.strip() for item in items):
+        raise AccessMetadataError(
+            f"bad access list {value!r}: give one or more roles, e.g. `access: [manager]` (or `access: ['*']`)")
     try:
-        return [EVERYONE if role == EVERYONE else normalize_role(role) for role in roles]
+        roles = [EVERYONE if role.strip() == EVERYONE else normalize_role(role) for role in items]
     except ValueError as error:
-        raise DocumentLoadError(f"bad access list: {error}") from None
+        raise AccessMetadataError(f"bad access list: {error}") from None
+    if EVERYONE in roles and len(set(roles)) > 1:
+        raise AccessMetadataError(f"bad access list {value!r}: '*' (everyone) together with roles is ambiguous")
+    return list(dict.fromkeys(roles))
 
 
 def _read_pdf(raw: bytes) -> str:
