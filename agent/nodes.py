@@ -155,6 +155,14 @@ def _amount(match: re.Match[str] | None) -> Decimal | None:
     return value * {"万": 10000, "w": 10000, "k": 1000, "千": 1000}.get(unit, 1)
 
 
+def _quantity(match: re.Match[str] | None) -> int:
+    """The quantity written in the question (1 when none); absurdly long numbers stay absurd, never crash int()."""
+    if match is None:
+        return 1
+    digits = match.group(1)
+    return int(digits) if len(digits) <= 12 else 10 ** 12
+
+
 def propose_pricing_strategies(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Three quote strategies from the pricing engine, rendered for the asking role (no floor/cost to reps)."""
     from tools.sales.customers import find_customer_in_text
@@ -175,10 +183,11 @@ def propose_pricing_strategies(state: AgentState, runtime: Runtime[Context]) -> 
     quantity_match = _QUANTITY.search(question)
     customer = find_customer_in_text(question)
     try:
-        proposal = propose_pricing(product.sku, int(quantity_match.group(1)) if quantity_match else 1,
+        proposal = propose_pricing(product.sku, _quantity(quantity_match),
                                    customer=customer[0].name_zh if customer else None,
                                    competitor_price=_amount(_competitor_price_pattern().search(question)),
-                                   customer_ask=_amount(_CUSTOMER_ASK.search(question)), user=runtime.context.user_id)
+                                   customer_ask=_amount(_CUSTOMER_ASK.search(question)), user=runtime.context.user_id,
+                                   role=runtime.context.role)
     except PricingError as error:
         return {"result": _result(str(error), language, "pricing")}
     text = render_pricing(proposal, runtime.context.role, language)

@@ -96,7 +96,10 @@ def test_rep_view_and_text_never_show_floor_cost_or_margin(seeded: None) -> None
     assert rep_view["strategies"][-1]["unit_price"] is None
     manager_view = proposal.view_for_role("manager")
     assert Decimal(manager_view["strategies"][-1]["floor_price"]) == product.floor_price
-    assert "needs VP approval" in render_pricing(proposal, "rep", "en")
+    # Below the rep's band every price reads the same for a rep; the manager sees the real approver.
+    assert "needs manager approval" in render_pricing(proposal, "rep", "en")
+    assert "VP" not in render_pricing(proposal, "rep", "en")
+    assert "needs VP approval" in render_pricing(proposal, "manager", "en")
 
 
 def test_product_resolution_by_sku_alias_and_name() -> None:

@@ -71,6 +71,17 @@ class ProductPolicy(BaseModel):
     name_en: str = PydanticField(default="", description="Filled from the entity registry, never the policy.")
 
 
+class ProbeLimit(BaseModel):
+    """How many pricing requests with a competitor price or customer ask one user may make per window.
+
+    Counted in the sales database (audit events), so the limit holds across processes and connectors; roles
+    that may see the floor are not limited (they gain nothing by probing).
+    """
+
+    requests: int = PydanticField(default=20, ge=1)
+    window_minutes: int = PydanticField(default=10, ge=1)
+
+
 class PricingPolicy(BaseModel):
     """The pricing and discount policy YAML (SALESBOT_PRICING_POLICY_FILE)."""
 
@@ -80,6 +91,7 @@ class PricingPolicy(BaseModel):
     visibility: dict[str, list[str]] = PydanticField(default_factory=dict)
     value_bundles: list[ValueBundle] = PydanticField(default_factory=list)
     volume_breaks: list[VolumeBreak] = PydanticField(default_factory=list)
+    probe_limit: ProbeLimit = PydanticField(default_factory=ProbeLimit)
     products: list[ProductPolicy]
 
 
@@ -161,6 +173,11 @@ class PricingStrategy(BaseModel):
     anchors: list[DealAnchor] = PydanticField(default_factory=list)
     rationale_en: str
     rationale_zh: str
+    beyond_rep_authority: bool = PydanticField(
+        default=False, description="The requested price is below the rep's own band: reps see one fixed answer.")
+    rep_anchors: list[DealAnchor] = PydanticField(
+        default_factory=list, exclude=True,
+        description="The anchors roles without floor visibility see: none within a few hundred of the floor.")
 
 
 # Fields only roles listed in the policy's visibility section may see.
@@ -184,6 +201,8 @@ class PricingProposal(BaseModel):
     request_below_floor: bool = PydanticField(default=False, description="A requested price was under the floor.")
     strategies: list[PricingStrategy]
     visibility: dict[str, list[str]] = PydanticField(default_factory=dict)
+    escalation: ApprovalBand | None = PydanticField(
+        default=None, exclude=True, description="The first band above the rep's: what reps see beyond their own.")
 
     def may_see(self, role: str, figure: str) -> bool:
         """Whether `role` may see a figure class (unit_cost | floor_price | margin) under the policy."""
@@ -195,10 +214,15 @@ class PricingProposal(BaseModel):
     def view_for_role(self, role: str) -> dict[str, Any]:
         """JSON-ready proposal with cost, floor and margin figures removed for roles that may not see them.
 
-        A rep never sees a price equal to the floor either (that would reveal it): such a price is withheld
-        and the strategy says who must set it.
+        For a role that may not see the floor, nothing in the view depends on the floor beyond the rep's own
+        band: a price equal to the floor is withheld (that would reveal it); a requested price below the
+        rep's band reads the same whatever it is (withheld, "needs manager approval", no floor clamp, no
+        below-policy flag, no anchors); other anchors never sit within a few hundred of the floor.
         """
         data = self.model_dump(mode="json", exclude={"visibility"})
+        sees_floor = self.may_see(role, "floor_price")
+        if not sees_floor:
+            data["request_below_floor"] = None
         for strategy_data, strategy in zip(data["strategies"], self.strategies, strict=True):
             for field_name, figure in _COST_FIELDS.items():
                 if not self.may_see(role, figure):
@@ -206,9 +230,31 @@ class PricingProposal(BaseModel):
             if not self.may_see(role, "unit_cost"):
                 for concession in strategy_data.get("concessions", []):
                     concession.pop("cost_ratio", None)
-            if not self.may_see(role, "floor_price") and strategy.unit_price <= strategy.floor_price:
+            if sees_floor:
+                continue
+            strategy_data["clamped_to_floor"] = None
+            strategy_data["anchors"] = [anchor.model_dump(mode="json") for anchor in strategy.rep_anchors]
+            if strategy.beyond_rep_authority:
+                strategy_data.update(self._beyond_authority_view())
+            elif strategy.clamped_to_floor:  # no requested price: say who sets it, not that it hit the floor
+                strategy_data.update({key: value for key, value in self._beyond_authority_view().items()
+                                      if key.startswith("rationale_")})
+            if strategy.beyond_rep_authority or strategy.unit_price <= strategy.floor_price:
                 strategy_data["unit_price"] = None
                 strategy_data["total"] = None
                 strategy_data["discount"] = None
                 strategy_data["price_withheld"] = True
         return data
+
+    def _beyond_authority_view(self) -> dict[str, Any]:
+        """The one answer every price below the rep's band gets (the approver sets the price)."""
+        band = self.escalation
+        return {
+            "approver": band.approver if band else "manager",
+            "approval_label_en": band.label_en if band else "needs manager approval",
+            "approval_label_zh": band.label_zh if band else "需销售经理审批",
+            "anchors": [],
+            "rationale_en": "The requested price is below your own authority; your approver sets the price "
+                            "within policy.",
+            "rationale_zh": "目标价低于代表权限，由审批人按政策确定价格。",
+        }

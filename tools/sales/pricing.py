@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import math
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from datetime import UTC, timedelta
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from sqlmodel import col, select
 
 from salesbot import clock
-from tools.db.tables import Customer, Deal, sales_session
+from tools.db.tables import AuditEvent, Customer, Deal, sales_session
 from tools.sales.catalog import (
     PricingError,
     find_product_in_text,
@@ -37,14 +38,24 @@ from tools.sales.models import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PricingError", "approval_band_for", "discount_rate", "find_product_in_text", "load_pricing_policy",
-           "pricing_policy_path", "propose_pricing", "render_pricing", "resolve_product"]
+__all__ = ["MAX_QUANTITY", "MAX_UNIT_PRICE", "PricingError", "approval_band_for", "discount_rate",
+           "find_product_in_text", "load_pricing_policy", "parse_money", "pricing_policy_path", "propose_pricing",
+           "render_pricing", "resolve_product", "validate_quantity"]
 
 ANCHORS_PER_STRATEGY = 3
 # The value bundle gives up this much of option A's discount in exchange for the concessions.
 VALUE_BUNDLE_DISCOUNT_TRADE = Decimal("0.02")
 _RATE_PLACES = Decimal("0.0001")
 _WHOLE_UNIT = Decimal(1)
+# Bounds on what a request may ask for (clumsy or hostile input gets a readable error, never a crash).
+MAX_QUANTITY = 100_000
+MAX_UNIT_PRICE = Decimal(10) ** 9
+_MAX_MONEY_TEXT = 40
+# Past deals this close to the floor are never shown to roles that may not see the floor.
+FLOOR_ANCHOR_MARGIN = Decimal(500)
+FLOOR_ANCHOR_MARGIN_RATE = Decimal("0.01")
+PROBE_EVENT = "pricing_probe"
+PROBE_REFUSED_EVENT = "pricing_probe_refused"
 
 
 def approval_band_for(policy: PricingPolicy, unit_price: Decimal, list_price: Decimal) -> ApprovalBand:
@@ -81,6 +92,11 @@ def _max_discount_for(policy: PricingPolicy, approver: str) -> Decimal:
     return Decimal(0)
 
 
+def _escalation_band(policy: PricingPolicy) -> ApprovalBand | None:
+    """The first band above the rep's own authority."""
+    return next((band for band in policy.approval_levels if band.approver != "rep"), None)
+
+
 def _next_band_max(policy: PricingPolicy) -> Decimal:
     """Top of the first band above the rep's own authority (the competitive option's default depth)."""
     for band in policy.approval_levels:
@@ -89,13 +105,74 @@ def _next_band_max(policy: PricingPolicy) -> Decimal:
     return policy.approval_levels[-1].max_discount
 
 
-def _money(value: Decimal | float | int | str | None) -> Decimal | None:
+def validate_quantity(quantity: object) -> int:
+    """A whole number of units from 1 to MAX_QUANTITY; PricingError otherwise."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        shown = repr(quantity)[:_MAX_MONEY_TEXT]
+        raise PricingError(f"quantity must be a whole number from 1 to {MAX_QUANTITY:,}, got {shown}")
+    return quantity
+
+
+def parse_money(value: Decimal | float | int | str | None) -> Decimal | None:
+    """A unit price: Decimal from its text, finite, positive, at most MAX_UNIT_PRICE; PricingError otherwise."""
     if value is None:
         return None
-    amount = Decimal(str(value))
+    text = str(value).strip().replace(",", "")
+    shown = str(value)[:_MAX_MONEY_TEXT]
+    if len(text) > _MAX_MONEY_TEXT:
+        raise PricingError(f"price must be a positive amount of at most {MAX_UNIT_PRICE:,}, got {shown}…")
+    try:
+        amount = Decimal(text)
+    except (InvalidOperation, ValueError):
+        raise PricingError(f"price must be a positive amount, got {shown!r}") from None
     if not amount.is_finite() or amount <= 0:
-        raise PricingError(f"price must be a positive amount, got {value!r}")
+        raise PricingError(f"price must be a positive amount, got {shown!r}")
+    if amount > MAX_UNIT_PRICE:
+        raise PricingError(f"price must be a positive amount of at most {MAX_UNIT_PRICE:,}, got {shown!r}")
     return amount
+
+
+_money = parse_money
+
+
+def _may_see_floor(policy: PricingPolicy, role: str | None) -> bool:
+    from salesbot.roles import role_at_least
+
+    if role is None:
+        return False
+    allowed = policy.visibility.get("floor_price", ["manager", "vp", "admin"])
+    return any(role_at_least(role, allowed_role) for allowed_role in allowed)
+
+
+def _check_probe_limit(policy: PricingPolicy, user: str | None, role: str | None, sku: str,
+                       competitor_price: Decimal | None, customer_ask: Decimal | None) -> None:
+    """Count this request (audit trail) and refuse it when the user asked too often in the window.
+
+    Only requests that name a price are counted, and only for roles that may not see the floor; the count
+    lives in the sales database, so it holds across processes and connectors.
+    """
+    if _may_see_floor(policy, role):
+        return
+    actor = user or "anonymous"
+    now = clock.now().astimezone(UTC)
+    since = now - timedelta(minutes=policy.probe_limit.window_minutes)
+    detail = {"sku": sku, "competitor_price": None if competitor_price is None else str(competitor_price),
+              "customer_ask": None if customer_ask is None else str(customer_ask)}
+    with sales_session() as session:
+        recent = session.exec(select(AuditEvent.id).where(
+            AuditEvent.event == PROBE_EVENT, AuditEvent.actor == actor,
+            col(AuditEvent.created_at) >= since)).all()
+        refused = len(recent) >= policy.probe_limit.requests
+        session.add(AuditEvent(created_at=now, actor=actor, actor_role=role, kind="pricing",
+                               event=PROBE_REFUSED_EVENT if refused else PROBE_EVENT, detail=detail))
+        session.commit()
+    if refused:
+        logger.warning("pricing probe limit reached for %s (%d requests in %d minutes)", actor, len(recent),
+                       policy.probe_limit.window_minutes)
+        raise PricingError(
+            f"too many pricing requests with a competitor price or customer ask "
+            f"({policy.probe_limit.requests} per {policy.probe_limit.window_minutes} minutes); "
+            f"try again later or ask your manager")
 
 
 def propose_pricing(
@@ -107,6 +184,7 @@ def propose_pricing(
     *,
     record: bool = True,
     user: str | None = None,
+    role: str | None = None,
 ) -> PricingProposal:
     """Three quote strategies for `quantity` units of `product` (SKU or alias) for an optional customer.
 
@@ -114,14 +192,17 @@ def propose_pricing(
     B. a value bundle: less discount, plus warranty / training / payment-term concessions from the policy;
     C. competitive: matches the competitor's price or the customer's ask (the lower), else the top of the
        manager band — clamped to the floor, with the approval level the policy requires.
-    With record=True the proposal is stored as a Suggestion (its id is in `suggestion_id`).
+    With record=True the proposal is stored as a Suggestion (its id is in `suggestion_id`), and a request
+    naming a price counts against the asking user's probe limit (`role` None counts as a rep); record=False
+    is the offline computation tests and benchmarks use.
     """
-    if not isinstance(quantity, int) or quantity < 1:
-        raise PricingError(f"quantity must be a whole number of at least 1, got {quantity!r}")
+    validate_quantity(quantity)
+    competitor_amount, ask_amount = parse_money(competitor_price), parse_money(customer_ask)
     policy = load_pricing_policy()
     product_policy = resolve_product(product, policy)
     customer_ref = resolve_customer(customer) if customer else None
-    competitor_amount, ask_amount = _money(competitor_price), _money(customer_ask)
+    if record and (competitor_amount is not None or ask_amount is not None):
+        _check_probe_limit(policy, user, role, product_policy.sku, competitor_amount, ask_amount)
     targets = [amount for amount in (competitor_amount, ask_amount) if amount is not None]
     target_price = min(targets) if targets else None
 
@@ -141,6 +222,7 @@ def propose_pricing(
         competitive_wanted = target_price.quantize(_WHOLE_UNIT, rounding=ROUND_CEILING)
     request_below_floor = target_price is not None and target_price < floor_price
     competitive_price = max(floor_price, competitive_wanted)
+    beyond_rep_authority = target_price is not None and target_price < rep_limit_price
 
     deals = _deals_for_product(product_policy.sku)
     build = _StrategyBuilder(policy, product_policy, quantity, customer_ref, deals)
@@ -150,13 +232,13 @@ def propose_pricing(
         build.strategy("competitive", competitive_price, [], target_price=target_price,
                        clamped=request_below_floor or competitive_wanted < floor_price,
                        competitor_price=competitor_amount,
-                       customer_ask=ask_amount),
+                       customer_ask=ask_amount, beyond_rep_authority=beyond_rep_authority),
     ]
     proposal = PricingProposal(
         sku=product_policy.sku, product_name_zh=product_policy.name_zh, product_name_en=product_policy.name_en,
         currency=policy.currency, quantity=quantity, list_price=list_price, customer=customer_ref,
         competitor_price=competitor_amount, customer_ask=ask_amount, request_below_floor=request_below_floor,
-        strategies=strategies, visibility=policy.visibility,
+        strategies=strategies, visibility=policy.visibility, escalation=_escalation_band(policy),
     )
     if record:
         proposal.suggestion_id = _record_pricing_suggestion(proposal, product, user)
@@ -172,7 +254,7 @@ class _StrategyBuilder:
 
     def strategy(self, key: Literal["within_authority", "value_bundle", "competitive"], unit_price: Decimal, concessions: list[ValueBundle], *,
                  target_price: Decimal | None, clamped: bool = False, competitor_price: Decimal | None = None,
-                 customer_ask: Decimal | None = None) -> PricingStrategy:
+                 customer_ask: Decimal | None = None, beyond_rep_authority: bool = False) -> PricingStrategy:
         product = self.product
         concession_cost = sum((product.list_price * bundle.cost_ratio for bundle in concessions), Decimal(0))
         total = unit_price * self.quantity
@@ -188,12 +270,21 @@ class _StrategyBuilder:
             gross_margin=gross_margin, gross_margin_rate=(gross_margin / total).quantize(_RATE_PLACES, ROUND_HALF_UP),
             approver=band.approver, approval_label_en=band.label_en, approval_label_zh=band.label_zh,
             clamped_to_floor=clamped, anchors=self.anchors(discount), rationale_en=rationale_en,
-            rationale_zh=rationale_zh,
+            rationale_zh=rationale_zh, beyond_rep_authority=beyond_rep_authority,
+            rep_anchors=[] if beyond_rep_authority else self.anchors(discount, away_from_floor=True),
         )
 
-    def anchors(self, discount: Decimal) -> list[DealAnchor]:
-        """The most similar past deals: similar quantity and discount, same customer or industry, recent."""
+    def anchors(self, discount: Decimal, *, away_from_floor: bool = False) -> list[DealAnchor]:
+        """The most similar past deals: similar quantity and discount, same customer or industry, recent.
+
+        away_from_floor: only deals more than a few hundred from the floor (what roles that may not see the
+        floor are shown), so an anchor never pins the floor down.
+        """
         today = clock.today()
+        deals = self.deals
+        if away_from_floor:
+            margin = max(FLOOR_ANCHOR_MARGIN, self.product.list_price * FLOOR_ANCHOR_MARGIN_RATE)
+            deals = [pair for pair in deals if abs(pair[0].unit_price - self.product.floor_price) > margin]
 
         def distance(pair: tuple[Deal, Customer | None]) -> float:
             deal, deal_customer = pair
@@ -207,7 +298,7 @@ class _StrategyBuilder:
             score += 0.1 * max(0, (today - deal.closed_on).days) / 365
             return score
 
-        ranked = sorted(self.deals, key=lambda pair: (distance(pair), pair[0].ref))
+        ranked = sorted(deals, key=lambda pair: (distance(pair), pair[0].ref))
         return [
             DealAnchor(
                 deal_ref=deal.ref, customer=deal_customer.name_zh if deal_customer else deal.customer_key,
@@ -298,14 +389,14 @@ def render_pricing(proposal: PricingProposal, role: str, language: str = "zh") -
     if customer:
         header += f"，客户：{customer}" if chinese else f", customer: {customer}"
     lines = [header]
-    if proposal.request_below_floor:
+    if proposal.request_below_floor and proposal.may_see(role, "floor_price"):
         lines.append("⚠ 客户期望/竞品价格低于政策允许的最低价，无法直接匹配，已按政策下限处理。" if chinese else
                      "⚠ The requested/competitor price is below what policy allows; it was clamped, not matched.")
     for letter, strategy, strategy_view in zip("ABC", proposal.strategies, view["strategies"], strict=True):
         title = strategy.title_zh if chinese else strategy.title_en
-        approval = strategy.approval_label_zh if chinese else strategy.approval_label_en
+        approval = strategy_view["approval_label_zh"] if chinese else strategy_view["approval_label_en"]
         if strategy_view.get("price_withheld"):
-            price_text = ("单价由审批人按政策下限确定" if chinese else "price to be set by the approver at the policy limit")
+            price_text = ("单价由审批人按政策确定" if chinese else "price to be set by the approver within policy")
         else:
             price_text = (f"单价 {symbol}{_format_money(strategy.unit_price)}，总价 {symbol}{_format_money(strategy.total)}，"
                           f"折扣 {_percent(strategy.discount)}" if chinese else
@@ -313,7 +404,8 @@ def render_pricing(proposal: PricingProposal, role: str, language: str = "zh") -
                           f"discount {_percent(strategy.discount)}")
         lines.append(f"{letter}. {title}：{price_text} — {approval}" if chinese else
                      f"{letter}. {title}: {price_text} — {approval}")
-        lines.append(("   理由：" if chinese else "   Why: ") + (strategy.rationale_zh if chinese else strategy.rationale_en))
+        lines.append(("   理由：" if chinese else "   Why: ")
+                     + (strategy_view["rationale_zh"] if chinese else strategy_view["rationale_en"]))
         if "gross_margin" in strategy_view:
             lines.append(
                 f"   毛利 {symbol}{_format_money(strategy.gross_margin)} ({_percent(strategy.gross_margin_rate)})，"
@@ -323,9 +415,10 @@ def render_pricing(proposal: PricingProposal, role: str, language: str = "zh") -
                 f"unit cost {symbol}{_format_money(strategy.unit_cost + strategy.concession_cost_per_unit)}, "
                 f"floor {symbol}{_format_money(strategy.floor_price)}"
             )
-        if strategy.anchors:
+        anchors = [DealAnchor.model_validate(anchor) for anchor in strategy_view.get("anchors", [])]
+        if anchors:
             anchor_texts = []
-            for anchor in strategy.anchors:
+            for anchor in anchors:
                 outcome = ({"won": "赢单", "lost": "丢单"}.get(anchor.outcome, anchor.outcome) if chinese
                            else anchor.outcome)
                 anchor_texts.append(
