@@ -10,6 +10,7 @@ from sqlmodel import func, select
 from typer.testing import CliRunner
 
 from connectors.cli import app
+from tests.relative_dates import due_at
 from tools.db.tables import Customer, Deal, Opportunity, Product, sales_session
 from tools.sales.pricing import resolve_product
 
@@ -51,7 +52,8 @@ def test_price_command_is_role_aware() -> None:
     rep = _invoke("price", "X3", "--qty", "20", "--customer", "华东人民医院", "--competitor-price", "50000",
                   "--role", "rep", "--lang", "en")
     assert rep.exit_code == 0, rep.stdout
-    assert "needs VP approval" in rep.stdout and "54,400" not in rep.stdout and "margin" not in rep.stdout.lower()
+    # Below the rep's band every price reads the same to a rep: no hint whether it is under the floor.
+    assert "needs manager approval" in rep.stdout and "54,400" not in rep.stdout and "margin" not in rep.stdout.lower()
     manager = _invoke("price", "X3", "--qty", "20", "--competitor-price", "50000", "--role", "manager", "--json")
     data = json.loads(manager.stdout)
     assert data["role"] == "manager" and data["strategies"][-1]["floor_price"] == str(floor)
@@ -63,18 +65,18 @@ def test_price_command_is_role_aware() -> None:
 def test_tasks_edit_reject_and_errors(monkeypatch) -> None:
     from tools.gate.store import propose_action
 
-    view = propose_action("create_follow_up_task", {"customer": "Northwind", "due": "2026-12-04T10:00",
+    view = propose_action("create_follow_up_task", {"customer": "Northwind", "due": due_at(2),
                                                     "description": "call"}, "emily.ross", "rep", "t")
     denied = _invoke("tasks", "approve", view.id, "--as", "li.na", "--role", "rep")
     assert denied.exit_code == 1 and "only the person who asked" in denied.output
-    edited = _invoke("tasks", "edit", view.id, "--set", "due=2026-12-07 09:00", "--set", "description=demo call",
+    edited = _invoke("tasks", "edit", view.id, "--set", f"due={due_at(5, 9, ' ')}", "--set", "description=demo call",
                      "--as", "emily.ross", "--json")
     assert edited.exit_code == 0, edited.output
     data = json.loads(edited.stdout)
-    assert data["status"] == "executed" and data["due"] == "2026-12-07T09:00+08:00"
+    assert data["status"] == "executed" and data["due"] == f"{due_at(5, 9)}+08:00"
     assert data["args"]["description"] == "demo call"
 
-    other = propose_action("create_follow_up_task", {"customer": "Northwind", "due": "2026-12-04T10:00",
+    other = propose_action("create_follow_up_task", {"customer": "Northwind", "due": due_at(2),
                                                      "description": "call"}, "emily.ross", "rep", "t")
     rejected = _invoke("tasks", "reject", other.id, "--as", "emily.ross")
     assert rejected.exit_code == 0 and "Rejected" in rejected.stdout
@@ -164,3 +166,77 @@ def test_price_submit_of_a_withheld_price_never_shows_it_to_the_rep() -> None:
     assert bad.exit_code == 1 and "A, B or C" in bad.output
     no_customer = _invoke("price", "X3", "--qty", "20", "--submit", "A")
     assert no_customer.exit_code == 1 and "--customer" in no_customer.output
+
+
+def _seeded_stage_change_and_other_deal() -> tuple[str, int]:
+    from tools.gate.store import propose_action
+
+    _invoke("seed")
+    view = propose_action("update_opportunity_stage", {"customer": "Northwind", "stage": "negotiation"},
+                          "emily.ross", "rep", "t")
+    with sales_session() as session:
+        others = [item.id for item in session.exec(select(Opportunity)).all()
+                  if item.id != view.args["opportunity_id"] and item.owner != "emily.ross"]
+    return view.id, int(others[0])  # type: ignore[arg-type]
+
+
+def test_tasks_edit_cannot_retarget_an_action_to_another_deal() -> None:
+    from tools.gate.store import get_action
+
+    action_id, target = _seeded_stage_change_and_other_deal()
+    retarget = _invoke("tasks", "edit", action_id, "--set", f"opportunity_id={target}", "--set", "stage=closed_won",
+                       "--as", "emily.ross", "--role", "rep")
+    assert retarget.exit_code == 1 and "cannot change what the action applies to" in retarget.output
+    too_old = _invoke("tasks", "edit", action_id, "--set", "note=" + "x" * 501, "--as", "emily.ross")
+    assert too_old.exit_code == 1 and "at most 500 characters" in too_old.output
+    assert get_action(action_id).status == "pending"  # type: ignore[union-attr]
+
+
+def test_chat_edit_command_cannot_retarget_an_action() -> None:
+    from agent.models import TurnRequest
+    from agent.service import answer_turn
+    from tools.gate.store import get_action
+
+    action_id, target = _seeded_stage_change_and_other_deal()
+    result = answer_turn(TurnRequest(text=f"修改 {action_id} opportunity_id={target}", user_id="emily.ross",
+                                     role="rep", thread_id="chat-retarget"))
+    assert "cannot change what the action applies to" in result.answer
+    assert get_action(action_id).status == "pending"  # type: ignore[union-attr]
+
+
+def _roles_file(tmp_path: Path, monkeypatch, *, override: bool = False) -> None:  # type: ignore[no-untyped-def]
+    from salesbot.settings import reset_runtime
+
+    roles = tmp_path / "roles.yaml"
+    roles.write_text("users:\n  zhang.wei: rep\n  liu.yang: manager\n", encoding="utf-8")
+    monkeypatch.setenv("SALESBOT_ROLES_FILE", str(roles))
+    if override:
+        monkeypatch.setenv("SALESBOT_CLI_ROLE_OVERRIDE", "true")
+    monkeypatch.setattr("getpass.getuser", lambda: "zhang.wei")
+    reset_runtime()
+
+
+def test_cli_role_may_not_exceed_the_roles_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _invoke("seed")
+    _roles_file(tmp_path, monkeypatch)
+    for arguments in (["price", "X3", "--qty", "1", "--as", "zhang.wei", "--role", "manager", "--json"],
+                      ["price", "X3", "--qty", "1", "--role", "vp"],
+                      ["search", "X3", "--role", "manager"],
+                      ["sql", "SELECT 1", "--role", "admin"],
+                      ["ask", "hello", "--role", "manager"]):
+        refused = _invoke(*arguments)
+        assert refused.exit_code == 2, (arguments, refused.output)
+        assert "exceeds the role the roles file" in refused.output and "Traceback" not in refused.output
+    manager = _invoke("price", "X3", "--qty", "1", "--as", "liu.yang", "--role", "manager", "--json")
+    assert manager.exit_code == 0, manager.output
+    assert json.loads(manager.stdout)["role"] == "manager"
+    own = _invoke("price", "X3", "--qty", "1", "--as", "zhang.wei", "--role", "rep", "--json")
+    assert own.exit_code == 0 and json.loads(own.stdout)["role"] == "rep"
+
+
+def test_an_admin_setting_lets_the_cli_role_exceed_the_roles_file(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _invoke("seed")
+    _roles_file(tmp_path, monkeypatch, override=True)
+    allowed = _invoke("price", "X3", "--qty", "1", "--as", "zhang.wei", "--role", "manager", "--json")
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.stdout)["role"] == "manager"

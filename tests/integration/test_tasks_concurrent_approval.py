@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from tests.relative_dates import DUE_TOMORROW
 from tools.db.tables import AuditEvent, Task, sales_session
 from tools.gate.store import propose_action
 
@@ -23,7 +24,7 @@ print(json.dumps({"status": view.status, "already_decided": view.already_decided
 
 
 def test_racing_approvals_write_once() -> None:
-    view = propose_action("create_follow_up_task", {"customer": "华东人民医院", "due": "2026-12-02T10:00",
+    view = propose_action("create_follow_up_task", {"customer": "华东人民医院", "due": DUE_TOMORROW,
                                                     "description": "回访"}, "zhang.wei", "rep", "t-race")
     racers = [subprocess.Popen([sys.executable, "-c", APPROVE, view.id], cwd=REPO_ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=os.environ.copy()) for _ in range(3)]

@@ -12,12 +12,15 @@ from pathlib import Path
 
 from sqlmodel import select as sql_select
 
+from tests.relative_dates import DUE_TOMORROW
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROPOSE_THEN_BLOCK = """
 import sys, time
 from tools.gate.store import propose_action
+from tests.relative_dates import DUE_TOMORROW
 view = propose_action("create_follow_up_task",
-                      {"customer": "华东人民医院", "due": "2026-12-02T10:00", "description": "回访"},
+                      {"customer": "华东人民医院", "due": DUE_TOMORROW, "description": "回访"},
                       "zhang.wei", "rep", "thread-killed", sources=[{"source": "chat"}])
 print(view.id, flush=True)
 time.sleep(600)  # wait for approval that never comes: the test kills us here
@@ -49,7 +52,7 @@ def test_sigkill_between_proposal_and_approval_loses_nothing() -> None:
     rows = {row["id"]: row for row in json.loads(listed.stdout)}
     assert rows[action_id]["status"] == "pending"
     assert rows[action_id]["customer"] == "华东人民医院"
-    assert rows[action_id]["due"] == "2026-12-02T10:00+08:00"
+    assert rows[action_id]["due"] == f"{DUE_TOMORROW}+08:00"
     assert {"id", "kind", "status", "args", "customer", "due"} <= set(rows[action_id])
 
     first = _run_cli("tasks", "approve", action_id, "--as", "zhang.wei", "--json")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from tests.relative_dates import DUE_TOMORROW, due_at, local_day
 from tools.db.tables import AuditEvent, Feedback, Quote, Task, sales_session
 from tools.gate.store import (
     DEFAULT_RESPONSIBILITY_FILE,
@@ -20,7 +21,7 @@ from tools.gate.store import (
 )
 from tools.sales.seed import seed_sample_company
 
-FOLLOW_UP = {"customer": "华东人民医院", "due": "2026-12-02T10:00", "description": "回访"}
+FOLLOW_UP = {"customer": "华东人民医院", "due": DUE_TOMORROW, "description": "回访"}
 
 
 def _count(model, **filters) -> int:  # type: ignore[no-untyped-def]
@@ -35,7 +36,7 @@ def test_proposal_is_persisted_pending_with_canonical_args() -> None:
     view = propose_action("create_follow_up_task", {**FOLLOW_UP, "customer": "Huadong"}, "zhang.wei", "rep", "t-1",
                           sources=[{"source": "chat", "quote": "给华东人民医院下周三安排一次回访"}])
     assert view.status == "pending" and view.required_approver == "confirm"
-    assert view.customer == "华东人民医院" and view.due == "2026-12-02T10:00+08:00"
+    assert view.customer == "华东人民医院" and view.due == f"{DUE_TOMORROW}+08:00"
     stored = get_action(view.id)
     assert stored is not None and stored.status == "pending" and stored.sources[0]["source"] == "chat"
     assert _count(Task) == 0
@@ -107,10 +108,10 @@ def test_edit_revalidates_and_rechecks_the_approver() -> None:
 
 def test_edit_of_due_date_accepts_natural_language() -> None:
     view = propose_action("create_follow_up_task", FOLLOW_UP, "zhang.wei", "rep", "t")
-    edited = decide_action(view.id, "edit", "zhang.wei", "rep", {"due": "2026-12-04 15:00"})
-    assert edited.due == "2026-12-04T15:00+08:00"
+    edited = decide_action(view.id, "edit", "zhang.wei", "rep", {"due": due_at(3, 15, " ")})
+    assert edited.due == f"{due_at(3, 15)}+08:00"
     with sales_session() as session:
-        assert session.exec(select(Task)).one().due.isoformat().startswith("2026-12-04T07:00")  # stored in UTC
+        assert session.exec(select(Task)).one().due.isoformat().startswith(f"{local_day(3)}T07:00")  # stored in UTC
 
 
 def test_reject_writes_nothing_and_cannot_be_approved_later() -> None:
@@ -215,3 +216,92 @@ def test_editing_the_responsibility_yaml_changes_who_must_confirm(tmp_path: Path
     with pytest.raises(ActionNotAllowed):
         decide_action(after.id, "approve", "zhang.wei", "rep")
     assert decide_action(after.id, "approve", "liu.yang", "manager").status == "executed"
+
+
+# ---------------------------------------------------------------- edits keep the target; inputs are bounded
+
+
+def _another_reps_closed_deal(not_owner: str) -> int:
+    from tools.db.tables import Opportunity
+
+    with sales_session() as session:
+        opportunities = session.exec(select(Opportunity)).all()
+    closed = [item for item in opportunities if item.owner != not_owner and item.stage in ("closed_won", "negotiation")]
+    assert closed, "the sample company has other reps' opportunities"
+    return int(closed[0].id)  # type: ignore[arg-type]
+
+
+def test_an_edit_can_never_retarget_a_stage_change_to_another_deal() -> None:
+    from tools.db.tables import Opportunity
+    from tools.gate.store import ensure_may_decide
+
+    seed_sample_company()
+    harmless = propose_action("update_opportunity_stage", {"customer": "Northwind", "stage": "negotiation"},
+                              "emily.ross", "rep", "t")
+    own_id = harmless.args["opportunity_id"]
+    target = _another_reps_closed_deal("emily.ross")
+    assert target != own_id
+    with sales_session() as session:
+        before = session.get(Opportunity, target).stage  # type: ignore[union-attr]
+    for edit in ({"opportunity_id": str(target)}, {"opportunity_id": str(target), "stage": "closed_won"},
+                 {"customer": "华东人民医院"}, {"customer_key": "huadong-peoples"}):
+        with pytest.raises(ActionInvalid, match="cannot change what the action applies to"):
+            decide_action(harmless.id, "edit", "emily.ross", "rep", edit)
+        with pytest.raises(ActionInvalid, match="cannot change"):
+            ensure_may_decide(harmless.id, "edit", "emily.ross", "rep", edit)
+    assert get_action(harmless.id).status == "pending"  # type: ignore[union-attr]
+    with sales_session() as session:
+        assert session.get(Opportunity, target).stage == before  # type: ignore[union-attr]
+    # Authority is re-evaluated on the edited arguments: closing the deal is a manager's decision.
+    with pytest.raises(ActionNotAllowed, match="manager approval"):
+        decide_action(harmless.id, "edit", "emily.ross", "rep", {"stage": "closed_won"})
+    # Naming the same customer (any alias) and the same opportunity is not a retarget.
+    edited = decide_action(harmless.id, "edit", "emily.ross", "rep",
+                           {"customer": "Northwind", "opportunity_id": str(own_id), "stage": "proposal"})
+    assert edited.status == "executed" and edited.args["opportunity_id"] == own_id
+
+
+def test_an_edit_cannot_move_a_follow_up_to_another_customer() -> None:
+    view = propose_action("create_follow_up_task", FOLLOW_UP, "zhang.wei", "rep", "t")
+    with pytest.raises(ActionInvalid, match="cannot change"):
+        decide_action(view.id, "edit", "liu.yang", "manager", {"customer": "北风制造"})
+    assert _count(Task) == 0
+    assert decide_action(view.id, "edit", "zhang.wei", "rep", {"customer": "Huadong"}).status == "executed"
+
+
+def test_due_dates_outside_a_sane_window_are_refused_at_proposal_and_edit() -> None:
+    for due in ("1900-01-01", "2099-01-01", "2019-06-30T10:00"):
+        with pytest.raises(ActionInvalid, match="out of range"):
+            propose_action("create_follow_up_task", {**FOLLOW_UP, "due": due}, "zhang.wei", "rep", "t")
+    view = propose_action("create_follow_up_task", FOLLOW_UP, "zhang.wei", "rep", "t")
+    with pytest.raises(ActionInvalid, match="out of range"):
+        decide_action(view.id, "edit", "zhang.wei", "rep", {"due": "1900-01-01"})
+    assert get_action(view.id).status == "pending" and _count(Task) == 0  # type: ignore[union-attr]
+    # Editing another field of a pending action keeps its (still valid) due date.
+    assert decide_action(view.id, "edit", "zhang.wei", "rep", {"description": "回访并带上报价"}).status == "executed"
+
+
+def test_free_text_is_bounded_at_proposal_and_edit() -> None:
+    with pytest.raises(ActionInvalid, match="at most 2000 characters"):
+        propose_action("create_follow_up_task", {**FOLLOW_UP, "description": "x" * 100_000}, "zhang.wei", "rep", "t")
+    with pytest.raises(ActionInvalid, match="at most 500 characters"):
+        propose_action("log_opportunity_card", {"customer": "x" * 501}, "zhang.wei", "rep", "t")
+    with pytest.raises(ActionInvalid, match="objections"):
+        propose_action("log_opportunity_card", {"customer": "北风制造", "objections": "y" * 600}, "zhang.wei", "rep", "t")
+    view = propose_action("create_follow_up_task", {**FOLLOW_UP, "description": "z" * 2000}, "zhang.wei", "rep", "t")
+    with pytest.raises(ActionInvalid, match="at most 2000 characters"):
+        decide_action(view.id, "edit", "zhang.wei", "rep", {"description": "x" * 100_000})
+    assert get_action(view.id).status == "pending"  # type: ignore[union-attr]
+
+
+def test_a_rep_may_assign_work_only_to_themself() -> None:
+    with pytest.raises(ActionNotAllowed, match="only a manager or above may assign"):
+        propose_action("create_follow_up_task", {**FOLLOW_UP, "owner": "liu.yang"}, "zhang.wei", "rep", "t")
+    view = propose_action("create_follow_up_task", FOLLOW_UP, "zhang.wei", "rep", "t")
+    with pytest.raises(ActionNotAllowed, match="only a manager or above may assign"):
+        decide_action(view.id, "edit", "zhang.wei", "rep", {"owner": "liu.yang"})
+    assert get_action(view.id).status == "pending" and _count(Task) == 0  # type: ignore[union-attr]
+    assigned = decide_action(view.id, "edit", "liu.yang", "manager", {"owner": "li.na"})
+    assert assigned.status == "executed" and assigned.args["owner"] == "li.na"
+    managed = propose_action("create_follow_up_task", {**FOLLOW_UP, "owner": "zhang.wei"}, "liu.yang", "manager", "t")
+    assert managed.args["owner"] == "zhang.wei"

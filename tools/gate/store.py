@@ -11,7 +11,7 @@ approving twice writes once, even from two processes.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from salesbot.ids import new_short_id
-from salesbot.roles import UnknownRoleError, normalize_role
+from salesbot.roles import UnknownRoleError, normalize_role, role_at_least
 from tools.db.tables import AuditEvent, PendingAction, sales_session, utc_now
 from tools.feedback import add_feedback, add_suggestion
 from tools.gate.errors import (
@@ -39,6 +39,7 @@ from tools.gate.responsibility import (
     required_approver_for,
 )
 from tools.gate.views import APPROVER_LABELS, action_summary, not_allowed_message, to_view
+from tools.sales.customers import resolve_customer
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ DECISIONS = ("approve", "edit", "reject")
 __all__ = [
     "ACTION_KINDS", "APPROVER_LABELS", "DECISIONS", "DEFAULT_RESPONSIBILITY_FILE", "ActionError", "ActionInvalid",
     "ActionNotAllowed", "ActionNotFound", "ResponsibilityFileError", "action_summary", "decide_action",
-    "ensure_may_decide", "get_action", "list_actions", "load_responsibility", "may_decide",
+    "edited_action_args", "ensure_may_assign", "ensure_may_decide", "get_action", "list_actions", "load_responsibility", "may_decide",
     "normalise_action_args", "not_allowed_message", "propose_action", "required_approver_for", "to_view",
 ]
 
@@ -98,11 +99,70 @@ def ensure_may_decide(action: str | ActionView, decision: str, user_id: str, rol
     if decision == "edit" and edited_args:
         with sales_session() as session:
             stored = session.get(PendingAction, view.id)
-            stored_args = dict(stored.args) if stored is not None else dict(view.args)
-        new_args = normalise_action_args(view.kind, {**stored_args, **edited_args})
+        if stored is None:
+            raise ActionNotFound(f"no action with id {view.id!r}; `salesbot tasks` lists them")
+        new_args = edited_action_args(stored, edited_args, user_id, actor_role)
         required, _rule = _approver_for(view.kind, new_args, view.origin, view.proposer_role)
     _check_authority(required, decision, view.proposer, user_id, actor_role, view.id)
     return view
+
+
+def ensure_may_assign(owner: Any, assigner_user: str, assigner_role: str) -> None:
+    """A rep may give work only to themself; a manager and above to anyone (ActionNotAllowed otherwise)."""
+    if owner in (None, "") or str(owner) == assigner_user or role_at_least(assigner_role, "manager"):
+        return
+    raise ActionNotAllowed(f"只有经理及以上可以把任务分配给他人 / only a manager or above may assign work to "
+                           f"someone else ({owner!r}); leave the owner out to keep it yourself")
+
+
+def _same_customer(written: Any, stored_args: dict[str, Any]) -> bool:
+    """True when an edited customer mention names the action's own customer (any alias of it)."""
+    text = str(written or "").strip()
+    if text.casefold() == str(stored_args.get("customer") or "").strip().casefold():
+        return True
+    stored_key = stored_args.get("customer_key")
+    resolved = resolve_customer(text) if text and stored_key else None
+    return resolved is not None and resolved.key == stored_key
+
+
+def _same_value(field_name: str, written: Any, stored_args: dict[str, Any]) -> bool:
+    if field_name == "customer":
+        return _same_customer(written, stored_args)
+    return str(written if written is not None else "").strip() == str(stored_args.get(field_name) or "").strip()
+
+
+def _refuse_retarget(kind: str, field_name: str) -> None:
+    raise ActionInvalid(f"修改不能更换操作的对象（{field_name}）；请取消此操作并重新提出 / an edit cannot change "
+                        f"what the action applies to ({field_name}); reject it and propose a new {kind} instead")
+
+
+def edited_action_args(action: PendingAction, edited_args: dict[str, Any], editor_user: str,
+                       editor_role: str) -> dict[str, Any]:
+    """The action's canonical arguments after an edit, validated as at proposal time.
+
+    An edit may change details (due, description, stage, price …) but never the target: the kind's
+    identity_fields (customer, and for a stage change the opportunity) stay as proposed, or the edit would let
+    someone point a harmless approved change at another deal. An owner change must be one the editor may
+    assign. Unchanged values are checked against the proposal's own time (a due date that was valid when
+    proposed stays valid); a new due is checked against now.
+    """
+    kind = kind_for(action.kind)
+    stored_args = dict(action.args or {})
+    for field_name in kind.identity_fields:
+        if field_name in edited_args and not _same_value(field_name, edited_args[field_name], stored_args):
+            _refuse_retarget(action.kind, field_name)
+    reference: datetime | None = None
+    if "due" not in edited_args and action.created_at is not None:
+        created = action.created_at
+        reference = created.replace(tzinfo=UTC) if created.tzinfo is None else created
+    new_args = normalise_action_args(action.kind, {**stored_args, **edited_args}, reference,
+                                     proposer_user=action.proposer_user)
+    for field_name in kind.identity_fields:
+        if field_name in stored_args and str(new_args.get(field_name)) != str(stored_args.get(field_name)):
+            _refuse_retarget(action.kind, field_name)
+    if str(new_args.get("owner") or "") != str(stored_args.get("owner") or ""):
+        ensure_may_assign(new_args.get("owner"), editor_user, editor_role)
+    return new_args
 
 
 def _find_view(action_id: str) -> ActionView:
@@ -131,6 +191,7 @@ def propose_action(kind: str, args: dict[str, Any], proposer_user: str, proposer
     except UnknownRoleError as error:
         raise ActionInvalid(str(error)) from error
     canonical_args = normalise_action_args(kind, args, now, proposer_user=proposer_user)
+    ensure_may_assign(canonical_args.get("owner"), proposer_user, role)
     approver, rule_name = _approver_for(kind, canonical_args, origin, role)
     source_list = [dict(source) for source in sources or []]
     for _attempt in range(5):
@@ -189,7 +250,7 @@ def decide_action(action_id: str, decision: str, actor_user: str, actor_role: st
         return _reject(action, actor_user, role)
     new_args, new_approver = None, None
     if decision == "edit":
-        new_args = normalise_action_args(action.kind, {**action.args, **(edited_args or {})})
+        new_args = edited_action_args(action, edited_args or {}, actor_user, role)
         new_approver, _rule = _approver_for(action.kind, new_args, action.origin, action.proposer_role)
     required = new_approver or action.required_approver
     _check_authority(required, decision, action.proposer_user, actor_user, role, action.id)

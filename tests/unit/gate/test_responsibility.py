@@ -9,6 +9,7 @@ import yaml
 
 from salesbot.errors import UserFacingError
 from salesbot.settings import SAMPLES_DIR, reset_runtime
+from tests.relative_dates import DUE_TOMORROW
 from tools.gate.responsibility import DEFAULT_RESPONSIBILITY_FILE, load_responsibility
 from tools.gate.store import (
     ActionError,
@@ -48,7 +49,7 @@ def test_typos_in_rules_fail_at_load_with_file_key_and_problem(tmp_path: Path, m
     assert isinstance(raised.value, UserFacingError) and isinstance(raised.value, ActionError)
     # The same error reaches a proposer instead of a wrong approval.
     with pytest.raises(ResponsibilityFileError):
-        propose_action("create_follow_up_task", {"customer": "<customer>", "due": "2026-12-02T10:00",
+        propose_action("create_follow_up_task", {"customer": "<customer>", "due": DUE_TOMORROW,
                                                  "description": "call"}, "rep.one", "rep", "t")
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 from sqlmodel import Session
 
 from tools.db.tables import OPPORTUNITY_STAGES, PendingAction
@@ -31,7 +31,16 @@ def text_or_none(value: Any) -> Any:
     return value
 
 
-OptionalText = Annotated[str | None, BeforeValidator(text_or_none)]
+# Bounds on free text, the same for a proposal and an edit: a description may be a paragraph, anything else
+# (customer, note, next step, owner, …) a line. Longer input is refused, never truncated silently.
+MAX_DESCRIPTION_CHARS = 2000
+MAX_TEXT_CHARS = 500
+MAX_LIST_ITEMS = 50
+
+OptionalText = Annotated[Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] | None,
+                         BeforeValidator(text_or_none)]
+DescriptionText = Annotated[Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_CHARS)] | None,
+                            BeforeValidator(text_or_none)]
 
 
 class KindArguments(BaseModel):
@@ -55,6 +64,8 @@ class ActionKind(ABC):
     arguments: ClassVar[type[KindArguments]]
     # Facts beyond the arguments that facts() adds for the responsibility rules (checked when the YAML loads).
     derived_facts: ClassVar[tuple[str, ...]] = ()
+    # The arguments naming what the action writes to; an edit may never change them (that is a new proposal).
+    identity_fields: ClassVar[tuple[str, ...]] = ("customer", "customer_key")
 
     @abstractmethod
     def normalise(self, args: dict[str, Any], *, now: datetime | None = None,

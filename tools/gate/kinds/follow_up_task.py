@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -12,6 +12,7 @@ from tools.gate.errors import ActionInvalid
 from tools.gate.kinds.base import (
     ActionKind,
     AppliedWrite,
+    DescriptionText,
     KindArguments,
     OptionalText,
     customer_fields,
@@ -24,8 +25,30 @@ class FollowUpTaskArguments(KindArguments):
     customer: OptionalText = None
     customer_key: OptionalText = None
     due: OptionalText = None
-    description: OptionalText = None
+    description: DescriptionText = None
     owner: OptionalText = None
+
+
+# A due date outside this window is a typo or a probe (1900-01-01 would be stored with a local-mean-time offset).
+DUE_DAYS_IN_THE_PAST = 1
+DUE_YEARS_AHEAD = 5
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def check_due_window(due: datetime, reference: datetime) -> None:
+    """ActionInvalid unless due lies between a day before the reference's date and five years after it."""
+    today = local_now(reference).date()
+    earliest, latest = today - timedelta(days=DUE_DAYS_IN_THE_PAST), _years_after(today, DUE_YEARS_AHEAD)
+    if not earliest <= local_now(due).date() <= latest:
+        raise ActionInvalid(f"due date {due.date().isoformat()} is out of range: use a date from "
+                            f"{earliest.isoformat()} to {latest.isoformat()} / 截止日期须在 {earliest.isoformat()} "
+                            f"至 {latest.isoformat()} 之间")
 
 
 class FollowUpTask(ActionKind):
@@ -40,6 +63,7 @@ class FollowUpTask(ActionKind):
             due = parse_due(due_text, now)
         except ValueError as error:
             raise ActionInvalid(str(error)) from error
+        check_due_window(due, local_now(now))
         return {**customer_fields(parsed.customer, parsed.customer_key, self.name),
                 "due": due.isoformat(timespec="minutes"),
                 "description": require_text(parsed.description, "description", self.name),

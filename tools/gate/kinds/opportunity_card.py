@@ -10,7 +10,10 @@ from typing import Any
 from sqlmodel import Session
 
 from tools.db.tables import Opportunity, PendingAction
+from tools.gate.errors import ActionInvalid
 from tools.gate.kinds.base import (
+    MAX_LIST_ITEMS,
+    MAX_TEXT_CHARS,
     ActionKind,
     AppliedWrite,
     KindArguments,
@@ -45,6 +48,9 @@ class OpportunityCard(ActionKind):
         objections = parsed.objections or []
         if isinstance(objections, str):
             objections = [item.strip() for item in re.split(r"[;；\n]", objections) if item.strip()]
+        if len(objections) > MAX_LIST_ITEMS or any(len(str(item)) > MAX_TEXT_CHARS for item in objections):
+            raise ActionInvalid(f"{self.name}: objections: at most {MAX_LIST_ITEMS} objections of at most "
+                                f"{MAX_TEXT_CHARS} characters each")
         return {**customer_fields(parsed.customer, parsed.customer_key, self.name),
                 "product": product_sku(parsed.product, required=False),
                 "stage": opportunity_stage(parsed.stage, required=False) or "prospecting",

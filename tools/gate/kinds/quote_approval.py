@@ -23,7 +23,6 @@ from tools.gate.kinds.base import (
     KindArguments,
     OptionalText,
     customer_fields,
-    optional_amount,
     product_sku,
     require_text,
     text_or_none,
@@ -33,7 +32,9 @@ from tools.sales.pricing import (
     approval_band_for,
     discount_rate,
     load_pricing_policy,
+    parse_money,
     resolve_product,
+    validate_quantity,
 )
 
 _WITHHELD_EN = "price set by the approver at the policy limit"
@@ -107,14 +108,17 @@ class QuoteApproval(ActionKind):
         product = resolve_product(sku)
         if parsed.quantity is None or parsed.quantity < 1:
             raise ActionInvalid("a quote needs a quantity of at least 1")
-        unit_price = Decimal(optional_amount(require_text(parsed.unit_price, "unit_price", self.name),
-                                             "unit_price") or "0")
+        try:  # the pricing engine's own bounds: finite, positive, not absurd
+            quantity = validate_quantity(parsed.quantity)
+            unit_price = parse_money(require_text(parsed.unit_price, "unit_price", self.name)) or Decimal(0)
+        except PricingError as error:
+            raise ActionInvalid(str(error)) from error
         if unit_price < product.floor_price:
             # Say what to do without revealing the floor figure (the proposer may be a rep).
             raise ActionInvalid("that unit price is below what the pricing policy allows for any approver; "
                                 "ask for the competitive option from `salesbot price` instead")
         return {**customer_fields(parsed.customer, parsed.customer_key, self.name), "product": sku,
-                "quantity": parsed.quantity, "unit_price": str(unit_price), **_policy_facts(sku, unit_price),
+                "quantity": quantity, "unit_price": str(unit_price), **_policy_facts(sku, unit_price),
                 "strategy": parsed.strategy, "suggestion_id": parsed.suggestion_id, "note": parsed.note,
                 # A price at the floor would reveal the floor to anyone reading the action (reps included).
                 "price_withheld": unit_price <= product.floor_price}

@@ -32,6 +32,7 @@ class StageUpdateArguments(KindArguments):
 class StageUpdate(ActionKind):
     name = "update_opportunity_stage"
     arguments = StageUpdateArguments
+    identity_fields = ("opportunity_id", "customer", "customer_key")
 
     def normalise(self, args: dict[str, Any], *, now: datetime | None = None,
                   proposer_user: str | None = None) -> dict[str, Any]:
