@@ -15,6 +15,14 @@ from agent.decisions import parse_decision_command
 from agent.models import TurnRequest, TurnResult
 from knowledge.text import detect_language
 from salesbot.errors import UserFacingError
+from salesbot.input_limits import (
+    LOG_PREFIX_CHARS,
+    InputTooLongError,
+    ensure_input_fits,
+    input_too_long,
+    log_prefix,
+    max_input_chars,
+)
 from salesbot.roles import normalize_role
 from salesbot.settings import get_settings, on_reset
 
@@ -68,6 +76,12 @@ def answer_turn(request: TurnRequest) -> TurnResult:
     Never raises for a user's input: a UserFacingError's message is shown as is; any other failure becomes
     a short apology in the user's language, details in the log.
     """
+    if input_too_long(request.text):
+        # Refused before any parsing, retrieval or SQL compilation; the log carries only a prefix.
+        logger.info("turn for thread %s refused: input of %d chars: %s", request.thread_id, len(request.text),
+                    log_prefix(request.text))
+        return TurnResult(answer=str(InputTooLongError(len(request.text), max_input_chars())), refused=True,
+                          route="input_too_long", language=detect_language(request.text[:LOG_PREFIX_CHARS]))
     language = detect_language(request.text)
     route = "error"
     try:
@@ -103,6 +117,10 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
     from tools.gate.store import ActionError, ActionNotFound, ensure_may_decide, get_action
     from tools.gate.store import decide_action as apply_decision
 
+    ensure_input_fits(action_id)
+    ensure_input_fits(decision)
+    for value in (edited_args or {}).values():
+        ensure_input_fits(value if isinstance(value, str) else None)
     view = get_action(action_id) or get_action(action_id.strip().upper())
     if view is None:
         raise ActionNotFound(f"no action with id {action_id!r}; `salesbot tasks` lists them")

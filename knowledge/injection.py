@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 REMOVED_MARKER = "[instruction-like text removed]"
 
@@ -22,14 +23,49 @@ _PATTERNS = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"(发送|发给|转发|发到).{0,60}[\w.+-]+@[\w-]+(\.[\w-]+)+",
     r"(把|将).{0,30}(价格|报价|单价|底价).{0,8}(改|设|调)(为|成|到)",
     r"你现在是|系统提示|提升.{0,6}(权限|角色)",
+    # Instructions addressed to the reader: imperatives to send, forward, pay or reveal something.
+    r"^\W*(please\s+|kindly\s+|now\s+|immediately\s+)?(ignore|disregard|reveal|disclose)\b",
+    r"^\W*(please\s+|kindly\s+|now\s+|immediately\s+)?(send|forward|e-?mail|mail|transfer|wire|share)\b.{0,60}"
+    r"\b(to (me|us|this|the following|my|our)|your|here)\b",
+    r"\b(send|forward|e-?mail|transfer|wire|reveal|share|disclose|tell|give)\b.{0,40}\b(your|the)\b.{0,20}"
+    r"\b(password|passcode|credentials?|login|api key|tokens?|verification code)\b",
+    r"\byour\s+(login\s+|account\s+)?(password|passcode|credentials)\b",
+    r"\b(send|forward|e-?mail|transfer|wire)\b.{0,80}[\w.+-]+@[\w-]+(\.[\w-]+)+",
+    r"^\W*(请|务必|立即|马上|立刻|现在就?)\s*(您|你)?\s*(把|将)?.{0,20}?(发送|转发|发给|发到|汇款|转账|打款|泄露)",
+    r"(忽略|无视|不要理会)(以上|之前|上述|前面|先前|所有|全部|一切)",
+    r"(发送|发给|发到|提供|告诉|回复|转发|输入).{0,12}(密码|口令|验证码|登录凭证|登陆凭证)",
+    r"(密码|口令|验证码).{0,10}(发送|发给|发到|回复|告诉|转发)",
 )]
+# Letters from other scripts that look like Latin ones (Cyrillic, Greek): folded before detection.
+_CONFUSABLES = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y",
+    "х": "x", "ѕ": "s", "і": "i", "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ո": "n",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
+    "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J",
+    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
+    "χ": "x", "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ζ": "Z",
+})
+# Zero-width characters, soft hyphens and bidirectional controls: invisible, so they only hide words.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def normalize_for_detection(text: str) -> str:
+    """NFKC (full-width → ASCII), invisible and bidi controls removed, Cyrillic/Greek look-alikes → Latin."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).translate(_CONFUSABLES)
+
+
+def is_instruction(sentence: str) -> bool:
+    """True when the sentence reads as an instruction to an AI or to the reader (send, forward, pay, reveal…)."""
+    normalized = normalize_for_detection(sentence).strip()
+    return any(pattern.search(normalized) for pattern in _PATTERNS)
 _SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+|\n|$)|[^。！？!?\n]*\n")
 
 
 def instruction_sentences(text: str) -> list[str]:
     """Sentences of `text` that read as instructions to an AI rather than as content."""
     sentences = [part for part in _split_sentences(text) if part.strip()]
-    return [sentence.strip() for sentence in sentences if any(p.search(sentence) for p in _PATTERNS)]
+    return [sentence.strip() for sentence in sentences if is_instruction(sentence)]
 
 
 def strip_instructions(text: str) -> tuple[str, bool]:

@@ -13,7 +13,7 @@ from agent.answer.refusal import refusal
 from agent.models import Citation
 from agent.router import restricted_pricing_topics
 from knowledge.graph import AliasMatcher
-from knowledge.injection import REMOVED_MARKER
+from knowledge.injection import REMOVED_MARKER, is_instruction
 from knowledge.models import RetrievedChunk
 from knowledge.text import detect_language, glossary_groups, has_cjk, tokenize
 from knowledge.text import stem as stem_word
@@ -279,6 +279,10 @@ def quotable_units(text: str) -> list[QuotableUnit]:
     faq_question: str | None = None
     for line in text.splitlines():
         stripped = line.strip()
+        if REMOVED_MARKER in stripped and faq_question is not None and units and units[-1].quote == faq_question:
+            # The FAQ answer was stripped as instruction-like: its question line alone answers nothing.
+            units.pop()
+            faq_question = None
         if not stripped or REMOVED_MARKER in stripped:
             continue
         if set(stripped) <= set("|-: "):
@@ -313,7 +317,18 @@ def quotable_units(text: str) -> list[QuotableUnit]:
         for part in _SENTENCE_UNITS.findall(stripped):
             if part.strip():
                 units.append(QuotableUnit(part.strip(), part.strip(), len(units)))
-    return [unit for unit in units if len(unit.quote) > 3]
+    # Never quote an instruction to the reader ("send the contract to …", "email your password") as an answer,
+    # even one that slipped past ingestion (an index built before the current rules).
+    return [unit for unit in units if len(unit.quote) > 3 and not is_instruction(unit.quote)
+            and not _is_bare_faq_question(unit, units)]
+
+
+def _is_bare_faq_question(unit: QuotableUnit, units: list[QuotableUnit]) -> bool:
+    """A FAQ question line whose answer was dropped (stripped or instruction-like): nothing to quote."""
+    if not unit.quote.startswith(("Q:", "Q：", "问：")):
+        return False
+    following = next((other for other in units if other.position == unit.position + 1), None)
+    return following is not None and following.scoring_text.startswith(unit.quote) and is_instruction(following.quote)
 
 
 def _score_unit(unit: QuotableUnit, passage: RetrievedChunk, terms: list[QuestionTerm], wants_number: bool) -> float:

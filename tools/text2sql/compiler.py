@@ -24,6 +24,10 @@ from tools.text2sql.values import ValueIndex, ValueTarget
 ADJACENT_GAPS = {"", "is", "are", "named", "called", "titled", "=", "of", "the", "in the", "is the", "为", "是", "叫"}
 QUESTION_WORD_BEFORE = re.compile(r"(?:哪些|哪个|哪家|哪位|哪款|\bwhich|\bwhat)\s*$")
 STRONG_NEGATION = re.compile(r"\bnever\b|从未|从来没")
+# How far before/after a mention the rules look for a question word or a count word (bounded, so the cost
+# per mention does not grow with the question).
+QUESTION_WORD_WINDOW = 64
+LOOKAHEAD_WINDOW = 200
 GENERIC_WORDS = {"name", "names", "title", "titles", "名称", "名字"}
 BINDING_GAPS_AFTER = re.compile(r"^(?:of|in|for|from)(?:\s+(?:the|all|all the|every|each|this|that))?$|^的$")
 BINDING_GAPS_BEFORE = re.compile(r"^(?:whose|'|s|的|)$")
@@ -107,6 +111,12 @@ class _Planner:
         self.layer = reading.layer
         self.vocabulary = reading.vocabulary
         self.mentions = reading.sorted_mentions()
+        # Positions by identity and the schema mentions/tables, computed once: the rules ask for them per mention,
+        # and recomputing them (or `list.index`, which compares dataclasses field by field) made the compiler's
+        # cost grow with the square of the question's length.
+        self._positions = {id(mention): index for index, mention in enumerate(self.mentions)}
+        self._schema_mentions = [m for m in self.mentions if m.kind == "schema"]
+        self._mentioned_tables: list[str] | None = None
         self.lower = reading.lower
         self.plan = Plan()
         self.value_filters: list[tuple[Mention, ValueTarget]] = []
@@ -123,15 +133,17 @@ class _Planner:
     # ------------------------------------------------------------------ small helpers
 
     def schema_mentions(self) -> list[Mention]:
-        return [m for m in self.mentions if m.kind == "schema"]
+        return list(self._schema_mentions)
 
     def mentioned_tables(self) -> list[str]:
-        tables: list[str] = []
-        for mention in self.schema_mentions():
-            for target in mention.schema_targets:
-                if target.kind == "table" and target.table not in tables:
-                    tables.append(target.table)
-        return tables
+        if self._mentioned_tables is None:
+            tables: dict[str, None] = {}
+            for mention in self._schema_mentions:
+                for target in mention.schema_targets:
+                    if target.kind == "table":
+                        tables.setdefault(target.table)
+            self._mentioned_tables = list(tables)
+        return list(self._mentioned_tables)
 
     def table_target(self, mention: Mention) -> str | None:
         for target in mention.schema_targets:
@@ -147,7 +159,9 @@ class _Planner:
 
     def neighbour(self, mention: Mention, after: bool) -> Mention | None:
         ordered = self.mentions
-        index = ordered.index(mention)
+        index = self._positions.get(id(mention))
+        if index is None:
+            index = ordered.index(mention)
         other_index = index + 1 if after else index - 1
         if 0 <= other_index < len(ordered):
             return ordered[other_index]
@@ -263,12 +277,15 @@ class _Planner:
                             self.count_table = table
                             preceding.role = "count"
         if self.limit is None:
+            time_ranking: bool | None = None  # searched once, not once per number (linear in the question)
             for mention in [m for m in self.mentions if m.kind == "number" and m.role is None]:
                 following = self.neighbour(mention, after=True)
                 if following is not None and following.kind in ("schema", "rank") and self.gap(mention, following) in (
                     "", "most", "least", "highest", "lowest", "most recent", "the", "top"):
-                    if self.rank_direction or self.rank_mention or lexicon.TIME_RANKING[0][0].search(self.lower) or \
-                            lexicon.TIME_RANKING[1][0].search(self.lower):
+                    if time_ranking is None:
+                        time_ranking = bool(lexicon.TIME_RANKING[0][0].search(self.lower) or
+                                            lexicon.TIME_RANKING[1][0].search(self.lower))
+                    if self.rank_direction or self.rank_mention or time_ranking:
                         self.limit = int(mention.number or 1)
                         mention.role = "limit"
                         break
@@ -295,7 +312,7 @@ class _Planner:
                 self.numeric.append((mention, target))
 
     def followed_by_count(self, mention: Mention) -> bool:
-        rest = self.lower[mention.end:]
+        rest = self.lower[mention.end:mention.end + LOOKAHEAD_WINDOW]  # a bounded window: linear over a question
         if lexicon.COUNT.match(rest.lstrip()):
             return True
         following = self.neighbour(mention, after=True)
@@ -584,7 +601,7 @@ class _Planner:
             return lookup_columns[0][0]
         for mention in candidates:  # "哪些产品", "which products": the asked-about noun is the subject
             table = self.table_target(mention)
-            if table and QUESTION_WORD_BEFORE.search(self.lower[:mention.start]):
+            if table and QUESTION_WORD_BEFORE.search(self.lower[max(0, mention.start - QUESTION_WORD_WINDOW):mention.start]):
                 self.plan.distinct = True  # "which products did X buy": each product once
                 return table
         for mention in candidates:

@@ -24,7 +24,15 @@ ROW_CAP = 1000
 _ALLOWED_SQLITE_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION}
 if hasattr(sqlite3, "SQLITE_RECURSIVE"):
     _ALLOWED_SQLITE_ACTIONS.add(sqlite3.SQLITE_RECURSIVE)
-_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "sqlite_compileoption_get"}
+_DENIED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "sqlite_compileoption_get",
+                     "zeroblob", "randomblob"}
+# Per read-only connection: no string or blob (a printf result, a group_concat) longer than this, and no SQL
+# text longer than that, so one query cannot allocate a gigabyte ("string or blob too big" instead).
+MAX_VALUE_BYTES = 10_000_000
+MAX_SQL_BYTES = 1_000_000
+# SQLite's heap limit is process-wide (it covers the checkpointer and Chroma too), so it is generous and only
+# set where nothing else has set one: a backstop behind the per-connection length limits above.
+HARD_HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
 
 class QueryTimeoutError(RuntimeError):
@@ -58,7 +66,19 @@ def open_sqlite_read_only(path: Path, immutable: bool = False) -> sqlite3.Connec
     uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("&immutable=1" if immutable else "")
     connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
     connection.execute("PRAGMA query_only = ON")
+    _limit_memory(connection)
     return connection
+
+
+def _limit_memory(connection: sqlite3.Connection) -> None:
+    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
+    try:
+        (current,) = connection.execute("PRAGMA hard_heap_limit").fetchone()
+        if not current:
+            connection.execute(f"PRAGMA hard_heap_limit = {HARD_HEAP_LIMIT_BYTES}")
+    except sqlite3.DatabaseError:  # an SQLite older than 3.31 has no hard heap limit; the length limits stay
+        logger.debug("PRAGMA hard_heap_limit unavailable", exc_info=True)
 
 
 def read_only_engine(url: str) -> Engine:

@@ -26,6 +26,13 @@ ALLOWED_FUNCTIONS = {
     "safedivide", "div", "tsordstotimestamp", "strtodate", "todate", "tochar", "intdiv", "greatest", "least", "trycast", "try_cast", "yearofweek", "dateadd",
     "datesub", "datediff", "date_add", "date_sub", "trunc", "mod", "power", "pow", "sqrt", "sign",
 }
+# Functions that build a value as large as a number in the query asks for: refused by name, whatever the
+# allowlist says, so one query cannot make SQLite allocate gigabytes (the executor also caps value length).
+MEMORY_HUNGRY_FUNCTIONS = {"zeroblob", "randomblob", "replicate", "repeat", "space", "lpad", "rpad", "pad",
+                           "unhex", "char_repeat"}
+# printf/format: the format must be a literal with no `*` width or precision and no width above this.
+MAX_FORMAT_WIDTH = 100
+_FORMAT_SPEC = re.compile(r"%[-+ 0#,!]*(\*|\d+)?(?:\.(\*|\d+))?")
 FORBIDDEN_NODES = (
     exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Create, exp.Alter, exp.Command, exp.Merge,
     exp.TruncateTable, exp.Pragma, exp.Attach, exp.Detach, exp.Into, exp.Transaction, exp.Commit,
@@ -73,8 +80,14 @@ def guard_sql(sql: str, layer: SemanticLayer, dialect: str | None = None, limit_
             return _refuse(f"{node.key.upper()} is not allowed in a read-only question")
         if isinstance(node, exp.Func) and not isinstance(node, (exp.Connector, exp.Binary, exp.Unary, exp.Star, exp.Column)):
             name = _function_name(node)
+            if name in MEMORY_HUNGRY_FUNCTIONS or node.key.lower() in MEMORY_HUNGRY_FUNCTIONS:
+                return _refuse(f"function {name} is not allowed (it can build arbitrarily large values)")
             if name.replace("_", "") not in ALLOWED_FUNCTIONS and node.key.lower() not in ALLOWED_FUNCTIONS:
                 return _refuse(f"function {name} is not allowed")
+            if name in ("printf", "format") or node.key.lower() in ("printf", "format"):
+                problem = _format_problem(node)
+                if problem:
+                    return _refuse(problem)
     problem = _unknown_names(tree, layer)
     if problem:
         return _refuse(problem, unsafe=False)
@@ -85,6 +98,22 @@ def guard_sql(sql: str, layer: SemanticLayer, dialect: str | None = None, limit_
         if match.group(1).lower() not in _column_and_table_words(layer):
             return _refuse(f"{match.group(1).upper()} is not allowed")
     return GuardVerdict(allowed=True, sql=rendered, truncated_limit=truncated)
+
+
+def _format_problem(node: exp.Func) -> str | None:
+    """printf/format may only pad to small widths: `printf('%.*c', 999999999, 'x')` would allocate a gigabyte."""
+    arguments = [node.this] if not isinstance(node, exp.Anonymous) else []
+    arguments += list(node.expressions or [])
+    pattern = arguments[0] if arguments else None
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return "printf/format needs a literal format string"
+    for match in _FORMAT_SPEC.finditer(pattern.this):
+        for size in match.groups():
+            if size == "*":
+                return "printf/format widths must be written in the format, not taken from an argument (*)"
+            if size is not None and int(size) > MAX_FORMAT_WIDTH:
+                return f"printf/format widths above {MAX_FORMAT_WIDTH} are not allowed"
+    return None
 
 
 def _strip_string_literals(sql: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -117,6 +119,7 @@ class QuestionReading:
         self.claimed = [False] * len(self.text)
         self.mentions: list[Mention] = []
         self.notes: list[str] = []
+        self._sorted_by_kinds: dict[tuple[str, ...], tuple[Any, list[int], list[Mention]]] = {}
 
     # ---------------------------------------------------------------- helpers
 
@@ -140,13 +143,29 @@ class QuestionReading:
     def sorted_mentions(self) -> list[Mention]:
         return sorted(self.mentions, key=lambda mention: mention.start)
 
+    def _mentions_of(self, kinds: tuple[str, ...]) -> tuple[list[int], list[Mention]]:
+        # Sorted once per set of kinds (and again only after new mentions): the rules ask once per match, and
+        # sorting every time made a long question's cost grow with the square of its length.
+        key = (kinds, len(self.mentions))
+        cached = self._sorted_by_kinds.get(kinds)
+        if cached is None or cached[0] != key:
+            ordered = [m for m in self.sorted_mentions() if m.kind in kinds]
+            cached = (key, [m.start for m in ordered], ordered)
+            self._sorted_by_kinds[kinds] = cached
+        return cached[1], cached[2]
+
     def next_mention(self, position: int, kinds: tuple[str, ...] = ("schema",)) -> Mention | None:
-        following = [m for m in self.sorted_mentions() if m.start >= position and m.kind in kinds]
-        return following[0] if following else None
+        starts, ordered = self._mentions_of(kinds)
+        index = bisect.bisect_left(starts, position)
+        return ordered[index] if index < len(ordered) else None
 
     def previous_mention(self, position: int, kinds: tuple[str, ...] = ("schema",)) -> Mention | None:
-        before = [m for m in self.sorted_mentions() if m.end <= position and m.kind in kinds]
-        return before[-1] if before else None
+        starts, ordered = self._mentions_of(kinds)
+        # Mentions starting after `position` cannot end before it; scan back from there.
+        for index in range(bisect.bisect_right(starts, position) - 1, -1, -1):
+            if ordered[index].end <= position:
+                return ordered[index]
+        return None
 
     # ---------------------------------------------------------------- step 1: find mentions
 

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from salesbot import clock
+from salesbot.input_limits import input_too_long, log_prefix, max_input_chars, too_long_message
 from salesbot.roles import UnknownRoleError, normalize_role
 from salesbot.settings import get_settings
 from salesbot.text import detect_language
@@ -79,6 +80,10 @@ def answer_data_question(
             f"数据查询仅对以下角色开放：{allowed}。你的角色（{role}）无权查询，请联系你的经理。"))
     if not question or not question.strip():
         return SqlAnswer(refused=True, message=_say(question, "Please ask a question.", "请输入问题。"))
+    if input_too_long(question):
+        # Before folding, parsing or compiling anything: a long text costs time in every later step.
+        logger.info("data question refused: %d chars: %s", len(question), log_prefix(question))
+        return SqlAnswer(refused=True, message=too_long_message(len(question), max_input_chars()))
     folded = fold_look_alikes(question)
     if folded != unicodedata.normalize("NFKC", question) and (SQL_START.match(folded) or is_write_request(folded)):
         return SqlAnswer(refused=True, message=_say(
@@ -130,11 +135,11 @@ def answer_data_question(
     except CannotCompileError as error:
         return _cannot_answer(question, str(error), notes)
     except Exception:  # a rule bug must not become a traceback in chat
-        _log_failure("rule compiler failed on %r", question)
+        _log_failure("rule compiler failed on %r", log_prefix(question))
         return _cannot_answer(question, "the rules could not read it", notes)
     verdict = guard_sql(compiled.sql, context.layer, limit_cap=row_cap)
     if not verdict.allowed:
-        logger.error("guard refused compiler output %s: %s", compiled.sql, verdict.reason)
+        logger.error("guard refused compiler output %s: %s", log_prefix(compiled.sql, 2000), verdict.reason)
         return _cannot_answer(question, verdict.reason, notes)
     if compiled.explanation:
         notes.append(compiled.explanation)
@@ -143,7 +148,7 @@ def answer_data_question(
     except QueryTimeoutError as error:
         return SqlAnswer(sql=verdict.sql, method="rules", message=f"The query took too long: {error}.")
     except Exception:
-        _log_failure("query failed: %s", verdict.sql)
+        _log_failure("query failed: %s", log_prefix(verdict.sql, 2000))
         return SqlAnswer(sql=verdict.sql, method="rules", message=_say(
             question, "The query failed on the database; try rephrasing.", "查询执行失败，请换个说法。"))
     return _finish(question, verdict.sql, result, chart_path, "rules", notes, make_chart)
@@ -185,7 +190,7 @@ def _finish(question: str, sql: str, result: QueryResult, chart_path: str | None
             target = chart_path or str(get_settings().home_dir / "charts" / f"{hashlib.sha1(sql.encode()).hexdigest()[:12]}.png")
             chart = render_chart(result.columns, result.rows, target, title=question)
         except Exception:  # a chart is a bonus; the table still answers
-            _log_failure("chart failed: %s", question)
+            _log_failure("chart failed: %s", log_prefix(question))
     rows = [[_plain(value) for value in row] for row in result.rows]
     if not rows:
         message = _say(question, "No rows matched.", "没有符合条件的数据。")
