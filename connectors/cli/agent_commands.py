@@ -45,7 +45,10 @@ def ask_command(
     """Ask one question (or make one request) as a role; writes are only proposed, never executed here."""
     from agent.models import TurnRequest
     from agent.service import answer_turn
+    from salesbot.roles import cli_role
+    from salesbot.settings import get_settings
 
+    role = cli_role(role, user, get_settings())  # --role may not exceed what the roles file gives this user
     result = answer_turn(TurnRequest(text=question, user_id=user, role=role,
                                      thread_id=thread or f"cli-{uuid.uuid4().hex[:12]}", channel="cli"))
     if json_output:
@@ -69,7 +72,10 @@ def chat_command(
 
     from agent.models import TurnRequest
     from agent.service import answer_turn
+    from salesbot.roles import cli_role
+    from salesbot.settings import get_settings
 
+    role = cli_role(role, user, get_settings())  # --role may not exceed what the roles file gives this user
     console = Console()
     thread_id = thread or f"chat-{uuid.uuid4().hex[:12]}"
     console.print(f"[bold]salesbot[/bold] chat · role {role} · thread {thread_id} · 'exit' to quit, 'help' for help")

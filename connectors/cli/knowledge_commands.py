@@ -19,27 +19,42 @@ def register(app: typer.Typer) -> None:
 def ingest_command(
     paths: list[Path] = typer.Argument(..., help="Files or folders to ingest."),
     prune: bool = typer.Option(False, "--prune", help="Drop stored documents under these folders that are gone."),
-    json_output: bool = typer.Option(False, "--json", help="Print the per-file report as JSON."),
+    json_output: bool = typer.Option(False, "--json", help="Print the per-file report as JSON (with each "
+                                     "document's effective access)."),
+    lock_wait_s: float = typer.Option(300.0, "--wait", help="Seconds to wait for another running ingest."),
 ) -> None:
     """Ingest documents (Markdown, text, YAML, PDF, DOCX, CSV/XLSX QA sheets) incrementally."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from knowledge.ingest import discover_files, ingest_paths
+    from knowledge.ingest import IngestBusyError, discover_files, ingest_paths
 
     console = Console(stderr=json_output)
     documents, _, _ = discover_files(paths)
-    with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  console=console, transient=json_output) as progress:
-        task = progress.add_task("", total=len(documents))
-        report = ingest_paths(paths, prune=prune, entity_extractor=_configured_entity_extractor(),
-                              on_file=lambda result: progress.update(task, advance=1, description=result.source))
+
+    def tell_waiting() -> None:
+        typer.echo("another `salesbot ingest` is running on this knowledge base; waiting for it to finish ...",
+                   err=True)
+
+    try:
+        with Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.description}"), console=console, transient=json_output) as progress:
+            task = progress.add_task("", total=len(documents))
+            report = ingest_paths(paths, prune=prune, entity_extractor=_configured_entity_extractor(),
+                                  on_file=lambda result: progress.update(task, advance=1, description=result.source),
+                                  lock_wait_s=lock_wait_s, on_lock_wait=tell_waiting)
+    except IngestBusyError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=3) from None
     if json_output:
         typer.echo(json.dumps([result.model_dump() for result in report.results], ensure_ascii=False, indent=2))
     else:
         for result in report.results:
             if result.status == "failed":
                 console.print(f"[red]FAILED[/red] {result.path}: {result.reason}")
+            elif result.access_warning:
+                console.print(f"[yellow]admins only[/yellow] {result.source}: unclear access metadata "
+                              f"({result.access_warning})")
             elif result.flagged_injection:
                 console.print(f"[yellow]flagged[/yellow] {result.source}: instruction-like text removed from the index")
         counts = {status: report.count(status) for status in ("ingested", "updated", "unchanged", "pruned", "failed")}
@@ -67,9 +82,17 @@ def search_command(
 ) -> None:
     """Search the knowledge base as a given role (the role filter is applied inside the retriever)."""
     from knowledge.retriever import retrieve_with_role_filter
-    from salesbot.roles import UnknownRoleError
+    from salesbot.input_limits import InputTooLongError, ensure_input_fits
+    from salesbot.roles import UnknownRoleError, cli_role
+    from salesbot.settings import get_settings
 
     try:
+        ensure_input_fits(query)  # SALESBOT_MAX_INPUT_CHARS, before any retrieval
+    except InputTooLongError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        role = cli_role(role, None, get_settings())  # --role may not exceed what the roles file gives the OS user
         chunks = retrieve_with_role_filter(query, role, k=k)
     except UnknownRoleError as error:
         typer.echo(f"error: {error}", err=True)
@@ -91,15 +114,25 @@ def search_command(
                             subtitle=f"{chunk.doc_type} · score {chunk.score:.4f}", title_align="left"))
 
 
-def graph_show_command(name: str = typer.Argument(..., help="Entity name or alias (any language), e.g. <product> or <customer>.")) -> None:
-    """Print an entity, its aliases, relations and documents."""
+def graph_show_command(
+    name: str = typer.Argument(..., help="Entity name or alias (any language), e.g. <product> or <customer>."),
+    role: str = typer.Option("rep", help="Show only what this role may read (rep, manager, vp, admin)."),
+) -> None:
+    """Print an entity, its aliases, relations and documents, as far as `--role` may read them."""
     from rich.console import Console
 
     from knowledge.base import get_knowledge_base
     from knowledge.graph import describe_entity
+    from salesbot.roles import UnknownRoleError, cli_role
+    from salesbot.settings import get_settings
 
+    try:
+        role = cli_role(role, None, get_settings())  # --role may not exceed what the roles file gives the OS user
+    except UnknownRoleError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
     with get_knowledge_base().session() as session:
-        view = describe_entity(session, name)
+        view = describe_entity(session, name, role=role)
     console = Console()
     if view is None:
         console.print(f"No entity matches {name!r}.")

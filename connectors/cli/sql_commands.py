@@ -17,8 +17,11 @@ def register(app: typer.Typer) -> None:
         chart: str | None = typer.Option(None, "--chart", help="Write a PNG chart here when the shape suits."),
     ) -> None:
         """Answer a data question: the table, the SQL behind it, and a chart where one helps."""
+        from salesbot.roles import cli_role
+        from salesbot.settings import get_settings
         from tools.text2sql.service import answer_data_question
 
+        role = cli_role(role, None, get_settings())  # --role may not exceed what the roles file gives the OS user
         llm = _configured_llm()
         answer = answer_data_question(question, role, db_url=db, chart_path=chart, llm=llm)
         if as_json:

@@ -18,12 +18,12 @@ def _fail(message: str) -> None:
 
 
 def _role_for(user: str, role: str | None) -> str:
-    from salesbot.roles import UnknownRoleError, normalize_role, role_for_user
+    from salesbot.roles import UnknownRoleError, cli_role
     from salesbot.settings import get_settings
 
     settings = get_settings()
     try:
-        return normalize_role(role) if role else role_for_user(user, settings.roles_file, settings.default_role)
+        return cli_role(role, user, settings)
     except UnknownRoleError as error:
         _fail(str(error))
         raise  # unreachable: _fail exits
@@ -256,7 +256,7 @@ def register(app: typer.Typer) -> None:
         try:
             proposal = propose_pricing(product, quantity, customer=customer,
                                        competitor_price=_decimal_option(competitor_price, "--competitor-price"),
-                                       customer_ask=_decimal_option(ask, "--ask"), user=user)
+                                       customer_ask=_decimal_option(ask, "--ask"), user=user, role=resolved_role)
         except PricingError as error:
             _fail(str(error))
             return

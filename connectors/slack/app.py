@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
@@ -44,6 +45,14 @@ class SlackConfigError(RuntimeError):
     """A missing or wrong Slack setting, with the environment variable to fix."""
 
 
+class SalesbotSlackApp(App):
+    """bolt's App, keeping the signing secret for the HTTP server, which checks raw bodies before bolt parses them."""
+
+    def __init__(self, *, signing_secret: str | None = None, **options: Any) -> None:
+        super().__init__(signing_secret=signing_secret, **options)
+        self.http_signing_secret = signing_secret or ""
+
+
 def build_web_client(settings: Settings) -> WebClient:
     if not settings.slack_bot_token:
         raise SlackConfigError("SALESBOT_SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) of the Slack app.")
@@ -73,7 +82,7 @@ def build_slack_app(
     try:
         # With a client, bolt checks the token with auth.test now (fail fast) and learns the bot's own ids,
         # which it needs to ignore the bot's own messages.
-        app = App(
+        app = SalesbotSlackApp(
             signing_secret=settings.slack_signing_secret or None,
             client=client,
             listener_executor=listener_executor or ThreadPoolExecutor(

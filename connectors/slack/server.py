@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -14,6 +15,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from connectors.slack.app import SlackConfigError, build_slack_app
+from connectors.slack.request_guard import (
+    SlackBodyMalformed,
+    SlackBodyTooLarge,
+    parse_signed_body,
+    read_bounded_body,
+    signature_problem,
+)
 from salesbot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -21,15 +29,44 @@ logger = logging.getLogger(__name__)
 SLACK_EVENTS_PATH = "/slack/events"
 
 
-def create_asgi_app(slack_app: App | None = None) -> Starlette:
-    """ASGI app factory (`uvicorn --factory connectors.slack.server:create_asgi_app`)."""
+def create_asgi_app(slack_app: App | None = None, *, signing_secret: str | None = None) -> Starlette:
+    """ASGI app factory (`uvicorn --factory connectors.slack.server:create_asgi_app`).
+
+    Every POST is read with a size limit and its signature checked on the raw bytes before anything decodes or
+    parses it: 413 for an oversized body, 401 for an unsigned, stale or badly signed one, 400 for signed junk.
+    The secret is the one the app was built with (build_slack_app), unless given.
+    """
     bolt_app = slack_app or build_slack_app()
+    secret = signing_secret or getattr(bolt_app, "http_signing_secret", "")
+    if not secret:
+        raise SlackConfigError(
+            "SALESBOT_SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with the app's signing secret."
+        )
 
     async def slack_events(request: Request) -> Response:
-        body = await request.body()
-        # bolt's dispatch is synchronous (signature check, dedupe claim in SQLite, ack); running it in the
-        # thread pool keeps the event loop free, so one slow ack never delays the others.
-        bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
+        try:
+            body = await read_bounded_body(request.stream(), request.headers.get("content-length"))
+        except SlackBodyTooLarge as error:
+            logger.warning("slack request refused unread: %s", error)
+            return PlainTextResponse("request body too large", status_code=413)
+        problem = signature_problem(secret, body, request.headers.get("x-slack-request-timestamp"),
+                                    request.headers.get("x-slack-signature"), time.time())
+        if problem is not None:
+            logger.warning("slack request refused (401): %s", problem)
+            return PlainTextResponse("invalid or missing Slack signature", status_code=401)
+        try:
+            parse_signed_body(body, request.headers.get("content-type"))
+        except SlackBodyMalformed as error:
+            logger.warning("signed slack request refused (400): %s", error)
+            return PlainTextResponse("malformed request body", status_code=400)
+        try:
+            # bolt's dispatch is synchronous (signature check, dedupe claim in SQLite, ack); running it in the
+            # thread pool keeps the event loop free, so one slow ack never delays the others.
+            bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
+        except Exception:
+            # The details stay in our log; the caller gets no traceback.
+            logger.exception("slack request could not be dispatched")
+            return PlainTextResponse("internal error", status_code=500)
         return to_starlette_response(bolt_response)
 
     async def health(_request: Request) -> Response:

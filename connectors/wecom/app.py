@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from connectors.wecom.context import (
     answer_turn_with_agent_service,
     decide_action_with_agent_service,
 )
-from connectors.wecom.crypto import WeComCallbackRejected, WeComCrypto
+from connectors.wecom.crypto import WeComCallbackRejected, WeComCallbackStale, WeComCrypto
 from connectors.wecom.handle_card_event import handle_card_event
 from connectors.wecom.handle_text_message import handle_text_message
 from connectors.wecom.models import (
@@ -45,6 +46,7 @@ CALLBACK_PATH = "/wecom/callback"
 DEFAULT_WORKER_THREADS = 4
 SHUTDOWN_GRACE_S = 60.0
 MAX_CALLBACK_BODY_BYTES = 1_000_000  # WeCom callbacks are a few KB; refuse anything absurd before decrypting
+STALE_CALLBACK_ANSWER = "stale callback: its timestamp is missing or more than 5 minutes from this server's clock"
 UNSUPPORTED_MESSAGE_HINT = "目前我只能读取文字消息，请用文字提问。\nI can only read text messages for now; please type your question."
 
 
@@ -136,13 +138,15 @@ def create_wecom_app(
     sender: WeComSender | None = None,
     dedupe_store: EventDedupeStore | None = None,
     worker_threads: int = DEFAULT_WORKER_THREADS,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """The ASGI app serving GET (URL verification) and POST (messages) on /wecom/callback.
 
+    Callbacks whose timestamp is more than five minutes from `clock()` (Unix seconds) are refused with 403.
     Raises WeComConfigurationError when the token, EncodingAESKey or corp id are missing or malformed.
     """
     settings = settings or get_settings()
-    crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+    crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id, clock=clock)
     owned_stores: list[Any] = []
     if sender is None:
         token_store = SqliteSessionStorage(settings.home_dir / "wecom" / "wechatpy_session.sqlite3")
@@ -180,6 +184,9 @@ def create_wecom_app(
             return PlainTextResponse("missing msg_signature, timestamp, nonce or echostr", status_code=400)
         try:
             return PlainTextResponse(crypto.verify_url(query))
+        except WeComCallbackStale as error:
+            logger.warning("WeCom URL verification refused: %s", error)
+            return PlainTextResponse(STALE_CALLBACK_ANSWER, status_code=403)
         except WeComCallbackRejected as error:
             logger.warning("WeCom URL verification rejected: %s", error)
             return PlainTextResponse("signature check failed", status_code=403)
@@ -195,6 +202,9 @@ def create_wecom_app(
             return PlainTextResponse("callback body too large", status_code=413)
         try:
             await run_in_threadpool(service.accept_callback, query, body)
+        except WeComCallbackStale as error:
+            logger.warning("WeCom callback refused: %s", error)
+            return PlainTextResponse(STALE_CALLBACK_ANSWER, status_code=403)
         except WeComCallbackRejected as error:
             logger.warning("WeCom callback rejected: %s", error)
             return PlainTextResponse("signature check failed", status_code=403)

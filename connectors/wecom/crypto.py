@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import logging
 import time
+from collections.abc import Callable
 from xml.parsers.expat import ExpatError
 
 import xmltodict
@@ -18,10 +19,17 @@ from connectors.wecom.models import CallbackQuery, EncryptedEnvelope
 logger = logging.getLogger(__name__)
 
 ENCODING_AES_KEY_LENGTH = 43
+# A signed callback is only as fresh as its timestamp: one captured in transit (or Tencent's published 2016
+# sample) must not be replayable for ever. Slack allows five minutes of skew; so do we.
+CALLBACK_TIMESTAMP_WINDOW_S = 300
 
 
 class WeComCallbackRejected(Exception):
     """A callback that fails the signature check or cannot be decrypted; answered with 4xx, never processed."""
+
+
+class WeComCallbackStale(WeComCallbackRejected):
+    """A callback whose timestamp is missing, malformed or outside the freshness window (a replay or a bad clock)."""
 
 
 class WeComConfigurationError(ValueError):
@@ -31,7 +39,10 @@ class WeComConfigurationError(ValueError):
 class WeComCrypto:
     """Verifies and decrypts WeCom callbacks, and encrypts payloads the way WeCom does (for tests and replies)."""
 
-    def __init__(self, token: str, encoding_aes_key: str, corp_id: str) -> None:
+    def __init__(self, token: str, encoding_aes_key: str, corp_id: str, *,
+                 clock: Callable[[], float] = time.time,
+                 timestamp_window_s: int = CALLBACK_TIMESTAMP_WINDOW_S) -> None:
+        """`clock` gives the current Unix time; tests pin it to replay the official (2014-2016) vectors."""
         missing = [
             name
             for name, value in (
@@ -56,11 +67,25 @@ class WeComCrypto:
             ) from error
         self.token = token
         self.corp_id = corp_id
+        self._clock = clock
+        self._timestamp_window_s = timestamp_window_s
+
+    def check_freshness(self, query: CallbackQuery) -> None:
+        """Raise WeComCallbackStale unless the callback's timestamp is within the window around now."""
+        timestamp = query.timestamp.strip()
+        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+            raise WeComCallbackStale("timestamp is not a Unix time in seconds")
+        skew = abs(self._clock() - int(timestamp))
+        if skew > self._timestamp_window_s:
+            raise WeComCallbackStale(
+                f"timestamp is {int(skew)} s away from now (more than {self._timestamp_window_s} s): replay or clock skew"
+            )
 
     def verify_url(self, query: CallbackQuery) -> str:
         """GET URL verification: check msg_signature over echostr and return the decrypted echo plaintext."""
         if not query.echostr:
             raise WeComCallbackRejected("echostr missing")
+        self.check_freshness(query)
         candidates = [query.echostr]
         # A '+' in a non-urlencoded echostr arrives as a space after query-string decoding; try it restored.
         if " " in query.echostr:
@@ -77,7 +102,8 @@ class WeComCrypto:
         raise WeComCallbackRejected("msg_signature does not match")
 
     def decrypt_callback(self, body: bytes | str, query: CallbackQuery) -> str:
-        """POST: check the signature of the <Encrypt> element and return the decrypted message XML."""
+        """POST: check freshness and the signature of the <Encrypt> element; return the decrypted message XML."""
+        self.check_freshness(query)  # before parsing anything: a stale callback costs no XML work
         try:
             envelope = xmltodict.parse(body)["xml"]
         except (ExpatError, KeyError, TypeError) as error:
@@ -87,7 +113,8 @@ class WeComCrypto:
         return self.decrypt_encrypted(envelope["Encrypt"], query)
 
     def decrypt_encrypted(self, encrypted: str, query: CallbackQuery) -> str:
-        """Check the signature of one encrypted payload and decrypt it (XML or JSON plaintext)."""
+        """Check freshness and the signature of one encrypted payload, and decrypt it (XML or JSON plaintext)."""
+        self.check_freshness(query)
         try:
             return self._wechat_crypto.decrypt_message(
                 {"Encrypt": encrypted}, query.msg_signature, query.timestamp, query.nonce

@@ -389,3 +389,110 @@ def test_salesbot_serve_slack_command_serves_signed_events(tmp_path: Path) -> No
     assert unsigned.status_code == 401
     assert [call.method for call in stub.calls] == ["auth.test"]
     assert "Traceback" not in output
+
+
+def _raw_http_exchange(port: int, request_head: bytes, body_parts: list[bytes], timeout_s: float = 20.0) -> bytes:
+    """Send a hand-made HTTP/1.1 request over a socket and return what the server answers (status line first)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as connection:
+        connection.sendall(request_head)
+        try:
+            for part in body_parts:
+                connection.sendall(part)
+        except OSError:
+            pass  # the server may answer and close before everything was sent: that is the point
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = connection.recv(65_536)
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
+def test_unsigned_junk_gets_401_never_a_500_or_a_traceback(agent: ScriptedAgent, caplog) -> None:
+    import httpx
+
+    junk = [
+        (b"{not json", "application/json"), (b"[1, 2]", "application/json"), (b"\xff\xfe\x00", "application/json"),
+        (b"payload=%7Bbad", "application/x-www-form-urlencoded"), (b"", "application/json"),
+        (b"[" * 50_000, "application/json"), (b"\x00" * 1000, "application/octet-stream"),
+    ]
+    bad_headers = [{}, {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=abc"},
+                   {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=\u00e9".encode("latin-1")},
+                   {"X-Slack-Request-Timestamp": "9" * 300, "X-Slack-Signature": "v0=" + "0" * 64}]
+    with running_slack_app(roles_file=ROLES_FILE, **agent_functions(agent)) as slack:
+        statuses = {httpx.post(slack.events_url, content=body, timeout=10,
+                               headers={"Content-Type": content_type, **headers}).status_code
+                    for body, content_type in junk for headers in bad_headers}
+        signed_junk = [slack.post(body.decode("latin-1"), content_type=content_type).status_code
+                       for body, content_type in junk if body.isascii()]
+        slack.executor.wait_idle()
+    assert statuses == {401}
+    # Signed by someone with the secret, but not a Slack payload: refused (400), no crash. A form of NUL bytes is
+    # a well-formed form that no listener handles, which bolt answers 404.
+    assert signed_junk == [400, 400, 400, 400, 400, 404]
+    assert agent.requests == [] and slack.stub.calls_to("chat.postMessage") == []
+    assert "Traceback" not in caplog.text and not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+def test_oversized_bodies_get_413_without_being_read_in_full(agent: ScriptedAgent) -> None:
+    with running_slack_app(roles_file=ROLES_FILE, **agent_functions(agent)) as slack:
+        port = slack.server.port
+        # Declares 200 MB and sends 1 KB: the answer must come from the header alone (old servers waited).
+        declared = _raw_http_exchange(port, (
+            b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 200000000\r\n\r\n"), [b"{" + b" " * 1023])
+        # No length declared (chunked): the stream is cut off once it passes the limit.
+        chunk = b"x" * 65_536
+        chunked = _raw_http_exchange(port, (
+            b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"), [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 20 + [b"0\r\n\r\n"])
+        still_serving = slack.post(json.dumps(VECTORS["url_verification_body"]))
+    assert declared.startswith(b"HTTP/1.1 413"), declared[:200]
+    assert chunked.startswith(b"HTTP/1.1 413"), chunked[:200]
+    assert still_serving.status_code == 200
+    assert agent.requests == []
+
+
+def test_replayed_signed_slash_command_is_answered_once(agent: ScriptedAgent) -> None:
+    with running_slack_app(roles_file=ROLES_FILE, **agent_functions(agent)) as slack:
+        form = slash_command_form("remind me to renew 华东人民医院", REP, CHANNEL, slack.stub.response_url("slash-r"))
+        signed_at = int(time.time())
+        replies = [slack.post(form, content_type="application/x-www-form-urlencoded", timestamp=signed_at)
+                   for _ in range(3)]  # the same signed request, captured and sent three times within seconds
+        slack.executor.wait_idle()
+        answers = slack.stub.calls_to("response_url")
+        # The user typing the same command again is a new request (new timestamp and trigger id from Slack).
+        again = slash_command_form("remind me to renew 华东人民医院", REP, CHANNEL, slack.stub.response_url("slash-2"))
+        typed_again = slack.post(again.replace("12345.98765.abcd", "12345.98765.later"),
+                                 content_type="application/x-www-form-urlencoded")
+        slack.stub.wait_for_calls("response_url", 2)
+    assert [reply.status_code for reply in replies] == [200, 200, 200]
+    assert "正在处理" in replies[0].text and replies[1].text == replies[2].text == ""
+    assert len(answers) == 1
+    assert typed_again.status_code == 200
+    assert [request.text for request in agent.requests] == ["remind me to renew 华东人民医院"] * 2
+
+
+def test_replayed_signed_button_press_is_decided_once(agent: ScriptedAgent) -> None:
+    with running_slack_app(roles_file=ROLES_FILE, **agent_functions(agent)) as slack:
+        message = _proposal_message(slack, agent)
+        [button] = [element for block in message["blocks"] if block["type"] == "actions"
+                    for element in block["elements"] if element["action_id"] == APPROVE_ACTION_ID]
+        [block_id] = [block["block_id"] for block in message["blocks"] if block["type"] == "actions"
+                      and button in block["elements"]]
+        from tests.stubs.slack_api import interactive_form
+
+        form = interactive_form(block_actions_payload(APPROVE_ACTION_ID, button["value"], block_id, REP, CHANNEL,
+                                                      message))
+        signed_at = int(time.time())
+        replies = [slack.post(form, content_type="application/x-www-form-urlencoded", timestamp=signed_at)
+                   for _ in range(3)]
+        slack.stub.wait_for_calls("chat.update", 1)
+        slack.executor.wait_idle()
+        updates = slack.stub.calls_to("chat.update")
+    assert [reply.status_code for reply in replies] == [200, 200, 200]
+    assert [decision[:3] for decision in agent.decisions] == [("T9PQR", "approve", REP)]
+    assert len(updates) == 1

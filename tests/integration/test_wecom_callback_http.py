@@ -17,7 +17,7 @@ import pytest
 
 from agent.decisions import parse_decision_command
 from agent.models import TurnRequest, TurnResult
-from connectors.wecom.app import create_wecom_app
+from connectors.wecom.app import STALE_CALLBACK_ANSWER, create_wecom_app
 from connectors.wecom.crypto import WeComCrypto
 from salesbot.settings import Settings
 from tests.action_views import action_view
@@ -28,6 +28,7 @@ from tests.stubs.wecom_api import (
     WeComCallbackClient,
     card_event_xml,
     serve_asgi_app_in_thread,
+    text_message_xml,
 )
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "data" / "wecom" / "wecom_crypto_vectors.json")
@@ -76,6 +77,11 @@ class ScriptedAgent:
         return TurnResult(answer=f"{decision} {action_id} done", language="en")
 
 
+def pinned_clock(timestamp: str | int) -> Any:
+    """The official vectors are from 2014-2016; replaying them needs the server's clock set to their time."""
+    return lambda: float(timestamp)
+
+
 @pytest.fixture
 def api_stub() -> Iterator[WeComApiStub]:
     with WeComApiStub() as stub:
@@ -92,7 +98,7 @@ def serve(settings: Settings, agent: ScriptedAgent | None = None, **options: Any
 @pytest.mark.parametrize("vector_set", ["tencent_xml", "wechatpy", "tencent_doc_QDG6eK"])
 def test_url_verification_echoes_the_official_plaintext(vector_set: str) -> None:
     verify = VECTORS[vector_set]["verify_url"]
-    _app, server = serve(settings_for(vector_set))
+    _app, server = serve(settings_for(vector_set), clock=pinned_clock(verify["timestamp"]))
     with server as base_url:
         query = urlencode({key: verify[key] for key in ("msg_signature", "timestamp", "nonce", "echostr")})
         response = httpx.get(f"{base_url}/wecom/callback?{query}", timeout=10)
@@ -103,7 +109,7 @@ def test_url_verification_echoes_the_official_plaintext(vector_set: str) -> None
 def test_url_verification_with_the_documented_urlencoded_and_raw_echostr() -> None:
     verify = VECTORS["tencent_doc_QDG6eK"]["verify_url"]
     signature_part = f"msg_signature={verify['msg_signature']}&timestamp={verify['timestamp']}&nonce={verify['nonce']}"
-    _app, server = serve(settings_for("tencent_doc_QDG6eK"))
+    _app, server = serve(settings_for("tencent_doc_QDG6eK"), clock=pinned_clock(verify["timestamp"]))
     with server as base_url:
         # Exactly as Tencent's documentation shows the request line, and once with '+' and '/' left raw.
         encoded = httpx.get(f"{base_url}/wecom/callback?{signature_part}&echostr={verify['echostr_urlencoded']}",
@@ -115,7 +121,7 @@ def test_url_verification_with_the_documented_urlencoded_and_raw_echostr() -> No
 
 def test_url_verification_with_a_wrong_nonce_or_missing_parameters_is_refused() -> None:
     bad = VECTORS["wechatpy"]["verify_url_bad_nonce_must_fail"]
-    _app, server = serve(settings_for("wechatpy"))
+    _app, server = serve(settings_for("wechatpy"), clock=pinned_clock(bad["timestamp"]))
     with server as base_url:
         wrong = httpx.get(f"{base_url}/wecom/callback?{urlencode(bad)}", timeout=10)
         missing = httpx.get(f"{base_url}/wecom/callback?nonce=1", timeout=10)
@@ -127,7 +133,7 @@ def test_url_verification_with_a_wrong_nonce_or_missing_parameters_is_refused() 
 def test_official_encrypted_sample_is_decrypted_and_answered_through_the_api(api_stub: WeComApiStub) -> None:
     sample = OFFICIAL["decrypt_msg"]
     agent = ScriptedAgent()
-    app, server = serve(settings_for("tencent_xml", api_stub.base_url), agent)
+    app, server = serve(settings_for("tencent_xml", api_stub.base_url), agent, clock=pinned_clock(sample["timestamp"]))
     with server as base_url:
         query = urlencode({key: sample[key] for key in ("msg_signature", "timestamp", "nonce")})
         response = httpx.post(f"{base_url}/wecom/callback?{query}", content=sample["post_body"].encode("utf-8"),
@@ -140,6 +146,51 @@ def test_official_encrypted_sample_is_decrypted_and_answered_through_the_api(api
     assert messages == [{"touser": "ChenJiaShun", "toparty": "", "totag": "", "agentid": int(STUB_AGENT_ID),
                          "msgtype": "markdown", "markdown": {"content": "这是回答"}}]
     assert len(api_stub.calls_to("/gettoken")) == 1
+
+
+def test_official_2016_sample_is_refused_as_stale_on_the_real_clock(api_stub: WeComApiStub) -> None:
+    """Live serving: Tencent's published sample is correctly signed but years old, so replaying it is refused."""
+    sample = OFFICIAL["decrypt_msg"]
+    verify = OFFICIAL["verify_url"]
+    agent = ScriptedAgent()
+    app, server = serve(settings_for("tencent_xml", api_stub.base_url), agent)
+    with server as base_url:
+        query = urlencode({key: sample[key] for key in ("msg_signature", "timestamp", "nonce")})
+        replayed = httpx.post(f"{base_url}/wecom/callback?{query}", content=sample["post_body"].encode("utf-8"),
+                              timeout=10)
+        verify_query = urlencode({key: verify[key] for key in ("msg_signature", "timestamp", "nonce", "echostr")})
+        replayed_verification = httpx.get(f"{base_url}/wecom/callback?{verify_query}", timeout=10)
+        assert app.state.wecom_service.wait_until_idle(30)
+        # A callback signed just now still goes through, so the refusal is about age, not the keys.
+        crypto = WeComCrypto(OFFICIAL["token"], OFFICIAL["encoding_aes_key"], OFFICIAL["corp_id"])
+        fresh = WeComCallbackClient(base_url, crypto).post_text("ChenJiaShun", "你好", msg_id="1456453720")
+        api_stub.wait_for_messages(1)
+        assert app.state.wecom_service.wait_until_idle(30)
+    assert (replayed.status_code, replayed.text) == (403, STALE_CALLBACK_ANSWER)
+    assert replayed_verification.status_code == 403
+    assert verify["expected_echo_plaintext"] not in replayed_verification.text
+    # The stale delivery left no dedupe claim: the fresh one with the same MsgId was answered.
+    assert fresh.status_code == 200
+    assert [turn.text for turn in agent.turns] == ["你好"]
+
+
+def test_callback_signed_ten_minutes_ago_is_refused(api_stub: WeComApiStub) -> None:
+    agent = ScriptedAgent()
+    app, server = serve(settings_for("tencent_xml", api_stub.base_url), agent)
+    crypto = WeComCrypto(OFFICIAL["token"], OFFICIAL["encoding_aes_key"], OFFICIAL["corp_id"])
+    plaintext = text_message_xml(OFFICIAL["corp_id"], "zhang.wei", "报价多少？", "8800001")
+    with server as base_url:
+        responses = []
+        for offset_s in (-600, 600):
+            envelope = crypto.encrypt(plaintext, nonce=f"n{offset_s}", timestamp=str(int(time.time()) + offset_s))
+            query = urlencode({"msg_signature": envelope.msg_signature, "timestamp": envelope.timestamp,
+                               "nonce": envelope.nonce})
+            responses.append(httpx.post(f"{base_url}/wecom/callback?{query}",
+                                        content=envelope.to_callback_xml(OFFICIAL["corp_id"]).encode("utf-8"),
+                                        timeout=10))
+        assert app.state.wecom_service.wait_until_idle(30)
+    assert [response.status_code for response in responses] == [403, 403]
+    assert agent.turns == [] and api_stub.sent_messages() == []
 
 
 def test_wrong_signature_is_rejected_and_nothing_is_processed(api_stub: WeComApiStub) -> None:

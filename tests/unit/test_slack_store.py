@@ -66,3 +66,40 @@ def test_dedupe_middleware_ignores_requests_without_an_event_id() -> None:
                           headers={"content-type": ["application/json"]})
     passes = [middleware(request, lambda: BoltResponse(status=200, body="ok")).body for _ in range(2)]
     assert passes == ["ok", "ok"]
+
+
+def _signed_form_request(form: str, timestamp: str) -> BoltRequest:
+    return BoltRequest(body=form, headers={"content-type": ["application/x-www-form-urlencoded"],
+                                           "x-slack-request-timestamp": [timestamp]})
+
+
+def test_replayed_slash_command_and_button_press_are_processed_once() -> None:
+    from tests.stubs.slack_api import block_actions_payload, interactive_form, slash_command_form
+
+    middleware = build_dedupe_middleware(EventDedupeStore())
+    calls: list[str] = []
+
+    def next_listener() -> BoltResponse:
+        calls.append("processed")
+        return BoltResponse(status=200, body="processed")
+
+    command = slash_command_form("renew 华东人民医院", "U0ZHANGWEI", "C0SALES001", "https://hooks.example/1")
+    press = interactive_form(block_actions_payload("approve", "T9PQR", "b1", "U0ZHANGWEI", "C0SALES001",
+                                                   {"ts": "1.1"}))
+    replayed_command = [middleware(_signed_form_request(command, "1700000000"), next_listener).body for _ in range(3)]
+    replayed_press = [middleware(_signed_form_request(press, "1700000000"), next_listener).body for _ in range(3)]
+    # Same text typed again later is a new request (Slack signs it with a new timestamp and trigger id).
+    typed_again = middleware(_signed_form_request(command, "1700000060"), next_listener).body
+    assert replayed_command == ["processed", "", ""]
+    assert replayed_press == ["processed", "", ""]
+    assert typed_again == "processed"
+    assert calls == ["processed"] * 3
+
+
+def test_options_loads_and_ssl_checks_are_not_deduplicated() -> None:
+    middleware = build_dedupe_middleware(EventDedupeStore())
+    suggestion = "payload=" + json.dumps({"type": "block_suggestion", "value": "华"})
+    requests = [_signed_form_request(suggestion, "1700000000"), _signed_form_request("ssl_check=1", "1700000000")]
+    passes = [middleware(request, lambda: BoltResponse(status=200, body="ok")).body
+              for request in requests for _ in range(2)]
+    assert passes == ["ok"] * 4
