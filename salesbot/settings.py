@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,8 @@ class Settings(BaseSettings):
         default=None, description="YAML mapping of chat user ids to roles; unknown users get default_role."
     )
     default_role: str = Field(default="rep", description="Least-privileged role, given to unknown users.")
+    cli_role_override: bool = Field(default=False, description="Admin setting: let the CLI's --role exceed the "
+                                    "role the roles file gives the local user (--user or the OS user).")
     data_question_roles: list[str] = Field(
         default=["manager", "vp", "admin"], description="Roles allowed to ask text-to-SQL data questions."
     )
@@ -54,8 +57,17 @@ class Settings(BaseSettings):
         default=None, description="Seed parameters (reps, product mix, ...) for `salesbot seed`; default the "
         "demo company's samples/seed.yaml."
     )
+    ingest_unclear_access: Literal["reject", "admin"] = Field(
+        default="reject", description="A document whose access metadata is malformed or ambiguous: `reject` "
+        "(the ingest report names the reason) or `admin` (ingested, readable by admins only)."
+    )
     responsibility_file: Path | None = Field(
         default=None, description="Human/AI responsibility YAML; default tools/gate/responsibility.yaml."
+    )
+
+    max_input_chars: int = Field(
+        default=4000, ge=1, description="Longest question or request (characters) any entry point accepts; "
+        "longer input is refused with a message, before any parsing."
     )
 
     slack_signing_secret: str = ""
