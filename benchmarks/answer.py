@@ -37,11 +37,10 @@ def main() -> int:
     from agent.service import answer_turn
     from knowledge.ingest import ingest_paths
     from salesbot.settings import SAMPLES_DIR, reset_runtime
-    from tools.sales.seed import seed_sample_company
+    from tools.sales.seed import install_demo_pricing_policy, seed_sample_company
 
-    # The demo company's pricing policy (the product has no default policy of its own).
-    os.environ.setdefault("SALESBOT_PRICING_POLICY_FILE", str(SAMPLES_DIR / "policy" / "pricing_policy.yaml"))
     reset_runtime()
+    install_demo_pricing_policy()  # the product has no default policy of its own
     ingest_paths([SAMPLES_DIR])
     seed_sample_company()
     golden = [json.loads(line) for line in (ROOT / "evals/datasets/golden.jsonl").read_text().splitlines() if line]

@@ -113,9 +113,9 @@ def run(args: argparse.Namespace) -> int:
     if args.ingest_samples:
         from knowledge.ingest import ingest_paths
         from salesbot.settings import SAMPLES_DIR
+        from tools.sales.seed import install_demo_pricing_policy
 
-        os.environ.setdefault("SALESBOT_PRICING_POLICY_FILE", str(SAMPLES_DIR / "policy" / "pricing_policy.yaml"))
-        reset_runtime()
+        install_demo_pricing_policy()
         started = time.perf_counter()
         report = ingest_paths([SAMPLES_DIR])
         print(f"ingested samples in {time.perf_counter() - started:.1f} s ({len(report.results)} files)")

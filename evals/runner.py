@@ -63,16 +63,14 @@ def suites_for(suite: str) -> list[str]:
 
 def ensure_sample_knowledge() -> str:
     """Ingest the bundled samples into SALESBOT_HOME (incremental by content hash, so cheap when done)."""
-    import os
     from collections import Counter
 
     from knowledge import ingest
-    from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
+    from salesbot.settings import SAMPLES_DIR
+    from tools.sales.seed import install_demo_pricing_policy
 
     # The evals price with the sample company's policy unless another one is configured.
-    if get_settings().pricing_policy_file is None:
-        os.environ["SALESBOT_PRICING_POLICY_FILE"] = str(SAMPLES_DIR / "policy" / "pricing_policy.yaml")
-        reset_runtime()
+    install_demo_pricing_policy()
     report = ingest.ingest_paths([SAMPLES_DIR])
     statuses = Counter(result.status for result in report.results)
     counts = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))

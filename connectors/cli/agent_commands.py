@@ -45,7 +45,7 @@ def ask_command(
     """Ask one question (or make one request) as a role; writes are only proposed, never executed here."""
     from agent.models import TurnRequest
     from agent.service import answer_turn
-    from salesbot.roles import cli_role
+    from connectors.cli.roles import cli_role
     from salesbot.settings import get_settings
 
     role = cli_role(role, user, get_settings())  # --role may not exceed what the roles file gives this user
@@ -72,7 +72,7 @@ def chat_command(
 
     from agent.models import TurnRequest
     from agent.service import answer_turn
-    from salesbot.roles import cli_role
+    from connectors.cli.roles import cli_role
     from salesbot.settings import get_settings
 
     role = cli_role(role, user, get_settings())  # --role may not exceed what the roles file gives this user
@@ -137,21 +137,6 @@ class _DemoTurns(BaseModel):
     turns: list[_DemoTurn]
 
 
-def _use_demo_pricing_policy() -> None:
-    """Unless SALESBOT_PRICING_POLICY_FILE names another policy, the demo installs the demo company's policy as
-    this home's policy (SALESBOT_HOME/pricing_policy.yaml), so `salesbot price` works after the demo too."""
-    import shutil
-
-    from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
-
-    settings = get_settings()
-    home_policy = settings.home_dir / "pricing_policy.yaml"
-    if settings.pricing_policy_file is None and not home_policy.exists():
-        home_policy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SAMPLES_DIR / "policy" / "pricing_policy.yaml", home_policy)
-        reset_runtime()
-
-
 def demo_command(
     samples: bool = typer.Option(True, help="Ingest the bundled sample knowledge base first."),
 ) -> None:
@@ -163,9 +148,9 @@ def demo_command(
     from knowledge.ingest import ingest_paths
     from salesbot.settings import SAMPLES_DIR, get_settings
     from salesbot.yaml_files import load_yaml_model
-    from tools.sales.seed import seed_sample_company
+    from tools.sales.seed import install_demo_pricing_policy, seed_sample_company
 
-    _use_demo_pricing_policy()
+    install_demo_pricing_policy()
     console = Console()
     console.print(f"[bold]SALESBOT_HOME[/bold] = {get_settings().home_dir}")
     if samples:

@@ -81,9 +81,10 @@ def search_command(
     json_output: bool = typer.Option(False, "--json", help="Print a JSON list (stable contract)."),
 ) -> None:
     """Search the knowledge base as a given role (the role filter is applied inside the retriever)."""
+    from connectors.cli.roles import cli_role
     from knowledge.retriever import retrieve_with_role_filter
     from salesbot.input_limits import InputTooLongError, ensure_input_fits
-    from salesbot.roles import UnknownRoleError, cli_role
+    from salesbot.roles import UnknownRoleError
     from salesbot.settings import get_settings
 
     try:
@@ -121,9 +122,10 @@ def graph_show_command(
     """Print an entity, its aliases, relations and documents, as far as `--role` may read them."""
     from rich.console import Console
 
+    from connectors.cli.roles import cli_role
     from knowledge.base import get_knowledge_base
     from knowledge.graph import describe_entity
-    from salesbot.roles import UnknownRoleError, cli_role
+    from salesbot.roles import UnknownRoleError
     from salesbot.settings import get_settings
 
     try:

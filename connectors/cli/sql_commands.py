@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         chart: str | None = typer.Option(None, "--chart", help="Write a PNG chart here when the shape suits."),
     ) -> None:
         """Answer a data question: the table, the SQL behind it, and a chart where one helps."""
-        from salesbot.roles import cli_role
+        from connectors.cli.roles import cli_role
         from salesbot.settings import get_settings
         from tools.text2sql.service import answer_data_question
 

@@ -18,7 +18,8 @@ def _fail(message: str) -> None:
 
 
 def _role_for(user: str, role: str | None) -> str:
-    from salesbot.roles import UnknownRoleError, cli_role
+    from connectors.cli.roles import cli_role
+    from salesbot.roles import UnknownRoleError
     from salesbot.settings import get_settings
 
     settings = get_settings()

@@ -199,6 +199,22 @@ DEMO_ENTITIES_FILE = SAMPLES_DIR / "entities.yaml"
 DEMO_POLICY_FILE = SAMPLES_DIR / "policy" / "pricing_policy.yaml"
 
 
+def install_demo_pricing_policy() -> None:
+    """Unless SALESBOT_PRICING_POLICY_FILE names another policy, install the demo company's policy as this home's
+    policy (SALESBOT_HOME/pricing_policy.yaml), so pricing works after the demo too. Called by `salesbot demo`
+    and the evaluation suite; the product itself has no default policy."""
+    import shutil
+
+    from salesbot.settings import reset_runtime
+
+    settings = get_settings()
+    home_policy = settings.home_dir / "pricing_policy.yaml"
+    if settings.pricing_policy_file is None and not home_policy.exists():
+        home_policy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DEMO_POLICY_FILE, home_policy)
+        reset_runtime()
+
+
 def seed_sample_company() -> SeedReport:
     """`salesbot seed`: the configured company (SALESBOT_SEED_FILE, SALESBOT_ENTITIES_FILE,
     SALESBOT_PRICING_POLICY_FILE), the demo company's sample files for whatever is not configured."""

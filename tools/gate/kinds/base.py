@@ -49,6 +49,13 @@ class KindArguments(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class CustomerArguments(KindArguments):
+    """Arguments of a kind aimed at a customer: the name as written and, once resolved, its registry key."""
+
+    customer: OptionalText = None
+    customer_key: OptionalText = None
+
+
 @dataclass(frozen=True)
 class AppliedWrite:
     """What an approved action wrote: a reference such as tasks:12, and the data it relied on (for the audit)."""

@@ -12,8 +12,8 @@ from tools.gate.errors import ActionInvalid
 from tools.gate.kinds.base import (
     ActionKind,
     AppliedWrite,
+    CustomerArguments,
     DescriptionText,
-    KindArguments,
     OptionalText,
     customer_fields,
     require_text,
@@ -21,9 +21,7 @@ from tools.gate.kinds.base import (
 from tools.sales.dates import format_due, local_now, parse_due
 
 
-class FollowUpTaskArguments(KindArguments):
-    customer: OptionalText = None
-    customer_key: OptionalText = None
+class FollowUpTaskArguments(CustomerArguments):
     due: OptionalText = None
     description: DescriptionText = None
     owner: OptionalText = None

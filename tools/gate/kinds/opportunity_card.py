@@ -16,7 +16,7 @@ from tools.gate.kinds.base import (
     MAX_TEXT_CHARS,
     ActionKind,
     AppliedWrite,
-    KindArguments,
+    CustomerArguments,
     OptionalText,
     customer_fields,
     opportunity_stage,
@@ -25,9 +25,7 @@ from tools.gate.kinds.base import (
 )
 
 
-class OpportunityCardArguments(KindArguments):
-    customer: OptionalText = None
-    customer_key: OptionalText = None
+class OpportunityCardArguments(CustomerArguments):
     product: OptionalText = None
     stage: OptionalText = None
     amount: OptionalText = None

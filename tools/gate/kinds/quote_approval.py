@@ -20,7 +20,7 @@ from tools.gate.errors import ActionInvalid
 from tools.gate.kinds.base import (
     ActionKind,
     AppliedWrite,
-    KindArguments,
+    CustomerArguments,
     OptionalText,
     customer_fields,
     product_sku,
@@ -41,9 +41,7 @@ _WITHHELD_EN = "price set by the approver at the policy limit"
 _WITHHELD_ZH = "单价由审批人按政策下限确定"
 
 
-class QuoteApprovalArguments(KindArguments):
-    customer: OptionalText = None
-    customer_key: OptionalText = None
+class QuoteApprovalArguments(CustomerArguments):
     product: OptionalText = None
     quantity: Annotated[int | None, BeforeValidator(text_or_none)] = None
     unit_price: OptionalText = None

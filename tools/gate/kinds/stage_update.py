@@ -13,7 +13,7 @@ from tools.gate.errors import ActionInvalid, ApplyFailed
 from tools.gate.kinds.base import (
     ActionKind,
     AppliedWrite,
-    KindArguments,
+    CustomerArguments,
     OptionalText,
     customer_fields,
     opportunity_stage,
@@ -21,9 +21,7 @@ from tools.gate.kinds.base import (
 )
 
 
-class StageUpdateArguments(KindArguments):
-    customer: OptionalText = None
-    customer_key: OptionalText = None
+class StageUpdateArguments(CustomerArguments):
     opportunity_id: Annotated[int | None, BeforeValidator(text_or_none)] = None
     stage: OptionalText = None
     note: OptionalText = None
