@@ -39,6 +39,12 @@ class ColumnSpec(BaseModel):
         default_factory=dict, description="Words that mean a stored value, e.g. California: CA, 巴西: Brazil."
     )
     description: str = ""
+    stored_as: Literal["number", "year", "date"] | None = Field(
+        default=None, description="A text column whose values are numbers, years or dates (compare as that type)."
+    )
+    usage: Literal["measure", "dimension", "identifier"] | None = Field(
+        default=None, description="Measure (aggregated), dimension (grouped/filtered) or identifier; None: by role."
+    )
 
 
 class TableSpec(BaseModel):
@@ -58,6 +64,9 @@ class JoinSpec(BaseModel):
 
     left: str
     right: str
+    source: Literal["foreign_key", "naming", "manual"] = Field(
+        default="manual", description="Declared foreign key, inferred from column naming, or written by a person."
+    )
 
 
 class MeasureSpec(BaseModel):
