@@ -11,7 +11,9 @@ _PATTERNS = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"\bignore\b.{0,30}\b(instructions?|rules|prompts?|guidelines)\b",
     r"\bdisregard\b.{0,30}\b(instructions?|rules|above|previous)\b",
     r"\b(forget|override)\b.{0,20}\b(instructions?|rules|policy)\b",
-    r"\byou are now\b|\bact as (an?|the)\b|\bsystem prompt\b|\bnew instructions?\s*:",
+    # "act as" addressed to the reader ("you will act as…", "Now act as…"), not a party's role ("shall act as agent").
+    r"\byou are now\b|\b(you|now)\s+(will\s+|must\s+|should\s+)?act as\b|^\W*act as\b|\bpretend to be\b",
+    r"\bsystem prompt\b|\bnew instructions?\s*:",
     r"\b(create|schedule|add|open)\b.{0,25}\b(tasks?|reminders?|follow-?ups?)\b.{0,25}\b(for (all|every)|immediately)\b",
     r"\bsend\b.{0,80}\bto\b\s*[\w.+-]+@[\w-]+(\.[\w-]+)+",
     r"\bset\b.{0,40}\bprice\b.{0,20}\bto\b",
@@ -30,7 +32,9 @@ _PATTERNS = [re.compile(pattern, re.IGNORECASE) for pattern in (
     r"\b(send|forward|e-?mail|transfer|wire|reveal|share|disclose|tell|give)\b.{0,40}\b(your|the)\b.{0,20}"
     r"\b(password|passcode|credentials?|login|api key|tokens?|verification code)\b",
     r"\byour\s+(login\s+|account\s+)?(password|passcode|credentials)\b",
-    r"\b(send|forward|e-?mail|transfer|wire)\b.{0,80}[\w.+-]+@[\w-]+(\.[\w-]+)+",
+    # Sending something to an address; "e-mail" only as a verb with an object ("E-mail: a@b.c" is a contact line).
+    r"\b(send|forward|transfer|wire)\b.{0,80}[\w.+-]+@[\w-]+(\.[\w-]+)+",
+    r"\be-?mail\s+(it|this|these|them|the|your|all|me|us)\b.{0,60}[\w.+-]+@[\w-]+(\.[\w-]+)+",
     r"^\W*(请|务必|立即|马上|立刻|现在就?)\s*(您|你)?\s*(把|将)?.{0,20}?(发送|转发|发给|发到|汇款|转账|打款|泄露)",
     r"(忽略|无视|不要理会)(以上|之前|上述|前面|先前|所有|全部|一切)",
     r"(发送|发给|发到|提供|告诉|回复|转发|输入).{0,12}(密码|口令|验证码|登录凭证|登陆凭证)",
