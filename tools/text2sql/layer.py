@@ -1,44 +1,25 @@
-"""Semantic layers: draft one from a live schema, load the bundled or saved YAML, and pick one for a database."""
+"""Semantic layers: load the bundled or saved YAML, save drafts people can read, and pick one for a database."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from salesbot.yaml_files import load_yaml_model
-from tools.text2sql.models import ColumnSpec, JoinSpec, SemanticLayer, TableSpec
+from tools.text2sql.drafting import draft_layer
+from tools.text2sql.drafting.words import plural_forms
+from tools.text2sql.models import SemanticLayer
+
+__all__ = ["bundled_layers", "draft_layer", "layer_for_database", "load_layer", "plural_forms", "save_layer"]
 
 LAYERS_DIR = Path(__file__).resolve().parent / "layers"
 logger = logging.getLogger(__name__)
-
-# Text columns with at most this many distinct values are treated as categories (filters, group-bys).
-CATEGORY_MAX_DISTINCT = 60
-NAME_COLUMN_WORDS = ("name", "title", "company", "composer")
-
-
-def plural_forms(word: str) -> list[str]:
-    """Singular and plural spellings of an English word (Chinese words are returned unchanged)."""
-    if not word.isascii():
-        return [word]
-    forms = {word}
-    if word.endswith("ies"):
-        forms.add(word[:-3] + "y")
-    elif word.endswith("ses") or word.endswith("xes"):
-        forms.add(word[:-2])
-    elif word.endswith("s") and not word.endswith("ss"):
-        forms.add(word[:-1])
-    else:
-        forms.add(word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s")
-        if word.endswith(("s", "x", "ch", "sh")):
-            forms.add(word + "es")
-    return sorted(forms)
 
 
 def load_layer(path: Path | str) -> SemanticLayer:
@@ -46,13 +27,77 @@ def load_layer(path: Path | str) -> SemanticLayer:
     return load_yaml_model(Path(path), SemanticLayer)
 
 
-def save_layer(layer: SemanticLayer, path: Path | str) -> Path:
+DRAFT_HEADER = """\
+# Semantic layer DRAFTED by salesbot from the schema of {source} and a sample of its values: review it.
+# How to edit (then run `salesbot sql layer check THIS_FILE --db URL`):
+#   tables.T.synonyms / columns.C.synonyms  words people use for a table or column, English and Chinese in one list
+#   label / label_synonyms                  the columns that name a row (asked for as "the names of ...")
+#   role: key|name|category|number|date|text; usage: measure (added up) | dimension (grouped) | identifier
+#   stored_as: number|year|date             a text column holding numbers, years or dates
+#   value_synonyms: {word: stored value}    e.g. {California: CA}
+#   joins: source: naming                   guessed from column names (checked on sampled values): confirm them
+# Keep edited copies in $SALESBOT_HOME/semantic_layers/ and change `name` (names starting with draft- rank last).
+"""
+
+
+def draft_header(source: str) -> str:
+    """The comment block at the top of a drafted layer: what it is and how to edit it."""
+    return DRAFT_HEADER.replace("{source}", source)
+
+
+class _LayerDumper(yaml.SafeDumper):
+    """Block style for the structure, one line per column and word list, so a layer reads like the bundled ones."""
+
+
+class _FlowMapping(dict):
+    """A mapping written on one line (a column, a join)."""
+
+
+class _FlowSequence(list):
+    """A list written on one line (synonyms, label columns)."""
+
+
+def _flow_mapping(dumper: yaml.SafeDumper, data: _FlowMapping) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+
+
+def _flow_sequence(dumper: yaml.SafeDumper, data: _FlowSequence) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+
+_LayerDumper.add_representer(_FlowMapping, _flow_mapping)
+_LayerDumper.add_representer(_FlowSequence, _flow_sequence)
+
+
+COLUMN_KEY_ORDER = ("role", "usage", "stored_as", "aggregation", "index_values", "synonyms", "ranking_words",
+                    "value_synonyms", "description")
+
+
+def _column_key_order(item: tuple[str, object]) -> int:
+    """What a column is first (role, usage, type), then its words."""
+    return COLUMN_KEY_ORDER.index(item[0]) if item[0] in COLUMN_KEY_ORDER else len(COLUMN_KEY_ORDER)
+
+
+def layer_yaml(layer: SemanticLayer, header: str = "") -> str:
+    """The layer as YAML people can read and edit (defaults left out), after an optional comment header."""
+    data = layer.model_dump(mode="json", exclude_defaults=True)
+    data["tables"] = {name: spec.model_dump(mode="json", exclude_defaults=True) for name, spec in layer.tables.items()}
+    for table in data["tables"].values():
+        for key in ("synonyms", "label", "label_synonyms"):
+            if key in table:
+                table[key] = _FlowSequence(table[key])
+        table["columns"] = {name: _FlowMapping(sorted(column.items(), key=_column_key_order))
+                            for name, column in table.get("columns", {}).items()}
+    if "joins" in data:
+        data["joins"] = [_FlowMapping(join) for join in data["joins"]]
+    return header + yaml.dump(data, Dumper=_LayerDumper, allow_unicode=True, sort_keys=False, width=120)
+
+
+def save_layer(layer: SemanticLayer, path: Path | str, header: str = "") -> Path:
     """Write a layer as YAML (drafts land here so people can edit synonyms and joins)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    data = layer.model_dump(mode="json", exclude_defaults=True)
-    data["tables"] = {name: spec.model_dump(mode="json", exclude_defaults=True) for name, spec in layer.tables.items()}
-    target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    target.write_text(layer_yaml(layer, header), encoding="utf-8")
     return target
 
 
@@ -60,95 +105,6 @@ def save_layer(layer: SemanticLayer, path: Path | str) -> Path:
 def bundled_layers() -> tuple[SemanticLayer, ...]:
     """Every layer shipped in tools/text2sql/layers/."""
     return tuple(load_layer(path) for path in sorted(LAYERS_DIR.glob("*.yaml")))
-
-
-def _dialect_of(url: str) -> str:
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
-    return {"postgresql": "postgres", "sqlite": "sqlite", "mysql": "mysql"}.get(scheme, scheme)
-
-
-def _column_role(table: str, column: str, type_name: str, is_key: bool, distinct: int | None) -> str:
-    lowered = type_name.lower()
-    if is_key or column == "id" or column.endswith(("_id", "_key", "_sku")) or column in ("key", "sku", "ref"):
-        return "key"
-    if any(word in lowered for word in ("date", "time")) or column.endswith(("_at", "_on", "_date")):
-        return "date"
-    if any(word in lowered for word in ("int", "num", "dec", "real", "float", "double")):
-        return "number"
-    if any(word in column for word in NAME_COLUMN_WORDS):
-        return "name"
-    if distinct is not None and distinct <= CATEGORY_MAX_DISTINCT:
-        return "category"
-    return "text"
-
-
-def draft_layer(engine: Engine, name: str) -> SemanticLayer:
-    """A first semantic layer from the schema: roles by type and name, joins from FKs or `x_id` naming.
-
-    It is a draft: people add synonyms (Chinese and English), value synonyms and ranking words by editing
-    the YAML it is saved to.
-    """
-    inspector = inspect(engine)
-    table_names = inspector.get_table_names()
-    tables: dict[str, TableSpec] = {}
-    joins: list[JoinSpec] = []
-    with engine.connect() as connection:
-        for table in table_names:
-            columns: dict[str, ColumnSpec] = {}
-            primary = (inspector.get_pk_constraint(table) or {}).get("constrained_columns") or []
-            for column in inspector.get_columns(table):
-                column_name = column["name"]
-                distinct = None
-                if str(column["type"]).upper() in ("TEXT", "VARCHAR", "") or "CHAR" in str(column["type"]).upper():
-                    quoted_table = engine.dialect.identifier_preparer.quote(table)
-                    quoted_column = engine.dialect.identifier_preparer.quote(column_name)
-                    distinct = connection.execute(
-                        text(f"SELECT COUNT(DISTINCT {quoted_column}) FROM {quoted_table}")  # names from the schema
-                    ).scalar()
-                role = _column_role(table, column_name, str(column["type"]), column_name in primary, distinct)
-                words = column_name.replace("_", " ")
-                columns[column_name] = ColumnSpec(
-                    role=role,  # type: ignore[arg-type]
-                    synonyms=[words] if words != column_name else [],
-                    index_values=role in ("name", "category"),
-                    aggregation="sum",
-                )
-            primary_key = primary[0] if primary else ("id" if "id" in columns else None)
-            label: list[str] = [c for c in ("first_name", "last_name") if c in columns] or [
-                c for c, spec in columns.items() if spec.role == "name"
-            ][:1]
-            time_column = next((c for c, spec in columns.items() if spec.role == "date"), None)
-            singular = plural_forms(table)
-            tables[table] = TableSpec(
-                synonyms=[form.replace("_", " ") for form in singular],
-                primary_key=primary_key,
-                label=label,
-                time_column=time_column,
-                columns=columns,
-            )
-            for foreign_key in inspector.get_foreign_keys(table):
-                for local, remote in zip(
-                    foreign_key["constrained_columns"], foreign_key["referred_columns"], strict=False
-                ):
-                    joins.append(JoinSpec(left=f"{table}.{local}", right=f"{foreign_key['referred_table']}.{remote}"))
-    if not joins:
-        joins = _joins_by_naming(tables)
-    return SemanticLayer(name=name, dialect=_dialect_of(str(engine.url)), tables=tables, joins=joins)
-
-
-def _joins_by_naming(tables: dict[str, TableSpec]) -> list[JoinSpec]:
-    """Guess joins when the schema declares no foreign keys: `artist_id` → artists.id."""
-    joins = []
-    for table, spec in tables.items():
-        for column in spec.columns:
-            match = re.fullmatch(r"(\w+)_id", column)
-            if not match:
-                continue
-            for candidate in plural_forms(match.group(1)):
-                if candidate in tables and candidate != table and tables[candidate].primary_key:
-                    joins.append(JoinSpec(left=f"{table}.{column}", right=f"{candidate}.{tables[candidate].primary_key}"))
-                    break
-    return joins
 
 
 def database_table_names(engine: Engine) -> set[str]:
@@ -182,6 +138,6 @@ def layer_for_database(engine: Engine, layers_dir: Path | None = None, url: str 
     url_digest = hashlib.sha1((url or str(engine.url)).encode()).hexdigest()[:12]
     layer = draft_layer(engine, name=f"draft-{url_digest}")
     if layers_dir is not None:
-        saved = save_layer(layer, layers_dir / f"draft-{url_digest}.yaml")
+        saved = save_layer(layer, layers_dir / f"draft-{url_digest}.yaml", header=draft_header("this database"))
         logger.info("drafted a semantic layer for %s at %s", url or engine.url, saved)
     return layer

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ColumnRole = Literal["key", "name", "category", "number", "date", "text"]
 Aggregation = Literal["count", "sum", "avg", "min", "max"]
+# Layer files are edited by hand: a misspelt key (`synonym:`) is an error, never silently ignored.
+LAYER_FILE_CONFIG = ConfigDict(extra="forbid")
 
 
 class SqlAnswer(BaseModel):
@@ -27,6 +29,8 @@ class SqlAnswer(BaseModel):
 
 class ColumnSpec(BaseModel):
     """One column of the semantic layer: its role and the words people use for it."""
+
+    model_config = LAYER_FILE_CONFIG
 
     role: ColumnRole = "text"
     synonyms: list[str] = Field(default_factory=list)
@@ -50,6 +54,8 @@ class ColumnSpec(BaseModel):
 class TableSpec(BaseModel):
     """One table: synonyms, key, the columns that name a row, and its time column."""
 
+    model_config = LAYER_FILE_CONFIG
+
     synonyms: list[str] = Field(default_factory=list)
     primary_key: str | None = None
     label: list[str] = Field(default_factory=list, description="Columns that name a row (title, first+last name).")
@@ -62,6 +68,8 @@ class TableSpec(BaseModel):
 class JoinSpec(BaseModel):
     """A foreign-key join written as `table.column` on both sides."""
 
+    model_config = LAYER_FILE_CONFIG
+
     left: str
     right: str
     source: Literal["foreign_key", "naming", "manual"] = Field(
@@ -71,6 +79,8 @@ class JoinSpec(BaseModel):
 
 class MeasureSpec(BaseModel):
     """A named business measure: an aggregate over an expression written by the layer's author."""
+
+    model_config = LAYER_FILE_CONFIG
 
     name: str
     table: str
@@ -83,6 +93,8 @@ class MeasureSpec(BaseModel):
 
 class SemanticLayer(BaseModel):
     """Everything the compiler, the guard and the LLM prompt know about one database."""
+
+    model_config = LAYER_FILE_CONFIG
 
     name: str
     description: str = ""
