@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, delete, select
 
 from knowledge.base import KnowledgeBase, get_knowledge_base
-from knowledge.chunking import CHUNKER_VERSION, chunk_document
+from knowledge.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from knowledge.graph import AliasMatcher, add_defined_short_names, all_aliases, link_document
 from knowledge.injection import strip_instructions
 from knowledge.loaders import (
@@ -186,12 +186,25 @@ def _ingest_locked(kb: KnowledgeBase, paths: Iterable[Path | str], prune: bool,
 
 def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str,
                 entity_extractor: EntityExtractor | None = None) -> FileResult:
+    """One file, whatever it holds: any failure is this file's result (named with a reason), never the batch's.
+
+    The reason is written for the user; the exception behind an unexpected failure goes to the debug log only."""
     try:
         document = load_document(path, fingerprint, kb.settings.ingest_unclear_access)
     except DocumentLoadError as error:
-        return FileResult(path=str(path), source=path.name, status="failed", reason=str(error))
+        return _failed(path, str(error))
     except OSError as error:
-        return FileResult(path=str(path), source=path.name, status="failed", reason=f"cannot read file: {error}")
+        return _failed(path, f"cannot read file ({error.strerror or 'I/O error'})")
+    except Exception:  # a loader bug or a parser error nobody foresaw: still only this file fails
+        logger.debug("loading %s failed", path, exc_info=True)
+        return _failed(path, "could not be read (unexpected problem in its content)")
+    try:
+        chunks = chunk_document(document)
+    except Exception:
+        logger.debug("chunking %s failed", path, exc_info=True)
+        return _failed(path, "could not be split into passages (unexpected problem in its text)")
+    if not chunks:
+        return _failed(path, "no text found in the file")
     doc_id = doc_id_for(path)
     with kb.session() as session:
         existing = session.get(KnowledgeDocument, doc_id)
@@ -199,21 +212,21 @@ def _ingest_one(kb: KnowledgeBase, path: Path, fingerprint: str,
             return FileResult(path=str(path), source=document.source, status="unchanged", chunks=existing.chunk_count,
                               access=document.access, access_warning=document.access_warning)
     try:
-        chunk_count, flagged = _write_document(kb, doc_id, document, entity_extractor)
-    except Exception as error:  # one bad document must not stop the batch; the report names it
-        logger.exception("ingesting %s failed", path)
-        return FileResult(path=str(path), source=document.source, status="failed",
-                          reason=f"could not index: {type(error).__name__}: {error}")
+        chunk_count, flagged = _write_document(kb, doc_id, document, chunks, entity_extractor)
+    except Exception:  # one bad document must not stop the batch; the report names it
+        logger.debug("indexing %s failed", path, exc_info=True)
+        return _failed(path, "could not be written to the search index (see the debug log)")
     return FileResult(path=str(path), source=document.source, status="updated" if existing else "ingested",
                       chunks=chunk_count, flagged_injection=flagged, access=document.access,
                       access_warning=document.access_warning)
 
 
-def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument,
+def _failed(path: Path, reason: str) -> FileResult:
+    return FileResult(path=str(path), source=path.name, status="failed", reason=reason)
+
+
+def _write_document(kb: KnowledgeBase, doc_id: str, document: LoadedDocument, chunks: list[Chunk],
                     entity_extractor: EntityExtractor | None = None) -> tuple[int, bool]:
-    chunks = chunk_document(document)
-    if not chunks:
-        raise DocumentLoadError("no text found in the file")
     level = access_level(document.access)
     rows: list[KnowledgeChunk] = []
     for chunk in chunks:

@@ -25,6 +25,7 @@ def ingest_command(
 ) -> None:
     """Ingest documents (Markdown, text, YAML, PDF, DOCX, CSV/XLSX QA sheets) incrementally."""
     from rich.console import Console
+    from rich.markup import escape  # file names and reasons are data: "[/x]" in a name is not markup
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from knowledge.ingest import IngestBusyError, discover_files, ingest_paths
@@ -41,7 +42,7 @@ def ingest_command(
                       TextColumn("{task.description}"), console=console, transient=json_output) as progress:
             task = progress.add_task("", total=len(documents))
             report = ingest_paths(paths, prune=prune, entity_extractor=_configured_entity_extractor(),
-                                  on_file=lambda result: progress.update(task, advance=1, description=result.source),
+                                  on_file=lambda result: progress.update(task, advance=1, description=escape(result.source)),
                                   lock_wait_s=lock_wait_s, on_lock_wait=tell_waiting)
     except IngestBusyError as error:
         typer.echo(f"error: {error}", err=True)
@@ -51,12 +52,12 @@ def ingest_command(
     else:
         for result in report.results:
             if result.status == "failed":
-                console.print(f"[red]FAILED[/red] {result.path}: {result.reason}")
+                console.print(f"[red]FAILED[/red] {escape(str(result.path))}: {escape(result.reason or '')}")
             elif result.access_warning:
-                console.print(f"[yellow]admins only[/yellow] {result.source}: unclear access metadata "
-                              f"({result.access_warning})")
+                console.print(f"[yellow]admins only[/yellow] {escape(result.source)}: unclear access metadata "
+                              f"({escape(result.access_warning)})")
             elif result.flagged_injection:
-                console.print(f"[yellow]flagged[/yellow] {result.source}: instruction-like text removed from the index")
+                console.print(f"[yellow]flagged[/yellow] {escape(result.source)}: instruction-like text removed from the index")
         counts = {status: report.count(status) for status in ("ingested", "updated", "unchanged", "pruned", "failed")}
         console.print("  ".join(f"{status}: {count}" for status, count in counts.items()))
     raise typer.Exit(code=0 if report.ok else 1)
@@ -105,13 +106,15 @@ def search_command(
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.panel import Panel
+    from rich.text import Text
 
     console = Console()
     if not chunks:
         console.print("No passages found (is the knowledge base ingested? try `salesbot ingest samples`).")
     for rank, chunk in enumerate(chunks, start=1):
-        console.print(Panel(chunk.text, title=f"{rank}. {chunk.source} — {chunk.section}",
+        console.print(Panel(Text(chunk.text), title=escape(f"{rank}. {chunk.source} — {chunk.section}"),
                             subtitle=f"{chunk.doc_type} · score {chunk.score:.4f}", title_align="left"))
 
 
@@ -121,6 +124,7 @@ def graph_show_command(
 ) -> None:
     """Print an entity, its aliases, relations and documents, as far as `--role` may read them."""
     from rich.console import Console
+    from rich.markup import escape
 
     from connectors.cli.roles import cli_role
     from knowledge.base import get_knowledge_base
@@ -139,9 +143,9 @@ def graph_show_command(
     if view is None:
         console.print(f"No entity matches {name!r}.")
         raise typer.Exit(code=1)
-    console.print(f"[bold]{view.name}[/bold] ({view.entity_type}, {view.entity_id})")
-    console.print("aliases: " + ", ".join(view.aliases))
+    console.print(f"[bold]{escape(view.name)}[/bold] ({view.entity_type}, {escape(view.entity_id)})")
+    console.print(escape("aliases: " + ", ".join(view.aliases)))
     for source, relation, target in view.relations:
-        console.print(f"  {source} —{relation}→ {target}")
+        console.print(escape(f"  {source} —{relation}→ {target}"))
     for source, title in view.documents:
-        console.print(f"  document: {source} ({title})")
+        console.print(escape(f"  document: {source} ({title})"))

@@ -130,3 +130,24 @@ def test_a_failing_extractor_does_not_fail_the_document(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "note.md").write_text("# Note\nPlain text.\n", encoding="utf-8")
     assert ingest_paths([folder], entity_extractor=broken).ok
+
+
+def test_a_broken_utf16_file_is_named_and_the_files_after_it_are_ingested(tmp_path: Path) -> None:
+    folder = write_corpus(tmp_path / "docs")
+    # Sorted before the good files: the batch must go on past it.
+    (folder / "a_export.txt").write_bytes(b"\xff\xfe" + bytes(range(0xd8, 0xe0)) * 7 + b"\x41")
+    result = CliRunner().invoke(app, ["ingest", str(folder)], env={"COLUMNS": "1000"})
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "UnicodeDecodeError" not in result.output
+    [failure] = [line for line in result.output.splitlines() if line.startswith("FAILED")]
+    assert "a_export.txt" in failure and "UTF-16 byte-order mark but is not valid UTF-16" in failure
+    from knowledge.retriever import retrieve_with_role_filter
+
+    assert {chunk.source for chunk in retrieve_with_role_filter("G5 operating temperature", "rep", k=10)} >= {
+        "datasheet.pdf"}
+    assert {document.source for document in _stored_documents()} == {"contract_a.md", "datasheet.pdf", "faq.csv"}
+
+
+def _stored_documents() -> list[KnowledgeDocument]:
+    with get_knowledge_base().session() as session:
+        return list(session.exec(select(KnowledgeDocument)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from knowledge.chunking import chunk_document, heading_level
+from knowledge.chunking import chunk_document, detect_heading
 from knowledge.loaders import LoadedDocument, QARow
 
 
@@ -44,7 +44,8 @@ def test_qa_rows_become_one_chunk_each_with_category_and_product() -> None:
 
 
 def test_heading_detection_rejects_body_sentences_that_start_like_articles() -> None:
-    assert heading_level("第五条 质量保证") == (2, "第五条 质量保证")
-    assert heading_level("Section 4.1 Payment schedule") is not None
+    heading = detect_heading("第五条 质量保证")
+    assert heading is not None and (heading.level, heading.title) == (2, "第五条 质量保证")
+    assert detect_heading("Section 4.1 Payment schedule") is not None
     long_sentence = "第五条规定的质保期内，乙方应免费维修所有因设备本身质量问题造成的故障，并承担往返运费。"
-    assert heading_level(long_sentence) is None
+    assert detect_heading(long_sentence) is None
