@@ -1,5 +1,9 @@
 """Rule-based (no-LLM) text-to-SQL: generic rules over the semantic layer, SQL built with sqlglot expressions.
 
+`RuleCompiler` routes a question: machine-drafted layers go to the pipeline (tools/text2sql/pipeline: intent →
+linking → plan → joins → render); layers people edited go to the layer planner below, which knows their measures,
+periods, time grains and ranking words, with the pipeline as its fallback when it cannot read a question.
+
 Rules: counts, sums and averages of measures, group by a dimension or an entity, top/bottom N, HAVING on
 counts, filters from indexed values, LIKE patterns, anti-joins ("never"), EXCEPT/INTERSECT ("but not",
 "both"), entity lookups, time filters and grains. User words only become string or number literals;
@@ -19,6 +23,9 @@ from salesbot.text import has_cjk
 from tools.text2sql import lexicon
 from tools.text2sql.mentions import Mention, QuestionReading, SchemaTarget, Vocabulary, shortest_join_path
 from tools.text2sql.models import SemanticLayer
+from tools.text2sql.pipeline.compile import PipelineCompiler, PipelineOutcome
+from tools.text2sql.pipeline.planner import PlanError
+from tools.text2sql.pipeline.render import RenderError
 from tools.text2sql.values import ValueIndex, ValueTarget
 
 ADJACENT_GAPS = {"", "is", "are", "named", "called", "titled", "=", "of", "the", "in the", "is the", "为", "是", "叫"}
@@ -39,10 +46,16 @@ class CannotCompileError(ValueError):
 
 @dataclass
 class CompiledQuery:
-    """SQL produced by the rules plus a short explanation of how the question was read."""
+    """SQL produced by the rules plus a short explanation of how the question was read.
+
+    `unsure` is True when the rules doubt their reading (words they did not read, a column several tables
+    have); a caller with a language model may ask it instead, and keep this SQL as the fallback.
+    """
 
     sql: str
     explanation: str
+    unsure: bool = False
+    doubts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -98,8 +111,33 @@ class RuleCompiler:
 
     def __init__(self, layer: SemanticLayer, value_index: ValueIndex, today: date | None = None) -> None:
         self.vocabulary = Vocabulary(layer, value_index, today)
+        self.pipeline = PipelineCompiler(layer, value_index)
+        # A machine draft (named draft-…/drafted-…) only knows words from identifiers: the pipeline reads it
+        # first. A layer people edited (measures, time grains, ranking words written for it) goes to the
+        # planner written for those, and the pipeline answers what that planner cannot.
+        self.pipeline_first = layer.name.startswith("draft")
 
     def compile(self, question: str) -> CompiledQuery:
+        if self.pipeline_first:
+            outcome = self._pipeline(question)
+            if outcome is not None:
+                return CompiledQuery(outcome.sql, "", unsure=outcome.unsure, doubts=outcome.doubts)
+            return self._layer_planner(question)
+        try:
+            return self._layer_planner(question)
+        except CannotCompileError:
+            outcome = self._pipeline(question)
+            if outcome is None or outcome.unsure:
+                raise
+            return CompiledQuery(outcome.sql, "")
+
+    def _pipeline(self, question: str) -> PipelineOutcome | None:
+        try:
+            return self.pipeline.compile(question)
+        except (PlanError, RenderError):
+            return None
+
+    def _layer_planner(self, question: str) -> CompiledQuery:
         reading = QuestionReading(self.vocabulary, question)
         reading.find_mentions()
         return _Planner(reading).build()

@@ -111,3 +111,99 @@ QUESTION_WORDS = frozenset(
     "name names title titles".split()
 )
 STOPWORDS = ENGLISH_STOPWORDS | QUESTION_WORDS
+
+# ---------------------------------------------------------------------------------------------------------------
+# Intent cues of the pipeline compiler (tools/text2sql/pipeline/intent.py): phrases per cue kind, English and
+# Chinese, longest matched first. General language only: no table, column or value of any database.
+INTENT_CUES: dict[str, tuple[str, ...]] = {
+    "count": ("how many", "number of", "count of", "count the", "count", "num of", "the count", "多少个", "多少位",
+              "多少家", "多少只", "多少条", "多少门", "多少种", "多少名", "多少部", "多少", "几个", "几位", "几家", "几只",
+              "几种", "数量", "个数", "数目", "总数", "数"),
+    "distinct": ("different", "distinct", "unique", "不同", "不重复"),
+    "avg": ("average", "avg", "mean", "on average", "平均"),
+    "sum": ("total", "sum of", "in total", "altogether", "总共", "总计", "合计", "总和", "总"),
+    "max": ("maximum", "max", "最大值", "最大"),
+    "min": ("minimum", "min", "最小值", "最小"),
+    "desc": ("most", "highest", "largest", "biggest", "greatest", "maximum number of", "most number of", "best",
+             "top", "最多", "最高", "最大", "最长"),
+    "asc": ("least", "fewest", "lowest", "smallest", "minimum number of", "least number of", "shortest", "worst",
+            "rarest", "最少", "最低", "最小", "最短"),
+    "recent": ("most recent", "most recently", "latest", "newest", "last", "最近", "最新", "最晚", "最后"),
+    "earliest": ("earliest", "first", "oldest date", "最早", "第一"),
+    "oldest": ("oldest", "eldest", "年龄最大", "最老", "年纪最大"),
+    "youngest": ("youngest", "年龄最小", "最年轻", "年纪最小"),
+    "expensive": ("most expensive", "priciest", "costliest", "最贵"),
+    "cheap": ("cheapest", "least expensive", "最便宜"),
+    "group": ("for each", "for every", "each", "per", "grouped by", "group by", "broken down by", "every",
+              "每个", "每一个", "每种", "每位", "每", "各个", "各", "分别"),
+    "order": ("sorted by", "ordered by", "order by", "sort by", "in order of", "ranked by", "arranged by",
+              "按照", "按"),
+    "alphabetical": ("alphabetical order", "alphabetically", "lexicographical order", "in alphabetical",
+                     "字母顺序", "按字母"),
+    "descending": ("descending", "decreasing", "reverse", "reversed", "降序", "从高到低", "从大到小", "倒序"),
+    "negation": ("not", "other than", "except for", "isn't", "aren't", "doesn't", "don't", "is not", "are not",
+                 "不是", "不为", "不等于", "不使用", "不用", "不"),
+    "anti": ("do not have any", "does not have any", "not have any", "have no", "has no", "with no", "without any",
+             "without", "never", "not any", "not used by any", "not used in any", "not in any", "did not",
+             "do not", "does not", "have not", "has not", "haven't", "hasn't", "didn't", "no",
+             "没有任何", "没有", "从未", "从来没有", "从来没", "从没", "未被", "未", "没"),
+    "star": ("all the information", "all information", "all the info", "all info", "all the details",
+             "all details", "all attributes", "everything about", "全部信息", "所有信息", "全部资料", "所有资料",
+             "详细信息"),
+    "both": ("both", "同时", "既"),
+    "either": ("either", "或者", "或"),
+    "or": ("or",),
+    "and": ("and", "as well as", "和", "与", "及", "以及"),
+    "average_ref": ("below the average", "below average", "less than the average", "less than average",
+                    "lower than the average", "lower than average", "under the average", "above the average",
+                    "above average", "more than the average", "more than average", "higher than the average",
+                    "higher than average", "over the average", "低于平均", "高于平均", "小于平均", "大于平均"),
+}
+# Chinese column words that end in a generic noun ("角色代码" role code): the head alone ("角色") names the column too.
+CJK_GENERIC_SUFFIXES = ("代码", "编码", "编号", "名称", "名字", "描述", "说明", "日期", "类型", "号码", "地址", "数量",
+                        "金额", "费用", "信息", "详情", "ID")
+# Request words: they ask for data and never name a table or a column ("show" is not a table).
+REQUEST_WORDS = frozenset(
+    "show list give find display tell return get what which who whose where when how are is was were the of "
+    "me all please provide describe compute calculate count each every both".split()
+) | frozenset(("显示", "列出", "给出", "找出", "查询", "告诉", "哪些", "哪个", "什么", "请", "所有", "全部", "列举", "返回"))
+# Comparison words before a number: operator per phrase (a phrase ending in "or more" follows the number).
+COMPARISON_WORDS: dict[str, str] = {
+    "more than": ">", "greater than": ">", "larger than": ">", "higher than": ">", "bigger than": ">",
+    "longer than": ">", "later than": ">", "over": ">", "above": ">", "exceeding": ">", "at least": ">=",
+    "no less than": ">=", "not less than": ">=", "fewer than": "<", "less than": "<", "lower than": "<",
+    "smaller than": "<", "shorter than": "<", "earlier than": "<", "under": "<", "below": "<", "at most": "<=",
+    "no more than": "<=", "not more than": "<=", "equal to": "=", "equals": "=", "exactly": "=",
+    "after": ">", "since": ">=", "before": "<", "prior to": "<",
+    "超过": ">", "大于": ">", "多于": ">", "高于": ">", "晚于": ">", "不少于": ">=", "至少": ">=", "不低于": ">=",
+    "少于": "<", "小于": "<", "低于": "<", "早于": "<", "不超过": "<=", "至多": "<=", "最多": "<=", "等于": "=",
+}
+# Comparison words after a number ("2 or more", "5以上").
+TRAILING_COMPARISON_WORDS: dict[str, str] = {
+    "or more": ">=", "or greater": ">=", "or higher": ">=", "or above": ">=", "or fewer": "<=", "or less": "<=",
+    "or lower": "<=", "or below": "<=", "以上": ">=", "及以上": ">=", "以下": "<=", "及以下": "<=",
+}
+# Words for money-like, age-like and time-like columns: superlatives such as "most expensive" pick a column
+# whose name holds one of these words.
+COLUMN_CLASS_WORDS: dict[str, tuple[str, ...]] = {
+    "money": ("price", "cost", "amount", "fee", "charge", "salary", "revenue", "budget", "payment", "total",
+              "价格", "费用", "金额", "成本"),
+    "age": ("age", "年龄"),
+    "date": ("date", "time", "year", "day", "日期", "时间", "年份"),
+}
+# Row filters written as a word: "containing 'x'" and friends (pattern kind, English/Chinese phrase).
+SUBSTRING_WORDS = re.compile(
+    r"\b(?:contains?|containing|includes?|including|with|has|have|having)\s+(?:the\s+|a\s+)?"
+    r"(?:substring|sub-string|string|word|letters?|text|phrase|character)\s+(?:of\s+)?['\"]?(?P<text>[^'\"\s?.,]+)"
+    r"['\"]?|\b(?:contains?|containing|includes?|including|has|have|having)\s+['\"](?P<quoted>[^'\"]+)['\"]"
+    r"|(?:包含|含有|带有|带|包括)(?:字母|字符|单词|词语|词|字)?[“\"'](?P<zhq>[^”\"']+)[”\"']"
+    r"|包含(?P<zh>[^”\"'，。？\s]+?)(?:的|$|，|。|？)"
+)
+PREFIX_WORDS = re.compile(
+    r"\b(?:starts?|starting|begins?|beginning)\s+with\s+(?:the\s+(?:letter|word|string)\s+)?['\"]?(?P<text>[\w\-]+)"
+    r"['\"]?|以[“\"']?(?P<zh>[^”\"'\s]+?)[”\"']?开头"
+)
+SUFFIX_WORDS = re.compile(
+    r"\b(?:ends?|ending)\s+with\s+(?:the\s+(?:letter|word|string)\s+)?['\"]?(?P<text>[\w\-]+)['\"]?"
+    r"|以[“\"']?(?P<zh>[^”\"'\s]+?)[”\"']?结尾"
+)
