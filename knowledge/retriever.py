@@ -27,8 +27,9 @@ EXPANSION_WEIGHT = 1.0
 # entity are used.
 ALIAS_WEIGHT = 0.5
 LIST_WEIGHTS = {"bm25": 1.0, "dense": 0.5}
-# all-MiniLM-L6-v2 maps most Chinese characters to [UNK]: its ranking of a Chinese question is mostly noise.
-DENSE_WEIGHT_BY_LANGUAGE = {"en": 0.5, "zh": 0.25}
+# An English-only embedder (all-MiniLM-L6-v2) maps most Chinese characters to [UNK]: its ranking of a Chinese
+# question is mostly noise, so it counts for less there; a multilingual embedder keeps LIST_WEIGHTS everywhere.
+ENGLISH_ONLY_DENSE_WEIGHT_BY_LANGUAGE = {"en": 0.5, "zh": 0.25}
 # Fused score is multiplied by (1 + ENTITY_BOOST × link strength); 2.0 = a document about exactly that entity.
 # Multiplicative, so the boost lifts topically relevant chunks of the named entity instead of overriding topic;
 # entity-linked chunks missing from both lists enter with a floor score so a cross-language match can surface.
@@ -121,11 +122,12 @@ def retrieve_with_role_filter(query: str, role: str, k: int = 5,
         scores = scores + ALIAS_WEIGHT * lexical.scores(analysis.alias_tokens, role)
     ranked_lists: dict[str, list[str]] = {
         "bm25": [chunk_id for chunk_id, _ in lexical.top(scores, CANDIDATES_PER_LIST)]}
+    weights = dict(LIST_WEIGHTS)
     if kb.dense_store is not None and kb.embedder is not None:
-        dense_text = " ".join([query, *english_terms(analysis.expansion_terms)])
-        vector = kb.embedder.embed([dense_text])[0]
+        vector = kb.embedder.embed_query(dense_query_text(analysis, kb.embedder.multilingual))
         ranked_lists["dense"] = [chunk_id for chunk_id, _ in kb.dense_store.query(role, vector, CANDIDATES_PER_LIST)]
-    weights = {**LIST_WEIGHTS, "dense": DENSE_WEIGHT_BY_LANGUAGE.get(analysis.language, LIST_WEIGHTS["dense"])}
+        if not kb.embedder.multilingual:
+            weights["dense"] = ENGLISH_ONLY_DENSE_WEIGHT_BY_LANGUAGE.get(analysis.language, weights["dense"])
     fused = dict(reciprocal_rank_fusion(ranked_lists, weights))
     if analysis.entity_ids:
         for chunk_id, strength in _entity_strengths(kb, analysis.entity_ids, scores, lexical.position):
@@ -134,6 +136,17 @@ def retrieve_with_role_filter(query: str, role: str, k: int = 5,
     ranked = rerank_by_document(ranked, _candidate_documents(kb, [chunk_id for chunk_id, _ in ranked]),
                                 analysis.intended_doc_types)
     return _materialize(kb, ranked[: k * 2], role)[:k]
+
+
+def dense_query_text(analysis: QueryAnalysis, multilingual: bool) -> str:
+    """What the embedder sees of a question: the question and its glossary equivalents, as BM25 gets them.
+
+    An English-only model gets only the English equivalents (Chinese ones would be [UNK]), so a Chinese question
+    still lands near English clauses; a multilingual model gets both languages, which lifts cross-language pairs
+    its shared vector space alone ranks weakly.
+    """
+    terms = analysis.expansion_terms if multilingual else english_terms(analysis.expansion_terms)
+    return " ".join([analysis.text, *terms])
 
 
 def rerank_by_document(ranked: list[tuple[str, float]], documents: dict[str, tuple[str, str]],

