@@ -1,4 +1,5 @@
-"""The conversation graph: route → (retrieve → compose | price | data | propose → confirm | help) → record."""
+"""The conversation graph: route → (retrieve → compose | price | data | propose → confirm | help) → record;
+a route that cannot serve the turn falls back to retrieve → compose."""
 
 from __future__ import annotations
 
@@ -43,13 +44,19 @@ def build_graph() -> StateGraph[AgentState, Context, AgentState, AgentState]:
     builder.add_edge(START, "route_question")
     builder.add_conditional_edges("route_question", _next_after_route, list(ROUTE_TO_NODE.values()))
     builder.add_edge("retrieve_passages", "compose_answer")
-    # The answer is recorded in the thread before the gate pauses, so the proposal is part of the memory.
-    builder.add_edge("propose_write_action", "record_turn")
-    for node in ("compose_answer", "propose_pricing_strategies", "answer_data_question", "respond_help"):
+    # A route that cannot serve the turn (role, missing slot) hands it to the knowledge route; the answer is
+    # recorded in the thread before the gate pauses, so a proposal is part of the memory.
+    for node in ("propose_write_action", "propose_pricing_strategies", "answer_data_question"):
+        builder.add_conditional_edges(node, _after_route_node, ["retrieve_passages", "record_turn"])
+    for node in ("compose_answer", "respond_help"):
         builder.add_edge(node, "record_turn")
     builder.add_conditional_edges("record_turn", _after_record, ["confirm_action", END])
     builder.add_edge("confirm_action", END)
     return builder
+
+
+def _after_route_node(state: AgentState) -> str:
+    return "retrieve_passages" if state.get("fallback") else "record_turn"
 
 
 def _after_record(state: AgentState) -> Any:

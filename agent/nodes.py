@@ -19,7 +19,7 @@ from agent.answer.models import AnswerDraft
 from agent.answer.refusal import restricted_refusal
 from agent.context import Context
 from agent.models import Route
-from agent.router import asks_for_restricted_pricing, route_by_rules, task_kind
+from agent.router import asks_for_restricted_pricing, asks_to_change_data, route_by_rules, task_kind
 from agent.state import AgentState
 from knowledge.base import get_knowledge_base
 from knowledge.retriever import analyze_query, retrieve_with_role_filter
@@ -62,7 +62,14 @@ def route_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
                                       RouteDecision).route
         except (ModelUnavailableError, StructuredOutputError) as error:
             logger.warning("LLM routing failed, keeping the rule route: %s", error)
-    return {"route": route, "language": language, "passages": [], "pending_action": None, "result": {}}
+    return {"route": route, "language": language, "passages": [], "pending_action": None, "result": {},
+            "fallback": None}
+
+
+def fall_back_to_knowledge(route: str, message: str, refused: bool = False) -> dict[str, Any]:
+    """A route that cannot serve this turn hands it to the knowledge route, keeping its own message for the case
+    where the knowledge base cannot answer either (the graph routes on `fallback`)."""
+    return {"fallback": {"route": route, "message": message, "refused": refused}}
 
 
 def _entity_names(entity_ids: list[str]) -> list[str]:
@@ -91,7 +98,8 @@ def retrieve_passages(state: AgentState, runtime: Runtime[Context]) -> dict[str,
 
 
 def compose_answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Grounded, cited answer; refusal when nothing retrieved supports one."""
+    """Grounded, cited answer; refusal when nothing retrieved supports one (or, for a turn another route handed
+    over, that route's own message)."""
     from knowledge.models import RetrievedChunk
 
     question, language = state["question"], state["language"]
@@ -101,11 +109,28 @@ def compose_answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     else:
         passages = [RetrievedChunk(**p) for p in state.get("passages", [])]
         kb = get_knowledge_base()
-        draft = compose_extractive_answer(question, language, passages, kb.alias_matcher(), kb.entity_aliases())
+        draft = compose_extractive_answer(question, language, passages, kb.alias_matcher(), kb.entity_aliases(),
+                                          embedder=kb.embedder)
         model = _chat_model()
         if model is not None and not draft.refused:
             draft = compose_llm_answer(model, original_question, language, passages[:4]) or draft
+    fallback = state.get("fallback")
+    if fallback and not _answers_handed_over_turn(draft):
+        return {"result": {**_result(fallback["message"], language, fallback["route"]),
+                           "refused": fallback.get("refused", False)}}
     return {"result": _draft_result(draft, language, original_question, runtime.context)}
+
+
+def _answers_handed_over_turn(draft: AnswerDraft) -> bool:
+    """A turn another route handed over did not ask the documents: answer it only with clear support, halfway
+    between the fitted refusal threshold and full support (an LLM answer passed its own post-check)."""
+    from agent.answer.params import composer_params
+
+    if draft.refused:
+        return False
+    if draft.used_llm or draft.support is None:
+        return True
+    return draft.support >= (1.0 + composer_params().refusal_threshold) / 2
 
 
 def _draft_result(draft: AnswerDraft, language: str, question: str, context: Context) -> dict[str, Any]:
@@ -179,7 +204,7 @@ def propose_pricing_strategies(state: AgentState, runtime: Runtime[Context]) -> 
                 if language == "zh" else
                 f"Tell me the product and quantity, e.g. 'quote 20 {product_example} for {customer_example}, "
                 f"competitor at 58,000'.")
-        return {"result": _result(text, language, "pricing")}
+        return fall_back_to_knowledge("pricing", text)
     quantity_match = _QUANTITY.search(question)
     customer = find_customer_in_text(question)
     try:
@@ -213,7 +238,12 @@ def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[s
     from tools.model_tools import answer_data_question as run_data_question
 
     question, language = state["question"], state["language"]
-    chart_dir = get_settings().home_dir / "charts"
+    settings = get_settings()
+    if runtime.context.role not in settings.data_question_roles and not asks_to_change_data(question):
+        # The tool's own refusal says which roles may ask; the documents may still answer (a partner report).
+        refused = run_data_question_refusal(question, runtime.context.role)
+        return fall_back_to_knowledge("data", refused, refused=True)
+    chart_dir = settings.home_dir / "charts"
     chart_dir.mkdir(parents=True, exist_ok=True)
     answer = run_data_question(question, runtime.context.role, chart_path=str(chart_dir / f"{uuid.uuid4().hex}.png"),
                                llm=_chat_model())
@@ -223,6 +253,13 @@ def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[s
     text = f"{answer.message}\nSQL: {answer.sql}" if table else answer.message
     return {"result": {**_result(text, language, "data", table=_json_safe(table), chart=answer.chart),
                        "refused": answer.refused}}
+
+
+def run_data_question_refusal(question: str, role: str) -> str:
+    """The data tool's message for a role that may not ask data questions (it returns before any SQL work)."""
+    from tools.model_tools import answer_data_question as run_data_question
+
+    return run_data_question(question, role).message
 
 
 def _json_safe(value: Any) -> Any:
@@ -244,7 +281,7 @@ def propose_write_action(state: AgentState, runtime: Runtime[Context]) -> dict[s
     except ActionError as error:
         return {"result": _result(str(error), language, "task")}
     if view is None:
-        return {"result": _result(missing, language, "task")}
+        return fall_back_to_knowledge("task", missing)
     action = view.model_dump(mode="json")
     if view.status == "executed":
         text = (f"已按责任清单自动执行：{view.summary_zh}" if language == "zh"

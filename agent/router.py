@@ -53,6 +53,11 @@ def restricted_pricing_topics(text: str) -> list[str]:
     return [topic for topic, pattern in _RESTRICTED_TOPICS.items() if pattern.search(text)]
 
 
+def asks_to_change_data(text: str) -> bool:
+    """'删除…', 'update the deal…': a write request in words (refused by the data route, never answered)."""
+    return bool(_WRITE_SQL.search(text))
+
+
 def route_by_rules(text: str) -> Route:
     """Knowledge unless the words clearly ask for a write, a quote, a data question or help."""
     if _HELP.match(text):

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.answer.extractive import _CODE_TERM, _NUMBER, _units
 from agent.answer.models import AnswerDraft
+from agent.answer.units import answer_units
 from agent.models import Citation
 from knowledge.models import RetrievedChunk
 from knowledge.text import tokenize
 from prompts import load_prompt
 
 logger = logging.getLogger(__name__)
+
+# What the post-check compares: numbers (with a trailing %) and product-code-like terms ("QM-X3P", "RS485").
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
+_CODE_TERM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{2,}\b")
 
 
 class LLMAnswer(BaseModel):
@@ -64,6 +69,6 @@ def compose_llm_answer(model: Any, question: str, language: str,
 
 
 def _best_quote(answer: str, passage: RetrievedChunk) -> str:
-    units = _units(passage.text) or [passage.text]
+    units = [unit.quote for unit in answer_units(passage.text)] or [passage.text]
     answer_tokens = set(tokenize(answer))
     return max(units, key=lambda unit: len(answer_tokens & set(tokenize(unit))))
