@@ -17,7 +17,7 @@ from prompts import load_prompt
 
 logger = logging.getLogger(__name__)
 
-# What the post-check compares: numbers (with a trailing %) and product-code-like terms ("QM-X3P", "RS485").
+# What the post-check compares: numbers (with a trailing %) and product-code-like terms ("AB-100", "RS485").
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
 _CODE_TERM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z])(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]{2,}\b")
 

@@ -154,7 +154,7 @@ def table_cells(quote: str) -> tuple[list[str], list[str]] | None:
 
 
 def table_row_statement(quote: str, keep: list[int] | None = None) -> str:
-    """A header + row unit as one line: 'Display: 15.6-inch …' or 'X3 — 型号: QM-X3; 底价: 54,400元' (only the
+    """A header + row unit as one line: 'Display: 15.6-inch …' or 'A1 — 型号: AB-100; 单价: 1,200元' (only the
     columns in `keep`, when given)."""
     cells = table_cells(quote)
     if cells is None:

@@ -55,7 +55,7 @@ def test_bm25_alone_masks_restricted_chunks(mixed_corpus: Path) -> None:
 
 def test_dense_store_searches_only_collections_the_role_may_read(mixed_corpus: Path) -> None:
     kb = get_knowledge_base()
-    vector = kb.embedder.embed(["floor price of the Qingquan X3"])[0]
+    vector = kb.embedder.embed_query("floor price of the Qingquan X3")
     rep_ids = {chunk_id for chunk_id, _ in kb.dense_store.query("rep", vector, 50)}
     manager_ids = {chunk_id for chunk_id, _ in kb.dense_store.query("manager", vector, 50)}
     assert rep_ids < manager_ids
