@@ -68,6 +68,20 @@ def database_context(url: str, layers_dir=None, today: date | None = None) -> Da
     return context
 
 
+def value_index_for(url: str, layer: SemanticLayer) -> ValueIndex:
+    """The value index of the cached context for this database and layer (the service has just built it, so
+    the LLM path reuses it); one built now when none is cached."""
+    with _lock:
+        for context in _contexts.values():
+            if context.url == url and context.layer is layer:
+                return context.value_index
+    engine = read_only_engine(url)
+    try:
+        return build_value_index(engine, layer)
+    finally:
+        engine.dispose()
+
+
 def _registry_for(url: str) -> Any:
     """The entity registry for the sales database (whose customers and products it names); None for any other
     database, whose values the registry knows nothing about."""

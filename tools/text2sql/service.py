@@ -16,11 +16,11 @@ from salesbot.settings import get_settings
 from salesbot.text import detect_language
 from tools.text2sql import lexicon
 from tools.text2sql.charts import render_chart
-from tools.text2sql.compiler import CannotCompileError
-from tools.text2sql.context import EmptyDatabaseError, database_context
+from tools.text2sql.compiler import CannotCompileError, CompiledQuery
+from tools.text2sql.context import DatabaseContext, EmptyDatabaseError, database_context
 from tools.text2sql.executor import DatabaseMissingError, QueryTimeoutError, execute_read_only, sqlite_path
 from tools.text2sql.guard import LIMIT_CAP, guard_sql
-from tools.text2sql.models import QueryResult, SqlAnswer
+from tools.text2sql.models import GuardVerdict, QueryResult, SqlAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +118,12 @@ def answer_data_question(
         return _empty_database_answer(question, url, True)
 
     notes: list[str] = []
-    if llm is not None:
+    compiled, verdict, rules_problem = _compile_with_rules(context, question, row_cap)
+    if llm is not None and (compiled is None or compiled.unsure):
+        # The model is asked only where the rules failed or doubt their reading; their SQL stays the fallback.
         from tools.text2sql.llm_path import answer_with_llm
 
-        outcome = answer_with_llm(llm, question, context.layer, url, row_cap)
+        outcome = answer_with_llm(llm, question, context.layer, url, row_cap, value_index=context.value_index)
         if outcome.refused_reason:
             return SqlAnswer(sql=outcome.sql, refused=True, method="llm", message=_say(
                 question, f"The generated SQL was refused by the read-only guard: {outcome.refused_reason}.",
@@ -129,18 +131,8 @@ def answer_data_question(
         if outcome.result is not None:
             return _finish(question, outcome.sql, outcome.result, chart_path, "llm", notes, make_chart)
         notes.append(f"the model's SQL failed after {outcome.attempts} tries ({outcome.failure}); used the rules instead")
-
-    try:
-        compiled = context.compiler.compile(question)
-    except CannotCompileError as error:
-        return _cannot_answer(question, str(error), notes)
-    except Exception:  # a rule bug must not become a traceback in chat
-        _log_failure("rule compiler failed on %r", log_prefix(question))
-        return _cannot_answer(question, "the rules could not read it", notes)
-    verdict = guard_sql(compiled.sql, context.layer, limit_cap=row_cap)
-    if not verdict.allowed:
-        logger.error("guard refused compiler output %s: %s", log_prefix(compiled.sql, 2000), verdict.reason)
-        return _cannot_answer(question, verdict.reason, notes)
+    if compiled is None or verdict is None:
+        return _cannot_answer(question, rules_problem, notes)
     if compiled.explanation:
         notes.append(compiled.explanation)
     try:
@@ -152,6 +144,23 @@ def answer_data_question(
         return SqlAnswer(sql=verdict.sql, method="rules", message=_say(
             question, "The query failed on the database; try rephrasing.", "查询执行失败，请换个说法。"))
     return _finish(question, verdict.sql, result, chart_path, "rules", notes, make_chart)
+
+
+def _compile_with_rules(context: DatabaseContext, question: str, row_cap: int,
+                        ) -> tuple[CompiledQuery | None, GuardVerdict | None, str]:
+    """(compiled query, guard verdict, "") when the rules produced SQL the guard allows; else (None, None, why)."""
+    try:
+        compiled = context.compiler.compile(question)
+    except CannotCompileError as error:
+        return None, None, str(error)
+    except Exception:  # a rule bug must not become a traceback in chat
+        _log_failure("rule compiler failed on %r", log_prefix(question))
+        return None, None, "the rules could not read it"
+    verdict = guard_sql(compiled.sql, context.layer, limit_cap=row_cap)
+    if not verdict.allowed:
+        logger.error("guard refused compiler output %s: %s", log_prefix(compiled.sql, 2000), verdict.reason)
+        return None, None, verdict.reason
+    return compiled, verdict, ""
 
 
 def _log_failure(message: str, *args: Any) -> None:
