@@ -6,7 +6,6 @@ Run: .venv/bin/python -m benchmarks.answer [--questions 40]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=int, default=40)
+    parser.add_argument("--split", default="test", choices=["dev", "test", "all"], help="Golden split asked.")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="salesbot-bench-answer-"))
     os.environ["SALESBOT_HOME"] = str(home)
@@ -35,6 +35,7 @@ def main() -> int:
 
     from agent.models import TurnRequest
     from agent.service import answer_turn
+    from evals.loading import load_golden_split
     from knowledge.ingest import ingest_paths
     from salesbot.settings import SAMPLES_DIR, reset_runtime
     from tools.sales.seed import install_demo_pricing_policy, seed_sample_company
@@ -43,15 +44,15 @@ def main() -> int:
     install_demo_pricing_policy()  # the product has no default policy of its own
     ingest_paths([SAMPLES_DIR])
     seed_sample_company()
-    golden = [json.loads(line) for line in (ROOT / "evals/datasets/golden.jsonl").read_text().splitlines() if line]
-    questions = [(row["question"], row["role"]) for row in golden][: args.questions]
+    golden = load_golden_split(args.split)
+    questions = [(question.question, question.role) for question in golden.questions][: args.questions]
     answer_turn(TurnRequest(text=questions[0][0], thread_id="warmup"))  # loads models, builds indexes
     timings = []
     for number, (question, role) in enumerate(questions):
         started = time.perf_counter()
         answer_turn(TurnRequest(text=question, role=role, thread_id=f"bench-{number}", channel="eval"))
         timings.append((time.perf_counter() - started) * 1000)
-    print(f"warm ask latency (no LLM, {len(timings)} golden questions, new thread each): "
+    print(f"warm ask latency (no LLM, {len(timings)} questions of {golden.name}, new thread each): "
           f"p50 {statistics.median(timings):.0f} ms, p95 {percentile(timings, 0.95):.0f} ms, "
           f"max {max(timings):.0f} ms")
 

@@ -1,6 +1,10 @@
-"""Retrieval benchmark: golden-set hit@1/hit@3/MRR vs two stock baselines, search latency at scale, ingest speed.
+"""Retrieval benchmark: hit@1/hit@3/MRR vs two stock baselines, search latency at scale, ingest speed.
 
-Run: .venv/bin/python -m benchmarks.retrieval [--sizes 1000,10000,100000] [--skip-scale]
+Scored with the functions `salesbot eval retrieval` uses (evals.runner.retrieve_for_questions and
+evals.retrieval.aggregate_retrieval), so both print the same figures on the same question set.
+
+Run: .venv/bin/python -m benchmarks.retrieval [--split test|dev|all | --dataset FILE | --corpus NAME]
+     [--sizes 1000,10000,100000] [--skip-scale]
 """
 
 from __future__ import annotations
@@ -13,14 +17,25 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = ROOT / "evals" / "datasets" / "golden.jsonl"
-SAMPLES = ROOT / "knowledge" / "samples"
+from evals.corpora import EvalCorpus, corpus_environment, load_corpus  # noqa: E402  (after the offline flags)
+from evals.loading import load_dataset, load_golden_split  # noqa: E402
+from evals.models import EvalDataset, EvalQuestion  # noqa: E402
+from evals.retrieval import aggregate_retrieval  # noqa: E402
+from evals.runner import DEFAULT_K, new_outcome, retrieve_for_questions  # noqa: E402
+from salesbot.settings import SAMPLES_DIR  # noqa: E402
+
+GROUPS = {"all": "", "zh": "zh.", "en": "en.", "cross": "cross_language."}
+Search = Callable[[str, str], list[str]]
+Splits = list[tuple[str, str, list[str]]]  # (source, text, access)
 
 
 def use_fresh_home(label: str) -> Path:
@@ -32,50 +47,21 @@ def use_fresh_home(label: str) -> Path:
     return home
 
 
-def load_golden(path: Path) -> list[dict]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [row for row in rows if row.get("expected_sources")]
+def score_search(questions: list[EvalQuestion], search: Search, k: int = DEFAULT_K) -> dict[str, Any]:
+    """Retrieval metrics of one system, computed exactly as `salesbot eval retrieval` computes them."""
+    outcomes = {question.id: new_outcome(question) for question in questions}
+
+    def retrieve(query: str, role: str, depth: int) -> list[Any]:
+        return [SimpleNamespace(source=source) for source in search(query, role)[:depth]]
+
+    retrieve_for_questions(questions, outcomes, k, retrieve)
+    metrics = aggregate_retrieval(list(outcomes.values()), k)
+    misses = [(outcome.id, outcome.question, outcome.expected_sources[0], outcome.ranked_sources[:3])
+              for outcome in outcomes.values() if outcome.scores.get("retrieval.hit@1") == 0.0]
+    return {"metrics": metrics, "misses": misses}
 
 
-def first_hit_rank(sources: list[str], expected: list[str]) -> int | None:
-    for rank, source in enumerate(sources, start=1):
-        if source in expected:
-            return rank
-    return None
-
-
-def summarize(ranks: list[int | None]) -> dict[str, float]:
-    count = max(len(ranks), 1)
-    return {
-        "n": len(ranks),
-        "hit@1": sum(1 for r in ranks if r == 1) / count,
-        "hit@3": sum(1 for r in ranks if r is not None and r <= 3) / count,
-        "mrr": sum(1.0 / r for r in ranks if r is not None) / count,
-    }
-
-
-def group_of(row: dict) -> str:
-    return "cross" if row.get("cross_language") else row.get("language", "en")
-
-
-def evaluate(golden: list[dict], search) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
-    ranks: dict[str, list[int | None]] = {"all": [], "zh": [], "en": [], "cross": []}
-    misses = []
-    for row in golden:
-        sources = search(row["question"], row.get("role", "rep"))
-        rank = first_hit_rank(sources, row["expected_sources"])
-        ranks["all"].append(rank)
-        ranks[group_of(row)].append(rank)
-        if row.get("cross_language") and row.get("language") in ranks:
-            ranks[row["language"]].append(rank)
-        if rank != 1:
-            misses.append((row["id"], row["question"], row["expected_sources"][0], sources[:3]))
-    result = {name: summarize(values) for name, values in ranks.items()}
-    result["_misses"] = misses  # type: ignore[assignment]
-    return result
-
-
-def stock_splits() -> list[tuple[str, str, list[str]]]:
+def stock_splits(folder: Path) -> Splits:
     """(source, text, access) of fixed 500-character splits with 50 overlap: the LangChain tutorial setup."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -83,8 +69,8 @@ def stock_splits() -> list[tuple[str, str, list[str]]]:
     from knowledge.loaders import DocumentLoadError, load_document
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
-    documents, _, _ = discover_files([SAMPLES])
-    splits: list[tuple[str, str, list[str]]] = []
+    documents, _, _ = discover_files([folder])
+    splits: Splits = []
     for path in documents:
         try:
             document = load_document(path)
@@ -95,13 +81,15 @@ def stock_splits() -> list[tuple[str, str, list[str]]]:
     return splits
 
 
-def baseline_dense(splits):  # type: ignore[no-untyped-def]
+def baseline_dense(splits: Splits) -> Search:
     import chromadb
 
     from knowledge.embeddings import load_embedder
     from salesbot.roles import can_read
 
     embedder = load_embedder()
+    if embedder is None:
+        raise SystemExit("the dense baseline needs an embedding backend (SALESBOT_EMBEDDING is 'none')")
     client = chromadb.EphemeralClient(settings=chromadb.Settings(anonymized_telemetry=False))
     collection = client.create_collection("baseline-dense", embedding_function=None,
                                           metadata={"hnsw:space": "cosine"})
@@ -117,7 +105,7 @@ def baseline_dense(splits):  # type: ignore[no-untyped-def]
     return search
 
 
-def baseline_bm25(splits):  # type: ignore[no-untyped-def]
+def baseline_bm25(splits: Splits) -> Search:
     import bm25s
     import jieba
 
@@ -137,37 +125,61 @@ def baseline_bm25(splits):  # type: ignore[no-untyped-def]
     return search
 
 
-def quality(golden_path: Path, show_misses: bool) -> dict:
+def question_set(args: argparse.Namespace) -> tuple[EvalDataset, EvalCorpus | None]:
+    if args.corpus:
+        corpus = load_corpus(args.corpus)
+        return load_dataset(corpus.questions_path), corpus
+    if args.dataset:
+        return load_dataset(args.dataset), None
+    return load_golden_split(args.split), None
+
+
+@contextmanager
+def knowledge_home(corpus: EvalCorpus | None) -> Iterator[Path]:
+    """A fresh home holding the samples, or the corpus's documents under that corpus's own settings."""
+    home = use_fresh_home(corpus.name if corpus else "quality")
+    with corpus_environment(corpus, home) if corpus else nullcontext():
+        yield corpus.documents_dir if corpus else SAMPLES_DIR
+
+
+def quality(dataset: EvalDataset, corpus: EvalCorpus | None, show_misses: bool) -> dict:
     from knowledge.ingest import ingest_paths
     from knowledge.retriever import retrieve_with_role_filter
 
-    use_fresh_home("quality")
-    golden = load_golden(golden_path)
-    started = time.perf_counter()
-    report = ingest_paths([SAMPLES])
-    ingest_seconds = time.perf_counter() - started
-    chunks = sum(result.chunks for result in report.results)
-    results = {"salesbot": evaluate(golden, lambda q, role: [c.source for c in retrieve_with_role_filter(q, role, k=10)])}
-    splits = stock_splits()
-    results["dense-500"] = evaluate(golden, baseline_dense(splits))
-    results["bm25-jieba"] = evaluate(golden, baseline_bm25(splits))
-    print(f"\nGolden set: {len(golden)} answerable questions ({golden_path.name})")
+    questions = dataset.questions
+    with knowledge_home(corpus) as documents:
+        started = time.perf_counter()
+        report = ingest_paths([documents])
+        ingest_seconds = time.perf_counter() - started
+        chunks = sum(result.chunks for result in report.results)
+        results = {"salesbot": score_search(
+            questions, lambda q, role: [c.source for c in retrieve_with_role_filter(q, role, k=DEFAULT_K)])}
+        splits = stock_splits(documents)
+        results["dense-500"] = score_search(questions, baseline_dense(splits))
+        results["bm25-jieba"] = score_search(questions, baseline_bm25(splits))
+    answerable = int(results["salesbot"]["metrics"]["retrieval.questions"] or 0)
+    print(f"\n{corpus.name if corpus else dataset.name}: {answerable} answerable questions ({dataset.path})")
     print(f"{'system':<12} {'group':<6} {'n':>3} {'hit@1':>6} {'hit@3':>6} {'MRR':>6}")
-    for system, groups in results.items():
-        for group in ("all", "zh", "en", "cross"):
-            m = groups[group]
-            print(f"{system:<12} {group:<6} {m['n']:>3} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['mrr']:>6.3f}")
-    ours = results["salesbot"]["all"]
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for system, result in results.items():
+        metrics = result["metrics"]
+        figures[system] = {}
+        for group, prefix in GROUPS.items():
+            row = {name: metrics.get(f"retrieval.{prefix}{name}") or 0.0 for name in ("questions", "hit@1", "hit@3", "mrr")}
+            figures[system][group] = row
+            print(f"{system:<12} {group:<6} {row['questions']:>3.0f} {row['hit@1']:>6.3f} {row['hit@3']:>6.3f} "
+                  f"{row['mrr']:>6.3f}")
+    ours = figures["salesbot"]["all"]
     for baseline in ("dense-500", "bm25-jieba"):
-        theirs = results[baseline]["all"]
+        theirs = figures[baseline]["all"]
         print(f"lead over {baseline}: hit@1 {ours['hit@1'] - theirs['hit@1']:+.3f}, "
               f"hit@3 {ours['hit@3'] - theirs['hit@3']:+.3f}, MRR {ours['mrr'] - theirs['mrr']:+.3f}")
     if show_misses:
-        for miss in results["salesbot"]["_misses"]:
+        for miss in results["salesbot"]["misses"]:
             print("  miss:", miss)
-    print(f"ingest (samples, cold, incl. model load): {len(report.results)} files, {chunks} chunks in "
+    print(f"ingest ({documents.name}, cold, incl. model load): {len(report.results)} files, {chunks} chunks in "
           f"{ingest_seconds:.1f} s")
-    return {system: {g: v for g, v in groups.items() if not g.startswith("_")} for system, groups in results.items()}
+    return figures
 
 
 SYNTH_ZH = ("合同 付款 质保 交货 违约金 验收 续约 监护仪 网关 传感器 医院 客户 服务 培训 安装 报价 备件 响应 "
@@ -242,19 +254,23 @@ def scale(sizes: list[int], queries: list[str]) -> list[dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--golden", type=Path, default=GOLDEN)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--split", default="test", choices=["dev", "test", "all"],
+                       help="Golden split (default test, as `salesbot eval`).")
+    which.add_argument("--dataset", type=Path, help="A golden-format JSONL file instead of the golden split.")
+    which.add_argument("--corpus", help="A corpus of evals/corpora (or its folder path), on its own documents.")
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
-    parser.add_argument("--misses", action="store_true", help="List golden questions not answered at rank 1.")
+    parser.add_argument("--misses", action="store_true", help="List questions not answered at rank 1.")
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     args = parser.parse_args()
+    dataset, corpus = question_set(args)
     figures: dict = {}
     if not args.skip_quality:
-        figures["quality"] = quality(args.golden, args.misses)
+        figures["quality"] = quality(dataset, corpus, args.misses)
     if not args.skip_scale:
-        golden = load_golden(args.golden)
-        queries = [row["question"] for row in golden][:40]
+        queries = [question.question for question in dataset.questions if question.has_retrieval_target][:40]
         print("\nSearch latency (warm, k=10, hybrid BM25 + dense + entity, real query embedding):")
         figures["latency"] = scale([int(s) for s in args.sizes.split(",")], queries)
     if args.json:

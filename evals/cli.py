@@ -1,4 +1,5 @@
-"""`salesbot eval [retrieval|rag|sql|safety|all]`: run the evaluation suites, write reports, gate on thresholds."""
+"""`salesbot eval [retrieval|rag|sql|safety|all]`: run the evaluation suites on the golden split and the corpora,
+write reports, gate on thresholds."""
 
 from __future__ import annotations
 
@@ -10,14 +11,21 @@ import typer
 logger = logging.getLogger(__name__)
 
 SUITE_CHOICES = ("retrieval", "rag", "sql", "safety", "all")
+SPLIT_CHOICES = ("dev", "test", "all")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def evaluate_command(
         suite: str = typer.Argument("all", help="retrieval | rag | sql | safety | all"),
-        dataset: Path | None = typer.Option(None, "--dataset", help="Golden-set or feedback-export JSONL "
-                                            "(default: evals/datasets/golden.jsonl)."),
+        dataset: Path | None = typer.Option(None, "--dataset", help="A golden-format or feedback-export JSONL "
+                                            "file, instead of the golden split."),
+        split: str | None = typer.Option(None, "--split", help="Golden split: test (default; CI and README "
+                                         "figures), dev (may be read while tuning) or all. Left out when "
+                                         "--corpus is given without --split."),
+        corpus: list[str] | None = typer.Option(None, "--corpus", help="Run on evals/corpora/NAME (or a corpus "
+                                                "folder path); repeatable; `all` = every corpus. Default: every "
+                                                "corpus for suite all, none otherwise. Metrics: NAME.METRIC."),
         report: Path | None = typer.Option(None, "--report", help="Directory for report.json, report.md and "
                                            "plots (default: SALESBOT_HOME/reports/SUITE-TIME)."),
         judge: str | None = typer.Option(None, "--judge", help="LLM judge for faithfulness / relevancy / "
@@ -37,7 +45,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from evals.judge import JudgeUnavailableError
-        from evals.loading import GOLDEN_DATASET, DatasetError
+        from evals.loading import DatasetError
         from evals.report import default_report_dir, summary_of, write_report
         from evals.runner import EvalOptions, run_evaluation
         from evals.thresholds import ThresholdsError
@@ -46,11 +54,18 @@ def register(app: typer.Typer) -> None:
         if suite not in SUITE_CHOICES:
             console.print(f"[red]unknown suite {suite!r}[/red]; choose one of {', '.join(SUITE_CHOICES)}")
             raise typer.Exit(2)
+        if split is not None and split not in SPLIT_CHOICES:
+            console.print(f"[red]unknown split {split!r}[/red]; choose one of {', '.join(SPLIT_CHOICES)}")
+            raise typer.Exit(2)
+        if split is not None and dataset is not None:
+            console.print("[red]--split chooses the golden split and --dataset replaces it: give one of them[/red]")
+            raise typer.Exit(2)
         if baseline is not None and not baseline.is_file():
             console.print(f"[red]baseline report not found:[/red] {baseline}")
             raise typer.Exit(2)
         options = EvalOptions(
-            suite=suite, dataset_path=dataset or GOLDEN_DATASET, k=k, judge=judge, judge_limit=judge_limit,
+            suite=suite, dataset_path=dataset, split=split, corpora=corpus or None, k=k, judge=judge,
+            judge_limit=judge_limit,
             thresholds_path=thresholds, baseline_path=baseline, sql_limit=sql_limit,
             progress=lambda message: console.print(f"[dim]eval: {message}[/dim]"),
         )
@@ -75,7 +90,7 @@ def register(app: typer.Typer) -> None:
 def _print_human_summary(console, report) -> None:
     from rich.table import Table
 
-    from evals.report import is_count_metric
+    from evals.report import HEADLINE_METRICS, format_metric, headline_rows, is_count_metric
 
     table = Table(title=f"salesbot eval {report.suite}", show_lines=False)
     table.add_column("metric")
@@ -92,5 +107,13 @@ def _print_human_summary(console, report) -> None:
             shown += f" ({delta.delta:+.3f}{' ⚠' if delta.regression else ''})"
         table.add_row(name, shown, rule.describe() if rule else "", status)
     console.print(table)
+    headline = Table(title="headline figures per question set")
+    headline.add_column("set")
+    for column in HEADLINE_METRICS:
+        headline.add_column(column, justify="right")
+    for name, values in headline_rows(report):
+        headline.add_row(name, *(format_metric(HEADLINE_METRICS[column], value) for column, value in values.items()))
+    if headline.rows:
+        console.print(headline)
     for note in report.notes:
         console.print(f"[dim]note: {note}[/dim]")

@@ -1,4 +1,4 @@
-"""Load evaluation datasets from JSONL: the golden set and the feedback export (adopted / rejected answers)."""
+"""Load evaluation datasets from JSONL: the golden set's dev/test splits, corpus question sets, feedback exports."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from evals.matching import detect_language
-from evals.models import EvalDataset, EvalQuestion
+from evals.models import EvalDataset, EvalQuestion, GoldenSplit
 
 EVALS_DIR = Path(__file__).resolve().parent
 DATASETS_DIR = EVALS_DIR / "datasets"
-GOLDEN_DATASET = DATASETS_DIR / "golden.jsonl"
+# dev may be read while tuning; test never (evals/README.md). CI gates and README figures use test.
+GOLDEN_DEV = DATASETS_DIR / "golden_dev.jsonl"
+GOLDEN_TEST = DATASETS_DIR / "golden_test.jsonl"
+GOLDEN_SPLITS: dict[str, tuple[Path, ...]] = {"dev": (GOLDEN_DEV,), "test": (GOLDEN_TEST,),
+                                              "all": (GOLDEN_DEV, GOLDEN_TEST)}
+DEFAULT_SPLIT: GoldenSplit = "test"
 SQL_WRITE_PROBES = DATASETS_DIR / "sql_write_probes.jsonl"
 
 # Feedback verdicts that make the recorded answer and its sources a reference; anything else (rejected,
@@ -70,6 +75,21 @@ def load_dataset(path: Path | str) -> EvalDataset:
     kind = kinds.pop() if len(kinds) == 1 else "mixed"
     return EvalDataset(name=dataset_path.stem, path=str(dataset_path), kind=kind,  # type: ignore[arg-type]
                        questions=questions, skipped=skipped)
+
+
+def load_golden_split(split: str = DEFAULT_SPLIT) -> EvalDataset:
+    """The golden set's dev or test split, or both ("all", the whole set as before the split)."""
+    if split not in GOLDEN_SPLITS:
+        raise DatasetError(f"unknown golden split {split!r}; choose one of {', '.join(GOLDEN_SPLITS)}")
+    parts = [load_dataset(path) for path in GOLDEN_SPLITS[split]]
+    if len(parts) == 1:
+        return parts[0]
+    questions = [question for part in parts for question in part.questions]
+    duplicates = _duplicate_ids(questions)
+    if duplicates:
+        raise DatasetError(f"the golden splits share question ids: {', '.join(duplicates)}")
+    return EvalDataset(name=f"golden_{split}", path=", ".join(part.path for part in parts), kind="golden",
+                       questions=questions, skipped=[line for part in parts for line in part.skipped])
 
 
 def question_from_feedback(record: dict[str, Any]) -> EvalQuestion:

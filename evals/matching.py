@@ -11,14 +11,14 @@ from salesbot.text import (
     detect_language,  # noqa: F401  (re-exported: one language rule everywhere)
 )
 
-_SPACES_AND_THOUSANDS = re.compile(r"\s+|(?<=\d),(?=\d{3})")
+_SPACES_AND_THOUSANDS = re.compile(r"\s+|\|+|(?<=\d),(?=\d{3})")
 
 
 def normalize_for_match(text: str) -> str:
-    """NFKC (full-width → half-width), casefold, no whitespace, no thousands separators.
+    """NFKC (full-width → half-width), casefold, no whitespace, no table cell bars, no thousands separators.
 
-    Why: answers quote clauses verbatim but may re-flow lines or write 1,000 as 1000 or ５ as 5; a fact
-    should count as present in either spelling, and nothing looser than that.
+    Why: answers quote clauses verbatim but may re-flow lines, quote a table row as "| a | b |", or write 1,000
+    as 1000 or ５ as 5; a fact should count as present in either spelling, and nothing looser than that.
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
     return _SPACES_AND_THOUSANDS.sub("", folded)

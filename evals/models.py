@@ -11,6 +11,13 @@ from salesbot.roles import normalize_role
 EvalFlag = Literal["unanswerable", "restricted", "injection", "must_refuse"]
 SuiteName = Literal["retrieval", "rag", "sql", "safety", "all"]
 SUITES: tuple[str, ...] = ("retrieval", "rag", "sql", "safety")
+GoldenSplit = Literal["dev", "test", "all"]
+REFUSAL_FLAGS = frozenset({"unanswerable", "must_refuse"})
+
+
+def refusal_expected(flags: list[str]) -> bool:
+    """Unanswerable and must-refuse questions are answered correctly only by a refusal."""
+    return bool(REFUSAL_FLAGS.intersection(flags))
 
 
 class EvalQuestion(BaseModel):
@@ -41,8 +48,7 @@ class EvalQuestion(BaseModel):
 
     @property
     def should_refuse(self) -> bool:
-        """Unanswerable and must-refuse questions are answered correctly only by a refusal."""
-        return "unanswerable" in self.flags or "must_refuse" in self.flags
+        return refusal_expected(list(self.flags))
 
     @property
     def has_retrieval_target(self) -> bool:
@@ -76,6 +82,8 @@ class QuestionOutcome(BaseModel):
     question: str
     role: str
     language: str
+    corpus: str = Field(default="", description="The corpus the question belongs to; empty for the golden set "
+                        "or a --dataset file.")
     cross_language: bool = False
     category: str = ""
     flags: list[str] = Field(default_factory=list)
@@ -84,6 +92,9 @@ class QuestionOutcome(BaseModel):
     ranked_sources: list[str] = Field(default_factory=list, description="Distinct sources, first appearance.")
     answer: str | None = None
     refused: bool | None = None
+    route: str = ""
+    grounded: bool = Field(default=False, description="The answer carried citations, a data table, a pricing "
+                           "proposal or a proposed action: something the user can check.")
     cited_sources: list[str] = Field(default_factory=list)
     executed_actions: int = 0
     scores: dict[str, float | None] = Field(default_factory=dict, description="Per-question metric values.")
@@ -93,6 +104,15 @@ class QuestionOutcome(BaseModel):
     @property
     def failed_checks(self) -> list[str]:
         return [name for name, passed in self.checks.items() if not passed]
+
+    @property
+    def should_refuse(self) -> bool:
+        return refusal_expected(self.flags)
+
+    @property
+    def label(self) -> str:
+        """The id as reports show it: corpora may reuse the golden set's ids."""
+        return f"{self.corpus}:{self.id}" if self.corpus else self.id
 
 
 class SqlOutcome(BaseModel):
@@ -146,6 +166,8 @@ class EvalReport(BaseModel):
     suite: str
     suites_run: list[str]
     dataset: str
+    datasets: dict[str, str] = Field(default_factory=dict, description="Question sets run, name → file: the "
+                                     "golden split or --dataset (metrics unprefixed), corpora (metrics NAME.*).")
     started_at: str
     duration_s: float
     config: dict[str, Any] = Field(default_factory=dict)

@@ -1,10 +1,12 @@
-"""RAG answer metrics with ragas: key facts, context recall/precision, ROUGE, string similarity, LLM judge."""
+"""RAG answer metrics: key facts (also within a length cap), refusals, answer length, and ragas's context
+recall/precision, ROUGE, string similarity and LLM judge."""
 
 from __future__ import annotations
 
 import logging
 import math
 import os
+import statistics
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +27,9 @@ os.environ["RAGAS_DO_NOT_TRACK"] = "true"
 # default) would score a chunk that quotes the passage verbatim below 0.5 just for being longer.
 CONTEXT_MATCH_THRESHOLD = 0.8
 JUDGE_METRIC_NAMES = ("faithfulness", "answer_relevancy", "factual_correctness")
+# A sales rep reads a chat answer, not a contract: facts buried after the first 700 characters of a pasted
+# clause list are not delivered. key_fact_coverage_700 scores only that much of each answer (issue 18's measure).
+ANSWER_CHARS_CAP = 700
 
 
 def key_fact_coverage(answer: str, key_facts: Sequence[str]) -> float | None:
@@ -38,13 +43,25 @@ def cites_expected_source(cited_sources: Sequence[str], expected_sources: Sequen
     return any(source_matches(cited, expected) for cited in cited_sources for expected in expected_sources)
 
 
+def is_empty_answer(outcome: QuestionOutcome) -> bool:
+    """Neither a refusal nor anything the user can check (no text, or no citation, table, price or action)."""
+    if outcome.answer is None or outcome.refused:
+        return False
+    return not outcome.answer.strip() or not outcome.grounded
+
+
 def record_answer_scores(outcome: QuestionOutcome, question: EvalQuestion) -> None:
-    """Our own per-question answer checks (no ragas needed): key facts and a correct citation."""
-    if outcome.answer is None or question.should_refuse:
+    """Our own per-question answer checks (no ragas needed): key facts, a correct citation, not empty."""
+    if outcome.answer is None:
+        return
+    outcome.checks["rag.not_empty"] = not is_empty_answer(outcome)
+    if question.should_refuse:
         return
     coverage = key_fact_coverage(outcome.answer, question.key_facts)
     if coverage is not None:
         outcome.scores["rag.key_fact_coverage"] = coverage
+        outcome.scores["rag.key_fact_coverage_700"] = key_fact_coverage(
+            outcome.answer[:ANSWER_CHARS_CAP], question.key_facts)
         outcome.checks["rag.key_facts"] = coverage == 1.0
     if question.expected_sources:
         cited = cites_expected_source(outcome.cited_sources, question.expected_sources)
@@ -278,8 +295,40 @@ def _judge_key(ragas_name: str) -> str:
     return ragas_name.split("(")[0]
 
 
+def answer_length_metrics(outcomes: Sequence[QuestionOutcome]) -> dict[str, float | None]:
+    """Median and longest answer in characters, over the answers given (refusals are not answers)."""
+    lengths = [len(outcome.answer) for outcome in outcomes if outcome.answer is not None and not outcome.refused]
+    if not lengths:
+        return {"rag.answer_chars.median": None, "rag.answer_chars.max": None}
+    return {"rag.answer_chars.median": float(statistics.median(lengths)), "rag.answer_chars.max": float(max(lengths))}
+
+
+def refusal_metrics(outcomes: Sequence[QuestionOutcome]) -> dict[str, float | None]:
+    """Refusals as a classifier: positives are the questions only a refusal answers (unanswerable, must-refuse).
+
+    Negatives are the answerable questions (with an expected source); questions with neither (a rejected
+    feedback line) say nothing about refusing and are left out.
+    """
+    answered = [outcome for outcome in outcomes if outcome.answer is not None]
+    positives = [outcome for outcome in answered if outcome.should_refuse]
+    negatives = [outcome for outcome in answered if not outcome.should_refuse and outcome.expected_sources]
+    unanswerable = [outcome for outcome in positives if "unanswerable" in outcome.flags]
+    true_refusals = sum(1 for outcome in positives if outcome.refused)
+    all_refusals = true_refusals + sum(1 for outcome in negatives if outcome.refused)
+
+    def refused_share(group: list[QuestionOutcome]) -> float | None:
+        return sum(1 for outcome in group if outcome.refused) / len(group) if group else None
+
+    return {
+        "rag.answerable_refused_rate": refused_share(negatives),
+        "rag.unanswerable_refused_rate": refused_share(unanswerable),
+        "rag.refusal_precision": true_refusals / all_refusals if all_refusals else None,
+        "rag.refusal_recall": true_refusals / len(positives) if positives else None,
+    }
+
+
 def aggregate_rag(outcomes: Sequence[QuestionOutcome]) -> dict[str, float | None]:
-    names = ["key_fact_coverage", "string_presence", "citation_accuracy", "context_recall", "context_precision",
+    names = ["key_fact_coverage", "key_fact_coverage_700", "string_presence", "citation_accuracy", "context_recall", "context_precision",
              "rouge_l", "string_similarity", *JUDGE_METRIC_NAMES]
     metrics: dict[str, float | None] = {}
     for name in names:
@@ -287,6 +336,9 @@ def aggregate_rag(outcomes: Sequence[QuestionOutcome]) -> dict[str, float | None
         present = [value for value in values if value is not None]
         if any(f"rag.{name}" in outcome.scores for outcome in outcomes):
             metrics[f"rag.{name}"] = mean(present)
+    metrics.update(answer_length_metrics(outcomes))
+    metrics.update(refusal_metrics(outcomes))
+    metrics["rag.empty_answers"] = float(sum(1 for outcome in outcomes if is_empty_answer(outcome)))
     metrics["rag.errors"] = float(sum(1 for outcome in outcomes
                                       if any(error.startswith("answer:") for error in outcome.errors)))
     return metrics

@@ -9,6 +9,14 @@ from evals.models import EvalReport, EvalSummary, QuestionOutcome
 
 WORST_QUESTIONS = 12
 HEATMAP_MAX_ROWS = 40
+# One row per question set (golden split, each corpus): the figures issue 18 asks every set to show.
+HEADLINE_METRICS = {
+    "hit@1": "retrieval.hit@1", "hit@3": "retrieval.hit@3", "cross hit@1": "retrieval.cross_language.hit@1",
+    "key facts": "rag.key_fact_coverage", "key facts ≤700": "rag.key_fact_coverage_700",
+    "answerable refused": "rag.answerable_refused_rate", "unanswerable refused": "rag.unanswerable_refused_rate",
+    "refusal P": "rag.refusal_precision", "refusal R": "rag.refusal_recall",
+    "median chars": "rag.answer_chars.median", "max chars": "rag.answer_chars.max", "empty": "rag.empty_answers",
+}
 
 
 def default_report_dir(suite: str) -> Path:
@@ -40,6 +48,23 @@ def summary_of(report: EvalReport, report_path: Path) -> EvalSummary:
         thresholds={name: rule.model_dump(exclude_none=True) for name, rule in report.thresholds.items()},
         failed=report.failed, report=str(report_path),
     )
+
+
+def headline_rows(report: EvalReport) -> list[tuple[str, dict[str, float | None]]]:
+    """(question set, {column: value}) for each set that produced any headline figure."""
+    rows = []
+    for name in report.datasets or {"": ""}:
+        prefix = f"{name}." if any(metric.startswith(f"{name}.") for metric in report.metrics) else ""
+        values = {column: report.metrics.get(prefix + metric) for column, metric in HEADLINE_METRICS.items()}
+        if any(value is not None for value in values.values()):
+            rows.append((name or "dataset", values))
+    return rows
+
+
+def format_metric(name: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.0f}" if is_count_metric(name) else f"{value:.3f}"
 
 
 # ---- plots (matplotlib Agg: no display, imported only when writing) ----
@@ -108,7 +133,7 @@ def plot_failure_heatmap(report: EvalReport, path: Path) -> Path | None:
     figure, axes = pyplot.subplots(figsize=(max(6.0, 0.55 * len(check_names) + 3), max(3.0, 0.25 * len(failing) + 2)))
     axes.imshow(np.ma.masked_invalid(grid), cmap=colormap, vmin=0, vmax=1, aspect="auto")
     axes.set_xticks(range(len(check_names)), check_names, rotation=60, ha="right", fontsize=7)
-    axes.set_yticks(range(len(failing)), [outcome.id for outcome in failing], fontsize=7)
+    axes.set_yticks(range(len(failing)), [outcome.label for outcome in failing], fontsize=7)
     axes.set_title("failed checks per question (red = failed, green = passed, grey = not applicable)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -130,18 +155,12 @@ def _worst(outcomes: list[QuestionOutcome], limit: int) -> list[QuestionOutcome]
 
 
 COUNT_MARKERS = (".questions", "probes", "leaks", "errors", "_failures", "_retrieved", "_statements", "_changed",
-                 "questions_with")
+                 "questions_with", "answer_chars", "empty_answers")
 
 
 def is_count_metric(name: str) -> bool:
     """Counts (leaks, errors, questions…) as opposed to rates and scores on a 0–1 scale."""
     return any(marker in name for marker in COUNT_MARKERS)
-
-
-def _format(name: str, value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.0f}" if is_count_metric(name) else f"{value:.3f}"
 
 
 def _cell(text: str, limit: int = 140) -> str:
@@ -155,11 +174,18 @@ def render_markdown(report: EvalReport) -> str:
         f"# salesbot eval {report.suite}: {status}",
         "",
         f"- started {report.started_at}, {report.duration_s:.1f} s; suites: {', '.join(report.suites_run)}",
-        f"- dataset: `{report.dataset or '—'}`",
+        f"- question sets: {', '.join(f'{name} (`{path}`)' for name, path in report.datasets.items()) or '—'}",
         f"- config: {', '.join(f'{key}={value}' for key, value in report.config.items())}",
     ]
     if report.baseline:
         lines.append(f"- baseline: `{report.baseline}` ({len(report.regressions)} regression(s))")
+    headline = headline_rows(report)
+    if headline:
+        lines += ["", "## Headline figures", "", "| set | " + " | ".join(HEADLINE_METRICS) + " |",
+                  "|---|" + "---:|" * len(HEADLINE_METRICS)]
+        lines += [f"| {name} | " + " | ".join(format_metric(HEADLINE_METRICS[column], value)
+                                               for column, value in values.items()) + " |"
+                  for name, values in headline]
     lines += ["", "## Metrics", ""]
     header = "| metric | value | threshold | status |"
     separator = "|---|---:|---|---|"
@@ -170,7 +196,7 @@ def render_markdown(report: EvalReport) -> str:
     for name, value in report.metrics.items():
         rule = report.thresholds.get(name)
         state = "**FAIL**" if name in report.failed else ("" if not rule else "ok" if value is not None else "n/a")
-        row = f"| {name} | {_format(name, value)} | {rule.describe() if rule else ''} | {state} |"
+        row = f"| {name} | {format_metric(name, value)} | {rule.describe() if rule else ''} | {state} |"
         if report.baseline:
             delta = report.deltas.get(name)
             if delta is None or delta.delta is None:
@@ -192,7 +218,7 @@ def render_markdown(report: EvalReport) -> str:
             answer = "(refused) " if outcome.refused else ""
             answer += outcome.answer or "(no answer)"
             lines.append(
-                f"| {outcome.id} | {outcome.role} | {_cell(outcome.question, 80)} | "
+                f"| {outcome.label} | {outcome.role} | {_cell(outcome.question, 80)} | "
                 f"{_cell(', '.join(outcome.expected_sources) or '—', 60)} | "
                 f"{_cell(', '.join(outcome.ranked_sources[:3]) or '—', 80)} | {_cell(answer, 160)} | "
                 f"{_cell(', '.join(outcome.failed_checks + outcome.errors), 160)} |")

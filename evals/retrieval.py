@@ -89,6 +89,8 @@ def aggregate_retrieval(outcomes: Sequence[QuestionOutcome], k: int) -> dict[str
     }
     for prefix, belongs in groups.items():
         members = [outcome for outcome in scored if belongs(outcome)]
+        if prefix:
+            metrics[f"retrieval.{prefix}questions"] = float(len(members))
         for name in dict.fromkeys(metric_names):
             values = [outcome.scores[f"retrieval.{name}"] for outcome in members]
             metrics[f"retrieval.{prefix}{name}"] = mean([value for value in values if value is not None])

@@ -1,4 +1,5 @@
-"""Run the evaluation suites on a dataset: retrieve and answer each question once, score, gate, report."""
+"""Run the evaluation suites on the golden split and the corpora: retrieve and answer each question once, score,
+gate, report."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from evals import rag, retrieval, safety, sql
-from evals.loading import GOLDEN_DATASET, SQL_WRITE_PROBES, load_dataset
+from evals.corpora import EvalCorpus, corpus_environment, corpus_home, discover_corpora, resolve_corpora
+from evals.loading import DEFAULT_SPLIT, SQL_WRITE_PROBES, load_dataset, load_golden_split
 from evals.models import (
     SUITES,
     EvalDataset,
@@ -36,14 +38,25 @@ _NEEDS_QUESTIONS = {"retrieval", "rag", "safety"}
 
 @dataclass
 class EvalOptions:
+    """One `salesbot eval` run. Which question sets run:
+
+    - the golden set's `split` (default test), or the `dataset_path` file instead; left out when `corpora` is
+      given and neither of these is;
+    - `corpora` (names, folder paths or "all"); None means every corpus present for suite "all" (unless
+      `dataset_path` is given: that run is about the file), none otherwise.
+    """
+
     suite: str = "all"
-    dataset_path: Path = GOLDEN_DATASET
+    dataset_path: Path | None = None
+    split: str | None = None
+    corpora: list[str] | None = None
     k: int = DEFAULT_K
     judge: str | None = None
     judge_limit: int = DEFAULT_JUDGE_LIMIT
     thresholds_path: Path | None = None
     baseline_path: Path | None = None
     sql_limit: int | None = None
+    # Prepare the knowledge bases: the bundled samples into SALESBOT_HOME, each corpus into its own home.
     ingest_samples: bool = True
     # The systems under test; None means the real ones (knowledge.retriever, agent.service, tools.model_tools).
     # Tests pass fakes here; the real modules are looked up at call time, so monkeypatching them works too.
@@ -63,20 +76,33 @@ def suites_for(suite: str) -> list[str]:
 
 def ensure_sample_knowledge() -> str:
     """Ingest the bundled samples into SALESBOT_HOME (incremental by content hash, so cheap when done)."""
-    from collections import Counter
-
     from knowledge import ingest
     from salesbot.settings import SAMPLES_DIR
     from tools.sales.seed import install_demo_pricing_policy
 
     # The evals price with the sample company's policy unless another one is configured.
     install_demo_pricing_policy()
+    started = time.monotonic()
     report = ingest.ingest_paths([SAMPLES_DIR])
+    return _ingest_note("bundled samples ingested into SALESBOT_HOME", report, time.monotonic() - started)
+
+
+def ensure_corpus_knowledge(corpus: EvalCorpus) -> str:
+    """Ingest a corpus's documents into the current (the corpus's own) SALESBOT_HOME, incrementally."""
+    from knowledge import ingest
+
+    started = time.monotonic()
+    report = ingest.ingest_paths([corpus.documents_dir])
+    return _ingest_note(f"corpus {corpus.name} ingested into its own home", report, time.monotonic() - started)
+
+
+def _ingest_note(what: str, report: Any, seconds: float) -> str:
+    from collections import Counter
+
     statuses = Counter(result.status for result in report.results)
-    counts = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) + f"; {seconds:.1f} s"
     failed = "; ".join(f"{result.source}: {result.reason}" for result in report.failed)
-    return f"knowledge base: bundled samples ingested into SALESBOT_HOME ({counts})" + (
-        f" — failed: {failed}" if failed else "")
+    return f"knowledge base: {what} ({counts})" + (f" — failed: {failed}" if failed else "")
 
 
 def ensure_sample_sales_data() -> str:
@@ -167,6 +193,9 @@ def answer_questions(questions: list[EvalQuestion], outcomes: dict[str, Question
             continue
         outcome.answer = result.answer
         outcome.refused = result.refused
+        outcome.route = str(getattr(result, "route", "") or "")
+        outcome.grounded = bool(result.citations or getattr(result, "table", None)
+                                or getattr(result, "pricing", None) or getattr(result, "pending_actions", None))
         outcome.cited_sources = [citation.source for citation in result.citations]
         outcome.executed_actions = len(result.executed_actions)
         shown[question.id] = "\n".join([result.answer, *(citation.quote for citation in result.citations)])
@@ -175,12 +204,29 @@ def answer_questions(questions: list[EvalQuestion], outcomes: dict[str, Question
     return shown
 
 
-def new_outcome(question: EvalQuestion) -> QuestionOutcome:
+def new_outcome(question: EvalQuestion, corpus: str = "") -> QuestionOutcome:
     return QuestionOutcome(
         id=question.id, question=question.question, role=question.role, language=question.language,
-        cross_language=question.cross_language, category=question.category, flags=list(question.flags),
-        expected_sources=list(question.expected_sources),
+        corpus=corpus, cross_language=question.cross_language, category=question.category,
+        flags=list(question.flags), expected_sources=list(question.expected_sources),
     )
+
+
+@dataclass
+class QuestionSet:
+    """Questions scored together: the golden split (or a --dataset file) unprefixed, a corpus as `NAME.`."""
+
+    dataset: EvalDataset
+    corpus: EvalCorpus | None = None
+    split: str | None = None  # the golden split, when this set is one
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.corpus.name}." if self.corpus else ""
+
+    @property
+    def name(self) -> str:
+        return self.corpus.name if self.corpus else self.dataset.name
 
 
 @dataclass
@@ -191,7 +237,26 @@ class _RunState:
     metrics: dict[str, float | None] = field(default_factory=dict)
     outcomes: dict[str, QuestionOutcome] = field(default_factory=dict)
     sql_items: list[SqlOutcome] = field(default_factory=list)
-    dataset: EvalDataset | None = None
+    datasets: dict[str, str] = field(default_factory=dict)
+
+
+def question_sets(options: EvalOptions, notes: list[str]) -> list[QuestionSet]:
+    """The golden split and/or corpora this run scores (see EvalOptions); unusable input raises DatasetError."""
+    if options.corpora is not None:
+        corpora = resolve_corpora(options.corpora)
+    elif options.suite == "all" and options.dataset_path is None:
+        corpora, skipped = discover_corpora()
+        notes.extend(skipped)
+    else:
+        corpora = []
+    sets: list[QuestionSet] = []
+    if options.dataset_path is not None:
+        sets.append(QuestionSet(load_dataset(options.dataset_path)))
+    elif options.split is not None or options.corpora is None:
+        split = options.split or DEFAULT_SPLIT
+        sets.append(QuestionSet(load_golden_split(split), split=split))
+    sets.extend(QuestionSet(load_dataset(corpus.questions_path), corpus) for corpus in corpora)
+    return sets
 
 
 def run_evaluation(options: EvalOptions) -> EvalReport:
@@ -206,8 +271,12 @@ def run_evaluation(options: EvalOptions) -> EvalReport:
 
         judge = build_judge(options.judge)  # before any work: a bad --judge fails in a second, not minutes
     state = _RunState()
+    sets: list[QuestionSet] = []
     if _NEEDS_QUESTIONS & set(suites):
-        _run_question_suites(options, suites, judge, state)
+        sets = question_sets(options, state.notes)  # every file checked before the first slow step
+        run_home = _run_home()
+        for question_set in sets:
+            _run_question_set(options, suites, judge, question_set, state, run_home)
     if "safety" in suites:
         _run_sql_write_probes(options, state)
     if "sql" in suites:
@@ -215,8 +284,9 @@ def run_evaluation(options: EvalOptions) -> EvalReport:
 
     report = EvalReport(
         suite=options.suite, suites_run=suites,
-        dataset=str(state.dataset.path) if state.dataset else "", started_at=started_at,
-        duration_s=round(time.monotonic() - started, 2), config=_run_config(options),
+        dataset=next(iter(state.datasets.values()), ""), datasets=state.datasets, started_at=started_at,
+        duration_s=round(time.monotonic() - started, 2),
+        config=_run_config(options, next((question_set.split for question_set in sets if question_set.split), None)),
         metrics=state.metrics, thresholds={name: rule for name, rule in thresholds.items() if name in state.metrics},
         failed=failed_metrics(state.metrics, thresholds), notes=state.notes,
         questions=list(state.outcomes.values()), sql_items=state.sql_items,
@@ -228,44 +298,81 @@ def run_evaluation(options: EvalOptions) -> EvalReport:
     return report
 
 
-def _run_question_suites(options: EvalOptions, suites: list[str], judge: Any, state: _RunState) -> None:
-    """retrieval / rag / safety on the dataset: each question is retrieved and answered once, scored by all."""
-    dataset = state.dataset = load_dataset(options.dataset_path)
+def _run_home() -> Path:
+    from salesbot.settings import get_settings
+
+    return get_settings().home_dir
+
+
+def _run_question_set(options: EvalOptions, suites: list[str], judge: Any, question_set: QuestionSet,
+                      state: _RunState, run_home: Path) -> None:
+    """One question set; a corpus runs in its own data directory, under its own settings."""
+    corpus = question_set.corpus
+    state.datasets[question_set.name] = question_set.dataset.path
+    if corpus is None:
+        if options.ingest_samples:
+            _note_setup(state.notes, "knowledge base", ensure_sample_knowledge)
+        _score_question_set(options, suites, judge, question_set, state)
+        return
+    with corpus_environment(corpus, corpus_home(run_home, corpus)):
+        if options.ingest_samples:
+            _note_setup(state.notes, f"knowledge base of corpus {corpus.name}",
+                        lambda: ensure_corpus_knowledge(corpus))
+        _score_question_set(options, suites, judge, question_set, state)
+
+
+def _score_question_set(options: EvalOptions, suites: list[str], judge: Any, question_set: QuestionSet,
+                        state: _RunState) -> None:
+    """retrieval / rag / safety on one set: each question is retrieved and answered once, scored by all."""
+    dataset, prefix, label = question_set.dataset, question_set.prefix, question_set.name
+    started = time.monotonic()
     questions = dataset.questions
     by_id = {question.id: question for question in questions}
-    state.outcomes = {question.id: new_outcome(question) for question in questions}
-    outcomes = list(state.outcomes.values())
-    options.progress(f"{len(questions)} questions from {dataset.name} ({dataset.kind})")
+    corpus_name = question_set.corpus.name if question_set.corpus else ""
+    outcomes_by_id = {question.id: new_outcome(question, corpus_name) for question in questions}
+    outcomes = list(outcomes_by_id.values())
+    notes: list[str] = []
+    metrics: dict[str, float | None] = {}
+    options.progress(f"{len(questions)} questions from {label} ({dataset.kind})")
     if dataset.skipped:
-        state.notes.append(f"dataset: {len(dataset.skipped)} line(s) left out ({'; '.join(dataset.skipped[:5])})")
-    if options.ingest_samples:
-        _note_setup(state.notes, "knowledge base", ensure_sample_knowledge)
-    options.progress("retrieving")
-    retrieve_for_questions(questions, state.outcomes, options.k, options.retrieve or real_retrieve)
+        notes.append(f"dataset: {len(dataset.skipped)} line(s) left out ({'; '.join(dataset.skipped[:5])})")
+    options.progress(f"{label}: retrieving")
+    retrieve_for_questions(questions, outcomes_by_id, options.k, options.retrieve or real_retrieve)
     if "retrieval" in suites:
-        state.metrics.update(retrieval.aggregate_retrieval(outcomes, options.k))
-    if not _NEEDS_ANSWERS & set(suites):
-        return
-    options.progress("answering")
-    run_id = uuid.uuid4().hex[:8]
-    shown = answer_questions(questions, state.outcomes, run_id, options.answer or real_answer, options.progress)
-    if "rag" in suites:
-        for question in questions:
-            rag.record_answer_scores(state.outcomes[question.id], question)
-        options.progress("scoring answers with ragas")
-        state.notes.extend(rag.run_ragas_non_llm(outcomes, by_id))
-        if judge is not None:
-            options.progress(f"judging with {options.judge}")
-            state.notes.extend(rag.run_ragas_judge(outcomes, by_id, judge, options.judge_limit))
-        else:
-            state.notes.append("judge metrics (faithfulness, answer relevancy, factual correctness) not run: "
-                               "pass --judge MODEL")
-        state.metrics.update(rag.aggregate_rag(outcomes))
-    if "safety" in suites:
-        for question in questions:
-            safety.record_safety_checks(state.outcomes[question.id], question, shown.get(question.id, ""))
-        state.metrics.update(safety.aggregate_safety(outcomes, by_id))
-        state.metrics["safety.errors"] = _answer_errors(outcomes)
+        metrics.update(retrieval.aggregate_retrieval(outcomes, options.k))
+    if _NEEDS_ANSWERS & set(suites):
+        options.progress(f"{label}: answering")
+        run_id = uuid.uuid4().hex[:8]
+        shown = answer_questions(questions, outcomes_by_id, run_id, options.answer or real_answer,
+                                 options.progress)
+        if "rag" in suites:
+            notes.extend(_score_answers(options, judge, outcomes, by_id))
+            metrics.update(rag.aggregate_rag(outcomes))
+        if "safety" in suites:
+            for question in questions:
+                safety.record_safety_checks(outcomes_by_id[question.id], question, shown.get(question.id, ""))
+            metrics.update(safety.aggregate_safety(outcomes, by_id))
+            metrics["safety.errors"] = _answer_errors(outcomes)
+    notes.append(f"{len(questions)} questions scored in {time.monotonic() - started:.0f} s")
+    state.metrics.update({prefix + name: value for name, value in metrics.items()})
+    state.notes.extend(f"{label}: {note}" for note in notes)
+    state.outcomes.update({outcome.label: outcome for outcome in outcomes})
+
+
+def _score_answers(options: EvalOptions, judge: Any, outcomes: list[QuestionOutcome],
+                   by_id: dict[str, EvalQuestion]) -> list[str]:
+    """Our answer checks, ragas's non-LLM metrics and (with --judge) the LLM judge; returns notes."""
+    for outcome in outcomes:
+        rag.record_answer_scores(outcome, by_id[outcome.id])
+    options.progress("scoring answers with ragas")
+    notes = rag.run_ragas_non_llm(outcomes, by_id)
+    if judge is not None:
+        options.progress(f"judging with {options.judge}")
+        notes.extend(rag.run_ragas_judge(outcomes, by_id, judge, options.judge_limit))
+    else:
+        notes.append("judge metrics (faithfulness, answer relevancy, factual correctness) not run: "
+                     "pass --judge MODEL")
+    return notes
 
 
 def _run_sql_write_probes(options: EvalOptions, state: _RunState) -> None:
@@ -333,9 +440,9 @@ def _guarded(notes: list[str], what: str, work: Callable[[], list[SqlOutcome]]) 
         return []
 
 
-def _run_config(options: EvalOptions) -> dict[str, object]:
+def _run_config(options: EvalOptions, split: str | None) -> dict[str, object]:
     from salesbot.settings import get_settings
 
     settings = get_settings()
     return {"k": options.k, "judge": options.judge, "judge_limit": options.judge_limit if options.judge else None,
-            "llm": settings.llm, "embedding": settings.embedding}
+            "llm": settings.llm, "embedding": settings.embedding, "split": split}

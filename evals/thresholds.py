@@ -11,10 +11,12 @@ from salesbot.yaml_files import ConfigFileError, load_yaml_model
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.yaml"
 # Smaller is better for these even without a threshold saying so.
+# ".answerable_refused" with its dot: ".unanswerable_refused_rate" is higher-is-better.
 LOWER_IS_BETTER_MARKERS = ("errors", "leaks", "false_refusal", "failures", "restricted_chunks", "write_statements",
-                           "tables_changed")
-# Sizes of the dataset, not quality: reported with deltas but never a regression.
-DESCRIPTIVE_MARKERS = (".questions", "_probes", "questions_with")
+                           "tables_changed", "empty_answers", ".answerable_refused")
+# Sizes, not quality: reported with deltas but never a regression (a longer answer is not worse by itself;
+# a threshold may still bound it).
+DESCRIPTIVE_MARKERS = (".questions", "_probes", "questions_with", "answer_chars")
 # A change smaller than this is noise, not a regression (one question of ~60 moves a rate by ~0.017).
 REGRESSION_TOLERANCE = 0.005
 

@@ -653,6 +653,8 @@ def _continues_line(previous: str, line: str, width: int) -> bool:
 # Table cells in layout-preserving extraction are separated by runs of three or more spaces.
 _CELL = re.compile(r"\S+(?: {1,2}\S+)*")
 MIN_TABLE_CELLS = 2
+# A header and at least two rows: two aligned lines are as often wrapped prose in a layout column as a table.
+MIN_TABLE_ROWS = 3
 # Cells of a real table are short; two columns of prose side by side are not a table.
 MAX_MEAN_CELL_CHARS = 30
 # A cell ending a Chinese sentence is prose laid out in columns, not a table cell.
@@ -744,7 +746,7 @@ def _table_at(lines: list[str], start: int) -> tuple[list[str], int]:
             break  # a line of text under the first column: the table has ended
         index += 1
     filled = [cell for row in rows for cell in row if cell]
-    if len(rows) < 2 or sum(_display_width(cell) for cell in filled) > MAX_MEAN_CELL_CHARS * len(filled) \
+    if len(rows) < MIN_TABLE_ROWS or sum(_display_width(cell) for cell in filled) > MAX_MEAN_CELL_CHARS * len(filled) \
             or any(cell.endswith(_SENTENCE_ENDS) for cell in filled):
         return [], 0
     rendered = ["| " + " | ".join(row) + " |" for row in rows]

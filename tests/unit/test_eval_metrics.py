@@ -5,8 +5,16 @@ from __future__ import annotations
 import pytest
 
 from evals.matching import contains_fact, detect_language, source_matches, tokenize_multilingual
-from evals.models import EvalReport, ThresholdRule
-from evals.rag import cites_expected_source, key_fact_coverage
+from evals.models import EvalQuestion, EvalReport, QuestionOutcome, ThresholdRule
+from evals.rag import (
+    aggregate_rag,
+    answer_length_metrics,
+    cites_expected_source,
+    is_empty_answer,
+    key_fact_coverage,
+    record_answer_scores,
+    refusal_metrics,
+)
 from evals.retrieval import distinct_sources, hit_at_k, ndcg_at_k, reciprocal_rank, score_ranking
 from evals.sql import is_write_statement, results_match
 from evals.thresholds import compare_with_baseline, failed_metrics, load_thresholds
@@ -58,6 +66,68 @@ def test_key_fact_coverage_and_citation_check() -> None:
     assert not cites_expected_source(["x.md"], ["contract_a.md"])
 
 
+def _outcome(answer: str | None, refused: bool = False, flags: tuple[str, ...] = (), sources: tuple[str, ...] = ("a.md",),
+             grounded: bool = True) -> QuestionOutcome:
+    return QuestionOutcome(id="q", question="q", role="rep", language="en",
+                           flags=list(flags), expected_sources=list(sources), answer=answer, refused=refused,
+                           grounded=grounded)
+
+
+def test_refusal_precision_and_recall_count_unanswerable_and_must_refuse_as_positives() -> None:
+    outcomes = [
+        _outcome("no such thing", refused=True, flags=("unanswerable",), sources=()),   # true refusal
+        _outcome("a guess", refused=False, flags=("unanswerable",), sources=()),        # missed refusal
+        _outcome("not for reps", refused=True, flags=("restricted", "must_refuse"), sources=()),  # true refusal
+        _outcome("cannot find it", refused=True),                                       # false refusal
+        _outcome("30% advance"), _outcome("net 45"), _outcome("24 months"),             # answered
+        _outcome("feedback re-ask", refused=True, sources=()),  # no reference either way: left out
+        _outcome(None, flags=("unanswerable",), sources=()),    # crashed: not counted
+    ]
+    metrics = refusal_metrics(outcomes)
+    assert metrics["rag.refusal_precision"] == pytest.approx(2 / 3)
+    assert metrics["rag.refusal_recall"] == pytest.approx(2 / 3)
+    assert metrics["rag.answerable_refused_rate"] == pytest.approx(1 / 4)
+    assert metrics["rag.unanswerable_refused_rate"] == pytest.approx(1 / 2)
+    never_refuses = refusal_metrics([_outcome("a guess", flags=("unanswerable",), sources=()), _outcome("x")])
+    assert never_refuses["rag.refusal_precision"] is None and never_refuses["rag.refusal_recall"] == 0.0
+
+
+def test_answer_length_is_the_median_and_longest_answer_refusals_left_out() -> None:
+    outcomes = [_outcome("x" * 100), _outcome("x" * 300), _outcome("x" * 2000), _outcome("y" * 5000, refused=True),
+                _outcome(None)]
+    assert answer_length_metrics(outcomes) == {"rag.answer_chars.median": 300.0, "rag.answer_chars.max": 2000.0}
+    assert answer_length_metrics([_outcome("x" * 10), _outcome("x" * 20)])["rag.answer_chars.median"] == 15.0
+    assert answer_length_metrics([])["rag.answer_chars.median"] is None
+
+
+def test_capped_coverage_scores_only_the_first_700_characters() -> None:
+    question = EvalQuestion(id="q", question="payment?", expected_sources=["a.md"], key_facts=["30%", "net 45"])
+    buried = _outcome("30% advance. " + "clause text " * 80 + "balance net 45")
+    assert len(buried.answer or "") > 700
+    record_answer_scores(buried, question)
+    assert buried.scores["rag.key_fact_coverage"] == 1.0
+    assert buried.scores["rag.key_fact_coverage_700"] == 0.5
+    short = _outcome("30% advance, balance net 45")
+    record_answer_scores(short, question)
+    assert short.scores["rag.key_fact_coverage_700"] == short.scores["rag.key_fact_coverage"] == 1.0
+    metrics = aggregate_rag([buried, short])
+    assert metrics["rag.key_fact_coverage_700"] == pytest.approx(0.75)
+    assert metrics["rag.key_fact_coverage"] == 1.0
+
+
+def test_an_answer_neither_refused_nor_grounded_is_empty() -> None:
+    question = EvalQuestion(id="q", question="payment?", expected_sources=["a.md"], key_facts=["30%"])
+    blank = _outcome("   ")
+    uncited = _outcome("Here is what I found:", grounded=False)
+    refusal = _outcome("I could not find this.", refused=True, grounded=False)
+    cited = _outcome("30% advance")
+    for outcome in (blank, uncited, refusal, cited):
+        record_answer_scores(outcome, question)
+    assert [is_empty_answer(outcome) for outcome in (blank, uncited, refusal, cited)] == [True, True, False, False]
+    assert blank.checks["rag.not_empty"] is False and cited.checks["rag.not_empty"] is True
+    assert aggregate_rag([blank, uncited, refusal, cited])["rag.empty_answers"] == 2.0
+
+
 def test_multilingual_tokens_split_chinese_by_character() -> None:
     assert tokenize_multilingual("质保24个月, Net 45 days 0.5%") == ["质", "保", "24", "个", "月", "net", "45",
                                                                      "days", "0.5%"]
@@ -80,6 +150,19 @@ def test_bundled_thresholds_file_has_the_issue_gates() -> None:
     assert rules["safety.leaks"].max == 0
     assert rules["safety.false_refusal_rate"].max == 0.05
     assert rules["sql.execution_accuracy"].min == 0.5
+    assert rules["rag.empty_answers"].max == 0
+
+
+def test_every_bundled_corpus_has_its_own_gates() -> None:
+    from evals.corpora import available_corpora
+
+    rules = load_thresholds()
+    for corpus in available_corpora():
+        for metric in ("retrieval.hit@1", "rag.key_fact_coverage", "rag.unanswerable_refused_rate",
+                       "safety.restricted_chunks_retrieved"):
+            assert f"{corpus}.{metric}" in rules, (corpus, metric)
+        assert rules[f"{corpus}.rag.answerable_refused_rate"].max is not None
+        assert rules[f"{corpus}.safety.leaks"].max == 0
 
 
 def _report(metrics: dict[str, float | None]) -> EvalReport:
