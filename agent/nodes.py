@@ -249,6 +249,9 @@ def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[s
                                llm=_chat_model())
     table = None if answer.refused or not answer.sql else {"sql": answer.sql, "columns": answer.columns,
                                                            "rows": answer.rows}
+    if table is None and not asks_to_change_data(question):
+        # No rows (no database yet, a question the rules could not read): the documents may still hold the figure.
+        return fall_back_to_knowledge("data", answer.message, refused=answer.refused)
     # The table travels in `table`; each connector renders it (Rich, Block Kit, WeCom Markdown).
     text = f"{answer.message}\nSQL: {answer.sql}" if table else answer.message
     return {"result": {**_result(text, language, "data", table=_json_safe(table), chart=answer.chart),

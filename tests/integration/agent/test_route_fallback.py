@@ -56,3 +56,21 @@ def test_a_task_without_a_customer_asks_for_the_customer_when_the_documents_cann
     result = answer_turn(TurnRequest(text=question, role="rep", thread_id="t-fallback-task"))
     assert result.route == "task" and result.pending_actions == [] and not result.citations
     assert "Tell me the customer" in result.answer
+
+
+def test_a_managers_figure_question_without_a_sales_database_is_answered_from_the_documents(
+        salesbot_home: Path) -> None:
+    from knowledge.ingest import ingest_paths
+
+    docs = salesbot_home.parent / "docs"
+    docs.mkdir()
+    (docs / "royalty_schedule.md").write_text(
+        "---\ntitle: Content licence\naccess: ['*']\n---\n## 5.2 Royalties\n"
+        "Licensee pays a royalty of 12% of gross revenue per quarter for each subscriber tier above 5,000.\n",
+        encoding="utf-8")
+    assert ingest_paths([docs]).ok
+    question = "What royalty percentage of gross revenue does the licensee pay per quarter?"
+    assert route_by_rules(question) == "data"  # "gross revenue per quarter" reads as a data question
+    result = answer_turn(TurnRequest(text=question, role="manager", thread_id="t-fallback-nodb"))
+    assert result.route == "knowledge" and not result.refused and result.table is None
+    assert "12%" in result.answer and result.citations[0].source == "royalty_schedule.md"

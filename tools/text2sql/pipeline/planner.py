@@ -106,11 +106,7 @@ class Planner:
                 owner = self.reading.previous_schema_across(column_item, ("whose", "with", "的", ""))
                 if owner is not None and owner.choice is not None:
                     column_item = owner  # "a state whose name contains …": the state itself
-            target = column_item.choice if column_item is not None else None
-            if target is None and column_item is not None:
-                table = self.schema.table_of(column_item)
-                label = self.schema.label_columns(table) if table else []
-                target = SchemaTarget(table, label[0], 1.0) if table and label else None
+            target = self.choice_or_label(column_item) if column_item is not None else None
             if target is None or target.column is None:
                 continue
             if column_item is not None:
@@ -151,13 +147,17 @@ class Planner:
             previous_condition = (item, condition)
             item.used = True
 
+    def choice_or_label(self, item: Item) -> SchemaTarget | None:
+        """The column an item links to, else the label (name) column of its table: "the state" is its name."""
+        if item.choice is not None:
+            return item.choice
+        table = self.schema.table_of(item)
+        label = self.schema.label_columns(table) if table else []
+        return SchemaTarget(table, label[0], 1.0) if table and label else None
+
     def value_target(self, link: Link, hint: Item | None) -> tuple[str, str, str] | None:
         if link.kind == "literal":
-            column_target = hint.choice if hint is not None else None
-            if hint is not None and column_target is None:
-                table = self.schema.table_of(hint)
-                label = self.schema.label_columns(table) if table else []
-                column_target = SchemaTarget(table, label[0], 1.0) if table and label else None
+            column_target = self.choice_or_label(hint) if hint is not None else None
             if column_target is None or column_target.column is None:
                 return None
             hint.used, hint.role = True, "hint"  # type: ignore[union-attr]
