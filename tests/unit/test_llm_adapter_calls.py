@@ -79,7 +79,8 @@ def test_a_text_to_sql_model_call_holds_the_llamacpp_lock(tmp_path: Path) -> Non
     shutil.copy(STORE_1, database)
     model = ChatLlamaCpp(responses=[AIMessage(content="```sql\nSELECT COUNT(*) FROM genres\n```")],
                          lock_held_during_calls=[])
-    answer = answer_data_question("How many genres are there?", "manager", db_url=f"sqlite:///{database}", llm=model)
+    # The service asks the model only where the rules cannot read the question.
+    answer = answer_data_question("Zorblax quux frobnicate?", "manager", db_url=f"sqlite:///{database}", llm=model)
     assert answer.method == "llm" and answer.rows == [[25]]
     assert model.lock_held_during_calls == [True]
     assert not llamacpp_lock_is_held()
@@ -94,10 +95,12 @@ def test_a_failing_model_leaves_the_text_to_sql_answer_to_the_rules(tmp_path: Pa
 
     database = tmp_path / "store_1.sqlite"
     shutil.copy(STORE_1, database)
-    answer = answer_data_question("How many genres are there?", "manager", db_url=f"sqlite:///{database}",
-                                  llm=ChatLlamaCpp(responses=[]))
+    url = f"sqlite:///{database}"
+    unreadable = answer_data_question("Zorblax quux frobnicate?", "manager", db_url=url, llm=ChatLlamaCpp(responses=[]))
+    assert unreadable.method == "none" and not unreadable.rows
+    assert "did not answer" in unreadable.message and "context window" not in unreadable.message
+    answer = answer_data_question("How many genres are there?", "manager", db_url=url, llm=ChatLlamaCpp(responses=[]))
     assert answer.method == "rules" and answer.rows == [[25]]
-    assert "did not answer" in answer.message and "context window" not in answer.message
     assert not llamacpp_lock_is_held()
 
 
