@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from agent.models import Citation, TurnRequest, TurnResult
 from evals import runner
-from evals.thresholds import load_thresholds
 from evals.loading import load_dataset
 from evals.report import write_report
 from evals.runner import EvalOptions, run_evaluation
 from evals.sql import execute_read_only, load_spider_items
+from evals.thresholds import load_thresholds
 from knowledge.models import RetrievedChunk
 from tests.conftest import TESTDATA_DIR
 
