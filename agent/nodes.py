@@ -250,8 +250,9 @@ def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[s
     table = None if answer.refused or not answer.sql else {"sql": answer.sql, "columns": answer.columns,
                                                            "rows": answer.rows}
     if table is None and not asks_to_change_data(question):
-        # No rows (no database yet, a question the rules could not read): the documents may still hold the figure.
-        return fall_back_to_knowledge("data", answer.message, refused=answer.refused)
+        # No rows (no database yet, a question the rules could not read): the documents may still hold the figure;
+        # if they don't, the turn is a refusal with the data route's reason (never an answer without a source).
+        return fall_back_to_knowledge("data", answer.message, refused=True)
     # The table travels in `table`; each connector renders it (Rich, Block Kit, WeCom Markdown).
     text = f"{answer.message}\nSQL: {answer.sql}" if table else answer.message
     return {"result": {**_result(text, language, "data", table=_json_safe(table), chart=answer.chart),

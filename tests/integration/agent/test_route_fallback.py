@@ -74,3 +74,12 @@ def test_a_managers_figure_question_without_a_sales_database_is_answered_from_th
     result = answer_turn(TurnRequest(text=question, role="manager", thread_id="t-fallback-nodb"))
     assert result.route == "knowledge" and not result.refused and result.table is None
     assert "12%" in result.answer and result.citations[0].source == "royalty_schedule.md"
+
+
+def test_a_managers_data_question_with_no_rows_and_no_documents_is_a_refusal_with_the_reason(
+        salesbot_home: Path) -> None:
+    question = "每个季度的总收入是多少？"
+    assert route_by_rules(question) == "data"
+    result = answer_turn(TurnRequest(text=question, role="manager", thread_id="t-fallback-nodb2"))
+    assert result.refused and result.route == "data" and not result.citations and result.table is None
+    assert "salesbot seed" in result.answer
