@@ -72,6 +72,18 @@ class Settings(BaseSettings):
         default=None, description="Human/AI responsibility YAML; default tools/gate/responsibility.yaml."
     )
 
+    llm_turn_budget_s: float = Field(
+        default=20.0, gt=0, description="Wall-clock budget for all model calls of one chat turn; when it runs out "
+        "the turn answers with the extractive (no-LLM) result."
+    )
+    coach_price_avoidance_threshold: int = Field(
+        default=3, ge=1, description="Coach mode: how many times the rep may leave the customer's price question "
+        "unanswered in one conversation before the three quote strategies are pushed."
+    )
+    mcp_rate_limit_per_minute: int = Field(
+        default=60, ge=1, description="MCP server: tool calls one bearer token may make per minute."
+    )
+
     max_input_chars: int = Field(
         default=4000, ge=1, description="Longest question or request (characters) any entry point accepts; "
         "longer input is refused with a message, before any parsing."
