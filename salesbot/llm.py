@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -40,6 +41,11 @@ LLAMACPP_SEED = 42
 # Enough for a cited answer of a few paragraphs; on 2 cores a 1.5B model writes ~30 tokens/s.
 LLAMACPP_MAX_TOKENS = 512
 LLAMACPP_PROMPT_BATCH = 512
+# Chat-template tokens around each message (ChatML: <|im_start|>role\n ... <|im_end|>\n) for the estimate.
+CHAT_TEMPLATE_TOKENS_PER_MESSAGE = 5
+# Rough OpenAI-side estimate when no tokenizer is at hand: ~4 characters of English per token, but about
+# one token per CJK character.
+ESTIMATED_CHARS_PER_TOKEN = 4
 
 
 class ModelConfigError(ValueError):
@@ -185,7 +191,9 @@ def _load_openai(config: ModelConfig) -> BaseChatModel:
         model=config.model_name or "",
         api_key=api_key,  # type: ignore[arg-type]
         timeout=settings.llm_timeout_s,
-        max_retries=1,
+        # No retries: a retry after a timeout would double the time a turn waits (SALESBOT_LLM_TIMEOUT_S
+        # bounds the whole call), and a dead server is as dead a moment later.
+        max_retries=0,
         temperature=0.0,
     )
 
@@ -193,14 +201,25 @@ def _load_openai(config: ModelConfig) -> BaseChatModel:
 # ---- calling ----
 
 
-def invoke_model(model: Runnable[LanguageModelInput, Any], messages: LanguageModelInput) -> AIMessage:
-    """Call a chat model (or one returned by bind_tools_for); server failures become ModelUnavailableError."""
-    with _calling(underlying_chat_model(model)):
-        return model.invoke(messages)
+def invoke_model(
+    model: Runnable[LanguageModelInput, Any], messages: LanguageModelInput, *, timeout_s: float | None = None
+) -> AIMessage:
+    """Call a chat model (or one returned by bind_tools_for); server failures become ModelUnavailableError.
+
+    The call takes at most SALESBOT_LLM_TIMEOUT_S, or timeout_s when that is shorter (the rest of a
+    turn's budget); past it a ModelUnavailableError says so, for llama.cpp as for a server.
+    """
+    chat_model = underlying_chat_model(model)
+    with _calling(chat_model, timeout_s) as call:
+        return model.invoke(messages, **call.invoke_kwargs)
 
 
 def invoke_structured(
-    model: Runnable[LanguageModelInput, Any], messages: LanguageModelInput, schema: type[SchemaT]
+    model: Runnable[LanguageModelInput, Any],
+    messages: LanguageModelInput,
+    schema: type[SchemaT],
+    *,
+    timeout_s: float | None = None,
 ) -> SchemaT:
     """Ask the model for one instance of `schema`, with decoding constrained where the backend allows it.
 
@@ -208,14 +227,14 @@ def invoke_structured(
     servers: response_format json_schema; a server that rejects it is asked again without it and the JSON
     is taken from the text. Any other chat model (test fakes): its with_structured_output.
     Raises StructuredOutputError when the answer does not validate, ModelUnavailableError when the
-    model cannot be reached.
+    model cannot be reached or does not finish within the timeout (see invoke_model).
     """
     chat_model = underlying_chat_model(model)
     provider = _provider_of(chat_model)
     if provider == "llamacpp":
-        return _invoke_structured_llamacpp(chat_model, messages, schema)
+        return _invoke_structured_llamacpp(chat_model, messages, schema, timeout_s)
     if provider == "openai":
-        return _invoke_structured_openai(chat_model, messages, schema)
+        return _invoke_structured_openai(chat_model, messages, schema, timeout_s)
     from langchain_core.exceptions import OutputParserException
 
     try:
@@ -223,7 +242,7 @@ def invoke_structured(
     except NotImplementedError:
         return parse_structured_text(_message_text(invoke_model(chat_model, messages)), schema)
     try:
-        with _calling(chat_model):
+        with _calling(chat_model, timeout_s):
             result = structured_model.invoke(messages)
     except ValidationError as error:
         raise StructuredOutputError(_validation_summary(schema, error)) from error
@@ -237,20 +256,21 @@ def invoke_structured(
 
 
 def _invoke_structured_llamacpp(
-    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT]
+    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT], timeout_s: float | None
 ) -> SchemaT:
     from langchain_core.messages import convert_to_openai_messages
 
     # llama-cpp-python takes OpenAI-style role/content dicts; langchain_core's public converter writes them.
     message_dicts = convert_to_openai_messages(_as_messages(messages), text_format="string")
     client = chat_model.client  # type: ignore[attr-defined]
-    with _calling(chat_model):
+    with _calling(chat_model, timeout_s) as call:
         response = client.create_chat_completion(
             messages=message_dicts,
             response_format={"type": "json_object", "schema": schema.model_json_schema()},
             temperature=0.0,
             seed=LLAMACPP_SEED,
             max_tokens=chat_model.max_tokens,  # type: ignore[attr-defined]
+            **call.invoke_kwargs,
         )
     choice = response["choices"][0]
     text = choice["message"].get("content") or ""
@@ -262,22 +282,34 @@ def _invoke_structured_llamacpp(
 
 
 def _invoke_structured_openai(
-    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT]
+    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT], timeout_s: float | None
 ) -> SchemaT:
     import openai
 
-    response_format = {
-        "type": "json_schema",
-        "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
-    }
-    try:
-        reply = invoke_model(chat_model.bind(response_format=response_format), messages)
-    except ModelUnavailableError as error:
-        if not isinstance(error.__cause__, openai.BadRequestError):
-            raise
-        # Some OpenAI-compatible servers reject json_schema response formats; the prompt still asks for JSON.
-        logger.info("server rejected response_format json_schema; retrying without it: %s", error)
-        reply = invoke_model(chat_model, messages)
+    json_schema = schema.model_json_schema()
+    # vLLM and OpenAI take json_schema; llama-cpp-python's server only knows json_object with a "schema"
+    # (and answers 422 to json_schema); a server that knows neither still gets the JSON the prompt asks for.
+    response_formats: list[dict[str, Any] | None] = [
+        {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": json_schema}},
+        {"type": "json_object", "schema": json_schema},
+        None,
+    ]
+    deadline = _Deadline.start(timeout_s)
+    for response_format in response_formats:
+        bound = chat_model if response_format is None else chat_model.bind(response_format=response_format)
+        try:
+            reply = invoke_model(bound, messages, timeout_s=deadline.remaining_s())
+            break
+        except ModelUnavailableError as error:
+            cause = error.__cause__
+            # llama_cpp.server reports its request-validation failures as HTTP 500 naming the field.
+            rejected = isinstance(cause, openai.BadRequestError | openai.UnprocessableEntityError) or (
+                isinstance(cause, openai.InternalServerError) and "response_format" in str(cause)
+            )
+            if not rejected or response_format is None:
+                raise
+            logger.info("server rejected response_format %s; trying the next form: %s",
+                        response_format["type"], error)
     return parse_structured_text(_message_text(reply), schema)
 
 
@@ -362,6 +394,35 @@ def bind_tools_for(
     return model.bind_tools(tools, tool_choice=tool_name or "auto")
 
 
+# ---- prompt size ----
+
+
+def count_prompt_tokens(messages: LanguageModelInput, model: Any = None) -> int:
+    """Prompt tokens of `messages` for a model (default: the configured one), chat-template overhead included.
+
+    llama.cpp: counted with the model's own tokenizer. OpenAI-compatible servers and other models: an
+    estimate (about 4 characters per token, one per CJK character), good enough to keep prompts in budget.
+    """
+    chat_model: Any = underlying_chat_model(load_chat_model() if model is None else model)  # type: ignore[arg-type]
+    texts = [_message_text_of(message) for message in _as_messages(messages)]
+    overhead = CHAT_TEMPLATE_TOKENS_PER_MESSAGE * len(texts)
+    if _provider_of(chat_model) == "llamacpp":
+        client = chat_model.client
+        return overhead + sum(
+            len(client.tokenize(text.encode("utf-8"), add_bos=False, special=True)) for text in texts
+        )
+    return overhead + sum(_estimated_tokens(text) for text in texts)
+
+
+def _estimated_tokens(text: str) -> int:
+    cjk = sum(1 for char in text if "\u2e80" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff")
+    return cjk + -(-(len(text) - cjk) // ESTIMATED_CHARS_PER_TOKEN)
+
+
+def _message_text_of(message: BaseMessage) -> str:
+    return message.text if hasattr(message, "text") else str(message.content)
+
+
 # ---- helpers ----
 
 
@@ -384,21 +445,98 @@ def _provider_of(chat_model: Any) -> str:
     return "other"
 
 
+@dataclass
+class _Deadline:
+    """When the current model call must be over, from SALESBOT_LLM_TIMEOUT_S and the caller's own budget."""
+
+    timeout_s: float
+    ends_at: float
+
+    @classmethod
+    def start(cls, timeout_s: float | None = None) -> _Deadline:
+        configured = get_settings().llm_timeout_s
+        effective = configured if timeout_s is None else min(configured, timeout_s)
+        effective = max(effective, 0.0)
+        return cls(timeout_s=effective, ends_at=time.monotonic() + effective)
+
+    def remaining_s(self) -> float:
+        return max(self.ends_at - time.monotonic(), 0.0)
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.ends_at
+
+
+@dataclass
+class _Call:
+    """One model call in progress: the extra keyword arguments its backend needs to keep to the deadline."""
+
+    deadline: _Deadline
+    invoke_kwargs: dict[str, Any]
+    stopped_at_deadline: bool = False
+
+
+def _llamacpp_deadline_processor(call: _Call, llama: Any) -> Any:
+    # llama-cpp-python has no timeout, and create_chat_completion takes no stopping_criteria; a logits
+    # processor runs before every sampled token, so past the deadline it leaves only end-of-text
+    # possible and generation ends at the next token. The prompt itself is read in one go before the
+    # first token, so a long prompt can overrun (keep prompts short).
+    import numpy as np
+    from llama_cpp import LogitsProcessorList
+
+    eos_token = int(llama.token_eos())
+
+    def end_at_deadline(_input_ids: Any, scores: Any) -> Any:
+        if call.deadline.passed():
+            call.stopped_at_deadline = True
+            scores = np.full_like(scores, -np.inf)
+            scores[eos_token] = 0.0
+        return scores
+
+    return LogitsProcessorList([end_at_deadline])
+
+
 @contextmanager
-def _calling(chat_model: Any) -> Iterator[None]:
-    """Around every model call: llama.cpp calls take turns, and backend failures become ModelUnavailableError."""
-    guard = _llamacpp_inference_lock if _provider_of(chat_model) == "llamacpp" else nullcontext()
+def _calling(chat_model: Any, timeout_s: float | None = None) -> Iterator[_Call]:
+    """Around every model call: llama.cpp calls take turns, the deadline holds, failures become ModelUnavailableError."""
+    provider = _provider_of(chat_model)
+    # The deadline starts before waiting for the llama.cpp lock: time spent queued behind another turn counts.
+    call = _Call(deadline=_Deadline.start(timeout_s), invoke_kwargs={})
+    guard = _llamacpp_inference_lock if provider == "llamacpp" else nullcontext()
     with guard:
+        if provider in ("llamacpp", "openai") and call.deadline.passed():
+            raise _timeout_error(chat_model, call.deadline.timeout_s)
+        # A stand-in without a llama.cpp client (test doubles named like it) gets no processor.
+        if provider == "llamacpp" and hasattr(getattr(chat_model, "client", None), "token_eos"):
+            call.invoke_kwargs["logits_processor"] = _llamacpp_deadline_processor(call, chat_model.client)
+        elif provider == "openai":
+            call.invoke_kwargs["timeout"] = call.deadline.remaining_s()
         try:
-            yield
+            yield call
         except Exception as error:
-            unavailable = _as_unavailable_error(error, chat_model)
+            unavailable = _as_unavailable_error(error, chat_model, call.deadline.timeout_s)
             if unavailable is None:
                 raise
             raise unavailable from error
+        if call.stopped_at_deadline:
+            # A cut-off answer is not an answer: callers fall back to the no-LLM path as for any timeout.
+            raise _timeout_error(chat_model, call.deadline.timeout_s)
 
 
-def _as_unavailable_error(error: Exception, chat_model: Any) -> ModelUnavailableError | None:
+def _timeout_error(chat_model: Any, timeout_s: float) -> ModelUnavailableError:
+    if _provider_of(chat_model) == "llamacpp":
+        return ModelUnavailableError(
+            f"the llama.cpp model did not finish within {timeout_s:g} s (SALESBOT_LLM_TIMEOUT_S); "
+            f"the answer comes without it"
+        )
+    base_url = str(getattr(chat_model, "openai_api_base", None) or "the model server")
+    return ModelUnavailableError(
+        f"model server {base_url} did not answer within {timeout_s:g} s (SALESBOT_LLM_TIMEOUT_S)"
+    )
+
+
+def _as_unavailable_error(
+    error: Exception, chat_model: Any, timeout_s: float | None = None
+) -> ModelUnavailableError | None:
     """A user-actionable error for a model that cannot serve this call; None for anything else."""
     provider = _provider_of(chat_model)
     if provider == "llamacpp" and isinstance(error, ValueError) and "context window" in str(error):
@@ -414,11 +552,8 @@ def _as_unavailable_error(error: Exception, chat_model: Any) -> ModelUnavailable
 
     base_url = str(getattr(chat_model, "openai_api_base", None) or "the model server")
     model_name = getattr(chat_model, "model_name", "")
-    timeout_s = get_settings().llm_timeout_s
     if isinstance(error, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
-        return ModelUnavailableError(
-            f"model server {base_url} did not answer within {timeout_s:g} s (SALESBOT_LLM_TIMEOUT_S)"
-        )
+        return _timeout_error(chat_model, get_settings().llm_timeout_s if timeout_s is None else timeout_s)
     if isinstance(error, openai.APIConnectionError | httpx.TransportError | ConnectionError):
         return ModelUnavailableError(
             f"model server {base_url} is unreachable — is it running? (check SALESBOT_LLM)"

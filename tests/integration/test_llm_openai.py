@@ -82,15 +82,20 @@ def test_structured_output_asks_for_the_json_schema_and_parses_it(
 def test_structured_output_falls_back_to_json_in_text_when_the_server_rejects_the_schema(
     openai_stub_server: OpenAIStubServer,
 ) -> None:
+    # A server that knows neither json_schema nor json_object (the real llama_cpp.server takes the latter,
+    # see test_llm_openai_server.py): the third request carries no response_format.
     openai_stub_server.reply_error(400, "response_format json_schema is not supported")
+    openai_stub_server.reply_error(422, "response_format json_object is not supported")
     openai_stub_server.reply_text('Sure!\n```json\n{"route": "data", "reason": "sales figures"}\n```')
     parsed = invoke_structured(
         load_chat_model(openai_stub_server.model_spec()), "Q3 revenue by rep?", RouteDecision
     )
     assert parsed == RouteDecision(route="data", reason="sales figures")
-    first, second = openai_stub_server.chat_requests
-    assert "response_format" in first
-    assert "response_format" not in second
+    first, second, third = openai_stub_server.chat_requests
+    assert first["response_format"]["type"] == "json_schema"
+    assert second["response_format"]["type"] == "json_object"
+    assert second["response_format"]["schema"]["title"] == "RouteDecision"
+    assert "response_format" not in third
 
 
 def test_structured_output_that_does_not_validate_is_a_structured_output_error(

@@ -113,7 +113,7 @@ def test_missing_gguf_file_is_a_clear_unavailable_error(tmp_path: Path) -> None:
     assert "SALESBOT_LLM" in message
 
 
-def test_openai_model_gets_url_name_timeout_and_one_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_model_gets_url_name_timeout_and_no_retry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SALESBOT_LLM_TIMEOUT_S", "7.5")
     reset_runtime()
     model = load_chat_model("openai:http://127.0.0.1:9/v1#served-model")
@@ -121,7 +121,7 @@ def test_openai_model_gets_url_name_timeout_and_one_retry(monkeypatch: pytest.Mo
     assert model.openai_api_base == "http://127.0.0.1:9/v1"  # type: ignore[union-attr]
     assert model.model_name == "served-model"  # type: ignore[union-attr]
     assert model.request_timeout == 7.5  # type: ignore[union-attr]
-    assert model.max_retries == 1  # type: ignore[union-attr]
+    assert model.max_retries == 0  # type: ignore[union-attr]
     assert model.openai_api_key.get_secret_value() == "not-needed"  # type: ignore[union-attr]
 
 
