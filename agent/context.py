@@ -14,4 +14,4 @@ class Context:
                                                              "the user may see: rep, manager, vp, admin."})
     thread_id: str = field(default="default", metadata={"description": "Conversation thread (Slack thread, "
                                                                        "WeCom chat, CLI --thread)."})
-    channel: str = field(default="cli", metadata={"description": "cli, slack, wecom or eval."})
+    channel: str = field(default="cli", metadata={"description": "cli, slack, wecom, eval or mcp."})

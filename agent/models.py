@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from tools.gate.models import ActionView
 
-Channel = Literal["cli", "slack", "wecom", "eval"]
+Channel = Literal["cli", "slack", "wecom", "eval", "mcp"]
 Route = Literal["knowledge", "pricing", "task", "data", "help", "decision"]
 
 

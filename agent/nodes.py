@@ -278,8 +278,10 @@ def propose_write_action(state: AgentState, runtime: Runtime[Context]) -> dict[s
     from tools.gate.store import ActionError
 
     question, language = _last_human_text(state), state["language"]
+    # An MCP client is a program acting for a person, not the person: its requests never auto-execute.
+    origin = "mcp" if runtime.context.channel == "mcp" else "user"
     context = ActionContext(user_id=runtime.context.user_id, role=runtime.context.role,
-                            thread_id=runtime.context.thread_id, origin="user", request_text=question)
+                            thread_id=runtime.context.thread_id, origin=origin, request_text=question)
     try:
         view, missing = _propose_from_text(question, task_kind(question), context)
     except ActionError as error:

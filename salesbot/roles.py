@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from pathlib import Path
 
@@ -52,11 +53,27 @@ def can_read(role: str, access: list[str] | None) -> bool:
 
 
 class RolesFile(BaseModel):
-    """The roles YAML (SALESBOT_ROLES_FILE): `users: {CHAT_USER_ID: role}`."""
+    """The roles YAML (SALESBOT_ROLES_FILE): `users: {CHAT_USER_ID: role}`, `mcp_tokens: {TOKEN: USER_ID}`."""
 
     model_config = ConfigDict(extra="forbid")
 
     users: dict[str, str] = Field(default_factory=dict, description="Chat user id (Slack, WeCom, OS user) → role.")
+    mcp_tokens: dict[str, str] = Field(
+        default_factory=dict, description="MCP bearer token → user id (a key of `users`, or the default role).")
+
+    @field_validator("mcp_tokens", mode="before")
+    @classmethod
+    def _tokens_as_text(cls, value: object) -> object:
+        return {str(key): str(user) for key, user in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("mcp_tokens")
+    @classmethod
+    def _tokens_long_enough(cls, tokens: dict[str, str]) -> dict[str, str]:
+        # A short token can be guessed; refuse to start rather than expose the knowledge base.
+        short = [user for token, user in tokens.items() if len(token) < 16]
+        if short:
+            raise ValueError(f"MCP tokens must be at least 16 characters (users: {', '.join(sorted(short))})")
+        return tokens
 
     @field_validator("users", mode="before")
     @classmethod
@@ -76,6 +93,19 @@ def users_by_role(roles_file: Path | None) -> dict[str, str]:
     if roles_file is None or not Path(roles_file).exists():
         return {}
     return dict(load_yaml_model(Path(roles_file), RolesFile).users)
+
+
+def user_for_mcp_token(token: str, roles_file: Path | None) -> str | None:
+    """The user id a bearer token stands for, or None; every stored token is compared in constant time."""
+    if roles_file is None or not Path(roles_file).exists() or not token:
+        return None
+    offered = token.encode()
+    matched: str | None = None
+    # Compare against every token (no early exit) so timing does not reveal how many tokens, or which, are close.
+    for stored_token, user_id in load_yaml_model(Path(roles_file), RolesFile).mcp_tokens.items():
+        if hmac.compare_digest(stored_token.encode(), offered):
+            matched = user_id
+    return matched
 
 
 def role_for_user(user_id: str, roles_file: Path | None, default_role: str) -> str:
