@@ -669,9 +669,60 @@ def _read_pdf(raw: bytes) -> _FileContent:
         raise DocumentLoadError("PDF is password-protected; save an unprotected copy")
     pages = [_pdf_page_text(page) for page in reader.pages]
     text = normalise_pages(pages)
-    if not text.strip():
-        raise DocumentLoadError("PDF has no extractable text (scanned image? run OCR first)")
-    return _FileContent(text=text, title=_pdf_metadata_title(reader) or _title_line(text))
+    scanned = [number for number, page in enumerate(pages) if len(page.strip()) < MIN_TEXT_LAYER_CHARS]
+    if not scanned:
+        return _FileContent(text=text, title=_pdf_metadata_title(reader) or _title_line(text))
+    ocr_text = _ocr_pdf_pages(reader, scanned)
+    if not ocr_text:
+        if text.strip():
+            return _FileContent(text=text, title=_pdf_metadata_title(reader) or _title_line(text))
+        raise DocumentLoadError("PDF has no extractable text, and OCR found none on its scanned pages "
+                                "(images unreadable, blank, or OCR not installed)")
+    for number, page_text in ocr_text.items():
+        # The marker heading makes the page its own section, so every chunk and citation from it says "(OCR)".
+        pages[number] = f"# {OCR_SECTION_TITLE.format(page=number + 1)}\n\n{page_text}"
+    text = normalise_pages(pages)
+    body_title = _title_line("\n".join(ocr_text.values()))
+    return _FileContent(text=text, title=_pdf_metadata_title(reader) or body_title)
+
+
+def _ocr_pdf_pages(reader: Any, numbers: list[int]) -> dict[int, str]:
+    """OCR text of the embedded images of pages that have no text layer (a scan is one image a page), by page
+    index. An image OCR cannot read is skipped: one bad scan never fails the file."""
+    from knowledge.ocr import ocr_available, ocr_image
+
+    if not ocr_available():
+        logger.info("PDF pages without a text layer skipped: OCR is not installed")
+        return {}
+    found: dict[int, str] = {}
+    for count, number in enumerate(numbers):
+        if count >= MAX_OCR_PAGES:  # ~2 s a page on 2 cores: bound what one file can cost the ingest
+            logger.warning("PDF has more than %d scanned pages; the rest were not OCRed", MAX_OCR_PAGES)
+            break
+        try:
+            images = list(reader.pages[number].images)[:MAX_OCR_IMAGES_PER_PAGE]
+        except Exception:  # damaged image streams: pypdf raises many kinds
+            logger.debug("images of PDF page %d unreadable", number + 1, exc_info=True)
+            continue
+        texts: list[str] = []
+        for image in images:
+            try:
+                result = ocr_image(image.data)
+            except Exception:  # OcrError or anything else; never-die: an unreadable image costs its text, not the file
+                logger.debug("OCR failed on an image of PDF page %d", number + 1, exc_info=True)
+                continue
+            if result.text.strip():
+                texts.append(result.text)
+        if texts:
+            found[number] = "\n\n".join(texts)
+    return found
+
+
+# A page with fewer characters than this in its text layer is a scan (at most a stray page number or stamp).
+MIN_TEXT_LAYER_CHARS = 20
+MAX_OCR_PAGES = 60
+MAX_OCR_IMAGES_PER_PAGE = 4
+OCR_SECTION_TITLE = "Page {page} (OCR)"
 
 
 def _pdf_metadata_title(reader: Any) -> str | None:
