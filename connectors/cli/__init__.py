@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "connectors.cli.tasks_commands",
     "connectors.cli.sql_commands",
     "connectors.cli.serve_commands",
+    "connectors.cli.coach_commands",
 ]
 
 

@@ -105,6 +105,11 @@ def _find_product(text: str) -> str | None:
     return product.sku if product else None
 
 
+# Public names for coach mode (tools/coach), so the budget and stage rules live in one place.
+find_budget = _find_budget
+find_stage = _find_stage
+
+
 def extract_opportunity_rules(text: str) -> OpportunityCard:
     """The card from keyword rules alone (works with no model)."""
     found_customer = find_customer_in_text(text)
