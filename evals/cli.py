@@ -1,5 +1,5 @@
-"""`salesbot eval [retrieval|rag|sql|safety|all]`: run the evaluation suites on the golden split and the corpora,
-write reports, gate on thresholds."""
+"""`salesbot eval [retrieval|rag|sql|safety|coach|all]`: run the evaluation suites on the golden split, the corpora
+and the labelled conversations, write reports, gate on thresholds."""
 
 from __future__ import annotations
 
@@ -10,19 +10,21 @@ import typer
 
 logger = logging.getLogger(__name__)
 
-SUITE_CHOICES = ("retrieval", "rag", "sql", "safety", "all")
+SUITE_CHOICES = ("retrieval", "rag", "sql", "safety", "coach", "all")
 SPLIT_CHOICES = ("dev", "test", "all")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def evaluate_command(
-        suite: str = typer.Argument("all", help="retrieval | rag | sql | safety | all"),
+        suite: str = typer.Argument("all", help="retrieval | rag | sql | safety | coach | all (all includes "
+                                    "coach on the test conversations)"),
         dataset: Path | None = typer.Option(None, "--dataset", help="A golden-format or feedback-export JSONL "
                                             "file, instead of the golden split."),
         split: str | None = typer.Option(None, "--split", help="Golden split: test (default; CI and README "
                                          "figures), dev (may be read while tuning) or all. Left out when "
-                                         "--corpus is given without --split."),
+                                         "--corpus is given without --split. For coach: the conversation "
+                                         "split (evals/datasets/conversations/)."),
         corpus: list[str] | None = typer.Option(None, "--corpus", help="Run on evals/corpora/NAME (or a corpus "
                                                 "folder path); repeatable; `all` = every corpus. Default: every "
                                                 "corpus for suite all, none otherwise. Metrics: NAME.METRIC."),

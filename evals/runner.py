@@ -63,12 +63,15 @@ class EvalOptions:
     retrieve: Callable[[str, str, int], list[Any]] | None = None
     answer: Callable[[Any], Any] | None = None
     answer_data_question: Callable[..., Any] | None = None
+    coach: Callable[[Path, str], dict[str, Any]] | None = None
     progress: Callable[[str], None] = field(default=lambda message: None)
 
 
 def suites_for(suite: str) -> list[str]:
     if suite == "all":
-        return list(SUITES)
+        return [*SUITES, "coach"]
+    if suite == "coach":
+        return ["coach"]
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)} or all")
     return [suite]
@@ -264,6 +267,10 @@ def run_evaluation(options: EvalOptions) -> EvalReport:
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     suites = suites_for(options.suite)
+    coach_skipped = options.suite == "all" and (options.dataset_path is not None or options.corpora is not None)
+    if coach_skipped:
+        # A run narrowed to a file or to named corpora is about those questions, as for the corpora above.
+        suites.remove("coach")
     thresholds = load_thresholds(options.thresholds_path)
     judge = None
     if options.judge and "rag" in suites:
@@ -271,6 +278,8 @@ def run_evaluation(options: EvalOptions) -> EvalReport:
 
         judge = build_judge(options.judge)  # before any work: a bad --judge fails in a second, not minutes
     state = _RunState()
+    if coach_skipped:
+        state.notes.append("coach: not run (the run is narrowed by --dataset or --corpus; `salesbot eval coach`)")
     sets: list[QuestionSet] = []
     if _NEEDS_QUESTIONS & set(suites):
         sets = question_sets(options, state.notes)  # every file checked before the first slow step
@@ -281,6 +290,8 @@ def run_evaluation(options: EvalOptions) -> EvalReport:
         _run_sql_write_probes(options, state)
     if "sql" in suites:
         _run_spider(options, state)
+    if "coach" in suites:
+        _run_coach(options, state)
 
     report = EvalReport(
         suite=options.suite, suites_run=suites,
@@ -406,6 +417,57 @@ def _run_spider(options: EvalOptions, state: _RunState) -> None:
     state.metrics.update(sql.aggregate_sql(accuracy_outcomes))
     if not accuracy_outcomes:  # the tool could not be asked at all: that is not a pass
         state.metrics["sql.execution_accuracy"] = 0.0
+
+
+def coach_split(options: EvalOptions) -> str:
+    """`eval coach --split` chooses the conversations; every other run (CI's `eval all`) scores the test split."""
+    return (options.split or "test") if options.suite == "coach" else "test"
+
+
+def _run_coach(options: EvalOptions, state: _RunState) -> None:
+    from evals.coach import LABELS_FILE, load_conversations, run_coach_eval
+
+    split = coach_split(options)
+    options.progress(f"coach mode on the {split} conversations")
+    if options.ingest_samples:
+        # Cards resolve customers and products through the registry and the sales database of the sample company.
+        _note_setup(state.notes, "sales database", ensure_sample_sales_data)
+        _note_setup(state.notes, "pricing policy", _install_demo_pricing_policy)
+        _note_setup(state.notes, "entity registry", _use_demo_entities)
+    if options.coach is None:
+        try:
+            from tools.coach import coach_path  # noqa: F401 - checked once, not once per conversation
+        except ImportError as error:
+            # A missing coach is a failed gate with one clear note, not 36 identical errors or a crashed run.
+            state.notes.append(f"coach: not run, the coach module is unavailable ({error})")
+            state.metrics["coach.errors"] = float(len(load_conversations(split)))
+            return
+    metrics, notes, _scores = run_coach_eval(split, coach=options.coach, progress=options.progress)
+    state.metrics.update(metrics)
+    state.notes.extend(notes)
+    state.datasets["coach"] = f"{LABELS_FILE} ({split})"
+
+
+def _use_demo_entities() -> str:
+    """The sample company's entities.yaml for the registry, as `salesbot demo` does, unless one is configured:
+    the conversations name the sample company's customers, products and competitors."""
+    import os
+
+    from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
+
+    if get_settings().entities_file is not None:
+        return f"entity registry: {get_settings().entities_file}"
+    os.environ["SALESBOT_ENTITIES_FILE"] = str(SAMPLES_DIR / "entities.yaml")
+    reset_runtime()
+    return "entity registry: the sample company's entities.yaml"
+
+
+def _install_demo_pricing_policy() -> str:
+    from tools.sales.seed import install_demo_pricing_policy
+
+    # Pricing proposals price with the sample company's policy unless another one is configured.
+    install_demo_pricing_policy()
+    return "pricing policy: the sample company's policy unless one is configured"
 
 
 def _answer_errors(outcomes: Any) -> float:
