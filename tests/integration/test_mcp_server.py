@@ -109,8 +109,14 @@ def test_a_rep_token_never_obtains_a_manager_only_fact(mcp_url: str) -> None:
     assert facts
     restricted_sources = {passage["source"] for passage in manager_only}
     section = manager_only[0]
+    # The pricing tool too: the policy's floor price and unit cost of the product it prices stay hidden.
+    from tools.sales.catalog import catalog_products
+
+    product = catalog_products()[0]
+    facts |= {str(int(product.floor_price)), str(int(product.unit_cost))}
     results = _calls(mcp_url, TOKENS["rep"], [
         ("search_knowledge", {"query": query, "k": 20}),
+        ("propose_pricing", {"product": product.sku, "quantity": 20}),
         ("ask", {"question": "各产品的底价和单位成本是多少？"}),
         ("ask", {"question": "What is the floor price and unit cost of each product?"}),
         ("data_question", {"question": "各产品的底价是多少"}),
@@ -122,6 +128,7 @@ def test_a_rep_token_never_obtains_a_manager_only_fact(mcp_url: str) -> None:
     resource = anyio.run(read_resource)
     seen = [_text_of(result) for result in results] + [" ".join(getattr(c, "text", "") for c in resource.contents)]
     rep_sources = {passage["source"] for passage in _payload(results[0])}
+    assert "quote" in _text_of(results[1]).lower(), _text_of(results[1])[:300]  # priced, not refused
     assert not rep_sources & restricted_sources
     for text in seen:
         digits = re.sub(r"(?<=\d)[,，\s](?=\d)", "", text)  # "54,400" and "54 400" both read as 54400
