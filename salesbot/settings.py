@@ -39,7 +39,13 @@ class Settings(BaseSettings):
         "waits for a core: benchmarks/embeddings.py --omp-threads 1,2).",
     )
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL of the sales database; default SQLite under home."
+        default=None, description="SQLAlchemy URL (e.g. postgresql+psycopg://user:pw@127.0.0.1:5432/salesbot) that "
+        "holds every table of the product when set: sales data, knowledge graph, pending actions, audit, feedback, "
+        "event dedupe and LangGraph checkpoints (the server profile). Default: SQLite files under home."
+    )
+    chroma_url: str | None = Field(
+        default=None, description="Chroma server URL (e.g. http://127.0.0.1:8000, `chroma run`) for the vector "
+        "store; default the embedded PersistentClient under home."
     )
     timezone: str = Field(default="Asia/Shanghai", description="Timezone for resolving dates like 下周三.")
     roles_file: Path | None = Field(
