@@ -218,3 +218,49 @@ def _customer_name() -> str:
         customer = session.exec(select(Customer)).first()
         assert customer is not None
         return str(customer.name_zh)
+
+
+def _stdio_env(home: Path, roles_file: Path, token: str) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)  # the test run's SALESBOT_* (embedding, entities) plus this server's own
+    env.update({"SALESBOT_HOME": str(home), "SALESBOT_ROLES_FILE": str(roles_file), "SALESBOT_MCP_TOKEN": token})
+    return env
+
+
+def test_stdio_server_serves_the_token_users_role(sample_home: Path, tmp_path: Path) -> None:
+    """`salesbot serve mcp --stdio`, as a desktop client starts it: the rep token's role filters what comes back."""
+    import sys
+
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    roles_file = tmp_path / "roles.yaml"
+    roles_file.write_text(f"users: {{alice: rep}}\nmcp_tokens: {{{TOKENS['rep']}: alice}}\n", encoding="utf-8")
+    salesbot = str(Path(sys.executable).with_name("salesbot"))
+    params = StdioServerParameters(command=salesbot, args=["serve", "mcp", "--stdio"],
+                                   env=_stdio_env(sample_home, roles_file, TOKENS["rep"]))
+
+    async def main() -> tuple[set[str], Any]:
+        async with Client(stdio_client(params)) as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            return tools, await client.call_tool("search_knowledge", {"query": "各产品底价与成本 底价 单位成本",
+                                                                      "k": 20})
+    tools, search = anyio.run(main)
+    assert "search_knowledge" in tools and "propose_follow_up_task" in tools
+    passages = _payload(search)
+    assert passages, "the rep still gets the public passages"
+    assert not [passage for passage in passages if _manager_only(passage["source"])]
+
+
+def test_stdio_server_refuses_to_start_with_an_unlisted_token(sample_home: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    roles_file = tmp_path / "roles.yaml"
+    roles_file.write_text(f"users: {{alice: rep}}\nmcp_tokens: {{{TOKENS['rep']}: alice}}\n", encoding="utf-8")
+    salesbot = str(Path(sys.executable).with_name("salesbot"))
+    completed = subprocess.run([salesbot, "serve", "mcp", "--stdio"], input="", capture_output=True, text=True,
+                               env=_stdio_env(sample_home, roles_file, "not-a-listed-token-at-all"), timeout=120)
+    assert completed.returncode != 0
+    assert "SALESBOT_MCP_TOKEN" in completed.stderr + completed.stdout
+    assert "Traceback" not in completed.stderr + completed.stdout
