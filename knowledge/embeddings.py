@@ -111,8 +111,11 @@ class LlamaCppEmbedder:
             raise EmbeddingConfigError(f"embedding model file not found: {self.model_path}")
         import llama_cpp
 
-        self._model = llama_cpp.Llama(model_path=self.model_path, embedding=True, n_ctx=512, verbose=False,
-                                      pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN)
+        from salesbot.llama_runtime import plain_cpu_buffers
+
+        with plain_cpu_buffers():
+            self._model = llama_cpp.Llama(model_path=self.model_path, embedding=True, n_ctx=512, verbose=False,
+                                          pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN)
         self.dimension = int(self._model.n_embd())
         self.name = self.name or f"gguf:{Path(self.model_path).name}"
         self.multilingual = covers_chinese(

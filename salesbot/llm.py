@@ -155,21 +155,24 @@ def _load_llamacpp(config: ModelConfig) -> BaseChatModel:
         )
     from langchain_community.chat_models import ChatLlamaCpp
 
+    from salesbot.llama_runtime import plain_cpu_buffers
+
     settings = get_settings()
     try:
         # No chat_format: llama-cpp-python then uses the chat template stored in the GGUF.
-        model = ChatLlamaCpp(
-            model_path=str(model_path),
-            n_ctx=settings.llm_n_ctx,
-            temperature=0.0,
-            seed=LLAMACPP_SEED,
-            max_tokens=LLAMACPP_MAX_TOKENS,
-            # ChatLlamaCpp defaults to batches of 8 prompt tokens, which makes prompt reading several
-            # times slower than llama.cpp's own default of 512.
-            n_batch=LLAMACPP_PROMPT_BATCH,
-            streaming=False,
-            verbose=False,
-        )
+        with plain_cpu_buffers():
+            model = ChatLlamaCpp(
+                model_path=str(model_path),
+                n_ctx=settings.llm_n_ctx,
+                temperature=0.0,
+                seed=LLAMACPP_SEED,
+                max_tokens=LLAMACPP_MAX_TOKENS,
+                # ChatLlamaCpp defaults to batches of 8 prompt tokens, which makes prompt reading several
+                # times slower than llama.cpp's own default of 512.
+                n_batch=LLAMACPP_PROMPT_BATCH,
+                streaming=False,
+                verbose=False,
+            )
     except Exception as error:
         # llama.cpp only explains load failures on stderr with verbose=True; point the user there.
         logger.warning("loading %s failed", model_path, exc_info=True)

@@ -73,8 +73,10 @@ def _free_port() -> int:
 
 def _start_server() -> LlamaServer:
     port = _free_port()
+    # salesbot.llama_runtime is llama_cpp.server with the weights kept out of AMX buffers (which crash it on
+    # Sapphire Rapids CPUs; see that module).
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF), "--model_alias", MODEL_ALIAS,
+        sys.executable, "-m", "salesbot.llama_runtime", "--model", str(GGUF), "--model_alias", MODEL_ALIAS,
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "1", "--seed", "42",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
