@@ -18,6 +18,7 @@ from agent.answer.llm_answer import compose_llm_answer
 from agent.answer.models import AnswerDraft
 from agent.answer.refusal import restricted_refusal
 from agent.context import Context
+from agent.model_checks import MODEL_UNVERIFIED_ORIGIN, check_task_arguments, checked_route, rules_are_sure
 from agent.models import Route
 from agent.router import asks_for_restricted_pricing, asks_to_change_data, route_by_rules, task_kind
 from agent.state import AgentState
@@ -53,13 +54,18 @@ def route_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     question = state["question"]
     language = detect_language(question)
     route: Route = route_by_rules(question)
-    model = _chat_model()
-    if model is not None and route == "knowledge":
+    # Rules first: the model is asked only where the rules are unsure, and its answer is checked against what the
+    # user's words can verify (agent/model_checks.py) before the turn follows it.
+    model = None if rules_are_sure(question, route) else _chat_model()
+    if model is not None:
         from salesbot.llm import ModelUnavailableError, StructuredOutputError, invoke_structured
 
         try:
-            route = invoke_structured(model, [("human", load_prompt("route").format(question=question))],
-                                      RouteDecision).route
+            proposed = invoke_structured(model, [("human", load_prompt("route").format(question=question))],
+                                         RouteDecision).route
+            route, reason = checked_route(proposed, question, runtime.context.role)
+            if route != proposed:
+                logger.info("model route %r not taken (%s); the rule route %r stands", proposed, reason, route)
         except (ModelUnavailableError, StructuredOutputError) as error:
             logger.warning("LLM routing failed, keeping the rule route: %s", error)
     return {"route": route, "language": language, "passages": [], "pending_action": None, "result": {},
@@ -324,12 +330,12 @@ def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
             return None, ("请说明客户和目标阶段（如 谈判/negotiation）。" if chinese else
                           "Please name the customer and the target stage (e.g. negotiation).")
         return update_opportunity_stage(customer[0].name_zh, stage, context=context), ""
+    parsed = parse_task_request(text)
     model = _chat_model()
     if model is not None:
-        proposed = _propose_task_with_model(model, text, context)
+        proposed = _propose_task_with_model(model, text, context, parsed)
         if proposed is not None:
             return proposed, ""
-    parsed = parse_task_request(text)
     if not parsed or not parsed.get("customer"):
         customer_example, _product = _pricing_examples("zh" if chinese else "en")
         return None, (f"请告诉我客户名称和时间，例如「给{customer_example}下周三安排一次回访」。" if chinese else
@@ -341,8 +347,12 @@ def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
     return create_follow_up_task(parsed["customer"], parsed["due"], parsed["description"], context=context), ""
 
 
-def _propose_task_with_model(model: Any, text: str, context: Any) -> Any:
-    """A schema-constrained tool call over the user's own message (never retrieved text); None → use the rules."""
+def _propose_task_with_model(model: Any, text: str, context: Any, rule_parse: dict[str, Any] | None) -> Any:
+    """A schema-constrained tool call over the user's own message (never retrieved text); None → use the rules.
+
+    The call's arguments are checked against the rules' reading of the same words (`check_task_arguments`): rule
+    values win where the rules read one, and unless rules and model agree on every field the proposal is marked
+    as the model's, which the gate never auto-executes."""
     from salesbot import clock
     from salesbot.llm import ModelUnavailableError, bind_tools_for, invoke_model
     from tools.gate.store import ActionError
@@ -359,7 +369,13 @@ def _propose_task_with_model(model: Any, text: str, context: Any) -> Any:
         if not _customer_named_by_user(args["customer"], text):
             logger.info("model proposed customer %r that the user's message does not name", args["customer"])
             return None
-        return create_follow_up_task(args["customer"], args["due"], args["description"], context=context)
+        checked = check_task_arguments(args, rule_parse, clock.now())
+        if not checked.args["due"]:
+            return None  # neither the rules nor the model read a date: the rules' "when?" question follows
+        if not checked.may_auto_execute and context.origin == "user":
+            context = context.model_copy(update={"origin": MODEL_UNVERIFIED_ORIGIN})
+        return create_follow_up_task(checked.args["customer"], checked.args["due"], checked.args["description"],
+                                     context=context)
     except (ModelUnavailableError, ActionError, ValueError, TypeError, KeyError) as error:
         logger.info("model tool call for a task failed, using the rules: %s", error)
         return None

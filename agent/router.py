@@ -78,6 +78,21 @@ def _is_question(text: str) -> bool:
     return text.rstrip().endswith(("?", "？", "吗", "呢"))
 
 
+_INTERROGATIVE = re.compile(
+    r"^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|does|do|did|can|could|should|will|would|"
+    r"has|have)\b|什么|多少|几[个年月天次]|哪[个些里家种]|怎么样|如何|是否|有没有|能否|可否|是不是", re.I)
+
+
+def is_question(text: str) -> bool:
+    """A message phrased as a question: a question mark or particle at the end, or an interrogative word."""
+    return _is_question(text) or bool(_INTERROGATIVE.search(text))
+
+
+def task_cue_in(text: str) -> bool:
+    """The words ask for a write (schedule, remind, log a card, move a stage), question or not."""
+    return bool(_TASK.search(text) or _OPPORTUNITY.search(text) or _STAGE.search(text))
+
+
 def task_kind(text: str) -> str:
     if _OPPORTUNITY.search(text) or len(text) > 240:
         return "log_opportunity_card"

@@ -49,7 +49,9 @@ class ActionContext(BaseModel):
     role: str = "rep"
     thread_id: str = "default"
     sources: list[dict[str, Any]] = PydanticField(default_factory=list)
-    origin: str = PydanticField(default="user", description="user | document: where the request came from.")
+    origin: str = PydanticField(
+        default="user", description="user | document | mcp | model: where the request came from (model: arguments "
+        "a model filled in that the rules could not confirm). Only user may auto-execute.")
     request_text: str | None = PydanticField(default=None, description="The user's message, for feedback.")
 
 
