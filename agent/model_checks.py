@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 # A message that names nothing and is this short may be a greeting or a "what can you do" the rules missed.
 _HELP_MAX_CHARS = 40
-# A count: digits not glued to a model code ("G5", "X3") and not a year, e.g. "40 units", "20台", "qty 12".
+# A count: digits not glued to a model code (letters then digits) and not a year, e.g. "40 units", "20台", "qty 12".
 _QUANTITY = re.compile(r"(?<![A-Za-z\d.\-])(?!(?:19|20)\d\d\b)\d{1,7}(?![\d.%])")
 # Where the model's proposal came from, recorded on the action: never "user", so the gate never auto-executes it.
 MODEL_UNVERIFIED_ORIGIN = "model"

@@ -92,8 +92,11 @@ def answer_turn(request: TurnRequest) -> TurnResult:
             return decide_action(command.action_id, command.decision, request.user_id, role,
                                  command.edited_args or None, language=command.language)
         context = Context(user_id=request.user_id, role=role, thread_id=request.thread_id, channel=request.channel)
-        state = compiled_graph().invoke({"messages": [HumanMessage(content=request.text)], "question": request.text},
-                                        _config(request.thread_id), context=context)
+        from salesbot.llm import turn_budget
+
+        with turn_budget():  # every model call of the turn shares SALESBOT_LLM_TURN_BUDGET_S
+            state = compiled_graph().invoke({"messages": [HumanMessage(content=request.text)],
+                                             "question": request.text}, _config(request.thread_id), context=context)
         return TurnResult(**state["result"])
     except UserFacingError as error:
         logger.info("turn for thread %s ended with a message for the user: %s", request.thread_id, error)

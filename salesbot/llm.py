@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -448,19 +449,45 @@ def _provider_of(chat_model: Any) -> str:
     return "other"
 
 
+# When the current chat turn's model budget runs out (time.monotonic()), or None outside a turn. A context variable:
+# LangGraph runs each node in a copy of the caller's context, so every model call of the turn sees the same end.
+_turn_ends_at: ContextVar[float | None] = ContextVar("salesbot_turn_ends_at", default=None)
+
+
+@contextmanager
+def turn_budget(seconds: float | None = None) -> Iterator[None]:
+    """All model calls inside share one wall-clock budget (SALESBOT_LLM_TURN_BUDGET_S by default).
+
+    A call starting after the budget is spent fails at once with ModelUnavailableError, and a call in progress is
+    cut at the budget's end, so the turn answers with its extractive (no-LLM) result instead of waiting.
+    """
+    budget = get_settings().llm_turn_budget_s if seconds is None else seconds
+    token = _turn_ends_at.set(time.monotonic() + max(budget, 0.0))
+    try:
+        yield
+    finally:
+        _turn_ends_at.reset(token)
+
+
 @dataclass
 class _Deadline:
-    """When the current model call must be over, from SALESBOT_LLM_TIMEOUT_S and the caller's own budget."""
+    """When the current model call must be over: SALESBOT_LLM_TIMEOUT_S, the caller's own budget and the turn's."""
 
     timeout_s: float
     ends_at: float
+    by_turn_budget: bool = False
 
     @classmethod
     def start(cls, timeout_s: float | None = None) -> _Deadline:
         configured = get_settings().llm_timeout_s
         effective = configured if timeout_s is None else min(configured, timeout_s)
         effective = max(effective, 0.0)
-        return cls(timeout_s=effective, ends_at=time.monotonic() + effective)
+        now = time.monotonic()
+        turn_ends_at = _turn_ends_at.get()
+        if turn_ends_at is not None and turn_ends_at - now < effective:
+            left = max(turn_ends_at - now, 0.0)
+            return cls(timeout_s=left, ends_at=now + left, by_turn_budget=True)
+        return cls(timeout_s=effective, ends_at=now + effective)
 
     def remaining_s(self) -> float:
         return max(self.ends_at - time.monotonic(), 0.0)
@@ -491,8 +518,11 @@ def _llamacpp_deadline_processor(call: _Call, llama: Any) -> Any:
     def end_at_deadline(_input_ids: Any, scores: Any) -> Any:
         if call.deadline.passed():
             call.stopped_at_deadline = True
-            scores = np.full_like(scores, -np.inf)
-            scores[eos_token] = 0.0
+            # End-of-text wins unless a grammar (schema-constrained output) runs after this processor and forbids
+            # it: then the grammar's allowed tokens keep their scores and the output goes on to its end (bounded
+            # by max_tokens). Leaving end-of-text as the only candidate there aborts the process inside
+            # llama.cpp's grammar (llama-grammar.cpp "fatal error"), so no token is ever excluded here.
+            scores[eos_token] = float(np.max(scores)) + 1000.0
         return scores
 
     return LogitsProcessorList([end_at_deadline])
@@ -507,7 +537,7 @@ def _calling(chat_model: Any, timeout_s: float | None = None) -> Iterator[_Call]
     guard = _llamacpp_inference_lock if provider == "llamacpp" else nullcontext()
     with guard:
         if provider in ("llamacpp", "openai") and call.deadline.passed():
-            raise _timeout_error(chat_model, call.deadline.timeout_s)
+            raise _timeout_error(chat_model, call.deadline.timeout_s, call.deadline.by_turn_budget)
         # A stand-in without a llama.cpp client (test doubles named like it) gets no processor.
         if provider == "llamacpp" and hasattr(getattr(chat_model, "client", None), "token_eos"):
             call.invoke_kwargs["logits_processor"] = _llamacpp_deadline_processor(call, chat_model.client)
@@ -522,10 +552,15 @@ def _calling(chat_model: Any, timeout_s: float | None = None) -> Iterator[_Call]
             raise unavailable from error
         if call.stopped_at_deadline:
             # A cut-off answer is not an answer: callers fall back to the no-LLM path as for any timeout.
-            raise _timeout_error(chat_model, call.deadline.timeout_s)
+            raise _timeout_error(chat_model, call.deadline.timeout_s, call.deadline.by_turn_budget)
 
 
-def _timeout_error(chat_model: Any, timeout_s: float) -> ModelUnavailableError:
+def _timeout_error(chat_model: Any, timeout_s: float, by_turn_budget: bool = False) -> ModelUnavailableError:
+    if by_turn_budget:
+        return ModelUnavailableError(
+            f"the turn's model budget ran out ({timeout_s:.3g} s were left; SALESBOT_LLM_TURN_BUDGET_S); "
+            f"the answer comes without the model"
+        )
     if _provider_of(chat_model) == "llamacpp":
         return ModelUnavailableError(
             f"the llama.cpp model did not finish within {timeout_s:g} s (SALESBOT_LLM_TIMEOUT_S); "

@@ -62,3 +62,13 @@ def test_a_chinese_contract_question_is_answered_within_the_turn_budget(real_llm
     assert "24" in result.answer and result.citations[0].source == "contract_huadong_x3_2025.md"
     # The budget bounds the model calls; retrieval, the extractive composer and the model load come on top.
     assert elapsed < 12 + 20, f"turn took {elapsed:.1f} s"
+
+
+def test_a_spent_turn_budget_answers_with_the_extractive_result(real_llm: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("SALESBOT_LLM_TURN_BUDGET_S", "0.2")
+    reset_runtime()
+    with caplog.at_level(logging.INFO):
+        result = answer_turn(TurnRequest(text="华东人民医院的X3质保期是多久？", thread_id="t-real-budget"))
+    assert "24" in result.answer and result.citations[0].source == "contract_huadong_x3_2025.md"
+    assert any("budget ran out" in record.getMessage() for record in caplog.records)

@@ -222,3 +222,24 @@ def test_bind_tools_for_forces_a_named_tool() -> None:
 def test_bind_tools_for_rejects_a_tool_name_that_is_not_bound() -> None:
     with pytest.raises(ValueError, match="send_email"):
         bind_tools_for(ScriptedChatModel(responses=[]), [create_follow_up_task], tool_name="send_email")
+
+
+def test_a_spent_turn_budget_stops_a_model_call_before_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salesbot.llm import ModelUnavailableError, invoke_model, load_chat_model, turn_budget
+
+    # Nothing listens on port 9: a call that started would fail differently (unreachable), and later.
+    monkeypatch.setenv("SALESBOT_LLM", "openai:http://127.0.0.1:9/v1#any")
+    reset_runtime()
+    model = load_chat_model()
+    with turn_budget(0.0), pytest.raises(ModelUnavailableError, match="SALESBOT_LLM_TURN_BUDGET_S"):
+        invoke_model(model, "hello")
+
+
+def test_the_turn_budget_shortens_each_call_and_ends_with_the_turn() -> None:
+    from salesbot.llm import _Deadline, turn_budget
+
+    with turn_budget(2.0):
+        inside = _Deadline.start()
+    outside = _Deadline.start()
+    assert inside.by_turn_budget and inside.timeout_s <= 2.0
+    assert not outside.by_turn_budget and outside.timeout_s > 2.0  # SALESBOT_LLM_TIMEOUT_S (60 by default)
