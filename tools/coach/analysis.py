@@ -10,71 +10,168 @@ from tools.coach.models import CoachCard, CompetitorPrice, Conversation, Evidenc
 from tools.sales.customers import find_customer_in_text
 from tools.sales.opportunity import find_budget, find_stage
 
-PRICE_QUESTION_RE = re.compile(r"多少钱|价格|报价|优惠|折扣|打折|便宜|单价|总价|\b(?:how much|price|pricing|quote|"
-                               r"quotation|discount|cost)\b", re.I)
-QUOTE_REQUEST_RE = re.compile(r"报个价|报价单|出个报价|给.{0,6}报价|发.{0,4}报价|\b(?:send (?:us |me )?a quote|"
+# A customer turn raises price when it names price (asks, pushes, complains); general zh + en cue words.
+# 贵 alone is "expensive", but 贵公司/贵司/贵方 is the polite "your company".
+PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低价|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
+                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|"
+                          r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
+                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|"
+                          r"expensive|pricey|ballpark|best price|better price|come down|wiggle room|"
+                          r"per (?:unit|device|piece|seat|licen[cs]e)|(?:a|some|the) (?:number|figure)s?)\b", re.I)
+QUOTE_REQUEST_RE = re.compile(r"报个价|报价单|出个报价|提供报价|给.{0,6}报价|发.{0,4}报价|\b(?:send (?:us |me )?a quote|"
                               r"quotation|formal quote)\b", re.I)
-# An answer to a price question names a figure (amount, currency, percent, 折) or commits to sending one.
-_PRICE_FIGURE_RE = re.compile(r"\d[\d,.]*\s*(?:万|元|块|折|%|k\b|K\b)|[¥￥$€]\s*\d|\b(?:RMB|CNY|USD|EUR)\s*\d|"
-                              r"[一二三四五六七八九]折|\d+\s*(?:percent|off)\b", re.I)
-_PRICE_COMMITMENT_RE = re.compile(r"(?:今天|明天|马上|稍后|会后|下午|晚上|尽快).{0,8}(?:发|给|出).{0,6}报价|报价单.{0,6}(?:发|给)|"
-                                  r"\b(?:i'll|we'll|will) send (?:you )?(?:the |a )?(?:quote|pricing|price)", re.I)
+_QUESTION_FORM_RE = re.compile(r"[?？]|吗|呢|多少|能不能|可不可以|可以|请|吧|\b(?:what|how|can|could|would|please|share|"
+                               r"send|tell|give)\b", re.I)
+# Agreeing to or acknowledging a price already given is not raising it again ("价格没问题", "thanks for the quote").
+_PRICE_ACCEPTED_RE = re.compile(r"(?:价格|报价|这个价).{0,4}(?:没问题|可以接受|能接受|合适|同意|收到|看过了|行)|"
+                                r"(?:收到|看过|看了)(?:了|你们的|您的)?(?:报价|价格)|"
+                                r"\b(?:price|pricing|quote) (?:is |looks |sounds )?(?:fine|acceptable|works|ok|okay|good)\b|"
+                                r"\b(?:thanks for|got|received) (?:the |your )?(?:quote|quotation|pricing|price)\b", re.I)
+# A competitor's price as a bargaining move: a verb of quoting/offering next to an amount.
+_CITED_PRICE_RE = re.compile(r"报了|报的|报价是|报价为|开价|给的价|\b(?:quoted|offered|offers|charges?|priced)\b", re.I)
+# An answer to a price question names a figure (an amount, a currency, 折, a percentage off), a discount, or commits
+# to sending the quote; "99.9%" alone is not a price, so a percentage needs a discount word near it.
+# 万 before a count word (1万多家客户) and k without a price context (10k installs) are not prices either.
+_PRICE_FIGURE_RE = re.compile(r"\d[\d,.]*\s*(?:万(?!多|余|家|台|套|个|人|次|用户|客户)|元|块(?!屏|板|电池)|折|"
+                              r"[kK]\b(?=\s*(?:per|each|a unit|/)))|[¥￥$€]\s*\d|\b(?:RMB|CNY|USD|EUR)\s*\d|"
+                              r"[一二三四五六七八九]折|\d[\d.]*\s*(?:%|percent)\s*(?:off|discount|的?优惠|的?折扣)|"
+                              r"(?:优惠|折扣|降价?|让利|便宜|\b(?:discount|off)\b).{0,6}\d[\d.]*\s*(?:%|percent)|"
+                              r"\d+\s*(?:percent )?off\b", re.I)
+_DISCOUNT_OFFER_RE = re.compile(r"(?:可以|能|给您|给你们)(?:给|打|做|再)?(?:些|点|一些|一个)?(?:优惠|折扣|让利)|"
+                                r"\b(?:can|could|will) (?:offer|give) (?:you )?(?:a |an )?(?:\w+ )?discount\b", re.I)
+_PRICE_COMMITMENT_RE = re.compile(r"(?:今天|明天|马上|稍后|会后|下午|晚上|尽快|周[一二三四五六日]|下周[一二三四五六日]?).{0,8}"
+                                  r"(?:发|给|出).{0,6}(?:报价|价格)|报价单?.{0,6}(?:发|给)|"
+                                  r"\b(?:i'll|we'll|i will|we will) send (?:you )?(?:the |a |our )?(?:formal )?"
+                                  r"(?:quote|quotation|pricing|price)", re.I)
+# Deferring the price ("回头再说", "let me check", "we'll get back to you") is no commitment even when it says 报价.
+_PRICE_DEFERRAL_RE = re.compile(r"回头再|后面再|以后再|再说|再讲|再谈|再议|先看看|等方案|方案出来|不好说|看情况|看配置|看需求|"
+                                r"商量一下|请示|问问公司|\b(?:let me check|get back to you|circle back|depends on|"
+                                r"it depends|first walk you|not sure yet|hard to say)\b", re.I)
+_COMMITMENT_TIME_RE = re.compile(r"今天|明天|马上|稍后|会后|今晚|下午|晚上|尽快|周[一二三四五六日]|下周|\b(?:today|tomorrow|tonight|"
+                                 r"this (?:morning|afternoon|evening|week)|by (?:monday|tuesday|wednesday|thursday|friday|"
+                                 r"end of (?:day|week)|eod)|within \d+ (?:hours|days))\b", re.I)
+# After-sales "support" needs a service word next to it, so "is that supported?" stays a compatibility question.
 _OBJECTION_LEXICON: list[tuple[str, re.Pattern[str]]] = [
-    ("price", re.compile(r"太贵|贵了|偏高|价格高|超预算|预算不够|预算有限|\b(?:too expensive|expensive|too high|"
-                         r"over budget|over our budget)\b", re.I)),
-    ("compatibility", re.compile(r"兼容|对接|集成|接口|\b(?:compatib\w*|integrat\w*|interface|HL7|API)\b", re.I)),
-    ("delivery", re.compile(r"交期|交货|到货|发货|供货|交付|\b(?:delivery|lead time|ship\w*)\b", re.I)),
-    ("after_sales", re.compile(r"售后|维修|保修|维保|响应时间|\b(?:after-sales|support|warranty|repair|"
-                               r"maintenance)\b", re.I)),
+    ("price", re.compile(r"太贵|贵了|偏高|价格高|超预算|预算不够|预算有限|预算只有|预算就|\b(?:too expensive|expensive|"
+                         r"too high|over budget|over our budget|budget is tight)\b", re.I)),
+    ("compatibility", re.compile(r"兼容|对接|集成|接口|接入|适配|\b(?:compatib\w*|integrat\w*|interface|HL7|API|"
+                                 r"(?:is|are) (?:that|it|this|they) supported|does it support|support for our|"
+                                 r"work with our)\b", re.I)),
+    ("delivery", re.compile(r"交期|交货|到货|发货|供货|交付|\b(?:delivery|deliver|lead time|ship\w*)\b", re.I)),
+    ("after_sales", re.compile(r"售后|维修|保修|维保|响应时间|\b(?:after-sales|(?:technical|customer) support|"
+                               r"support (?:team|contract|response)|warranty|repairs?|maintenance|service level|SLA)\b",
+                               re.I)),
 ]
-_COMPETITOR_CONCERN_RE = re.compile(r"更便宜|便宜|低|报价|报了|比你们|对比|考虑|\b(?:cheaper|offered|quoted|"
+_COMPETITOR_CONCERN_RE = re.compile(r"更便宜|便宜|低|报价|报了|报的|比你们|对比|考虑|\b(?:cheaper|offered|quoted|"
                                     r"compar\w*|considering)\b", re.I)
-_QUANTITY_RE = re.compile(r"(?P<count>\d{1,5})\s*(?:台|套|个|件|只|units?\b|pcs\b|devices?\b|sets?\b)", re.I)
+_CLASSIFIERS = r"台|套|个|件|只|支|块|路|units?\b|pcs\b|devices?\b|sets?\b"
+_CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "¥": "CNY", "￥": "CNY", "usd": "USD", "eur": "EUR", "rmb": "CNY", "cny": "CNY"}
 _AMOUNT_RE = re.compile(r"(?:[¥￥$]|RMB|CNY|USD)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*(?P<unit>万元|万|千|元|块|k\b|K\b)?")
 _UNIT = {"万元": 10_000, "万": 10_000, "千": 1000, "k": 1000, "元": 1, "块": 1}
-_TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|下个?月|下周|下季度|年底|年前|年内|月底|季度末|\d{1,2}月份?|Q[1-4]).{0,12}"
-                          r"(?:采购|上线|交付|到货|签|决定|落地|招标|预算|完成))|\b(?:by (?:the )?end of \w+|"
-                          r"(?:next|this) (?:month|quarter|year)|in Q[1-4]|before \w+)\b", re.I)
+_ZH_MONTH = r"(?:\d{1,2}|[一二三四五六七八九十]|十[一二])月份?"
+_TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下周[一二三四五六日天]?|下季度|年底|年前|年内|月底|季度末|"
+                          + _ZH_MONTH + r"|Q[1-4]).{0,12}"
+                          r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|之前|以前|前))|"
+                          r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before \w+|"
+                          r"by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|\w+ \d{1,2}\b)|"
+                          r"within \d+ (?:days|weeks|months)|\d+(?:-\d+)? (?:weeks|months) from)\b|"
+                          r"\d+\s*(?:天|周|个月)内", re.I)
 _DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|总监|总|处长|科长|经理))(?:.{0,8})(?:拍板|决定|说了算|签字|审批|定)|"
                                 r"(?:拍板|决定|签字)的?(?:是|人是)(?P<who2>[\u4e00-\u9fff]{1,6})|"
                                 r"\b(?P<who3>(?:our |the )?(?:CFO|CEO|CTO|COO|director|VP|head of \w+|[A-Z][a-z]+ [A-Z][a-z]+))"
-                                r"\s+(?:makes the (?:final )?(?:call|decision)|decides|signs off|has the final say)", re.I)
+                                r",?\s+(?:makes the (?:final )?(?:call|decision)|decides|signs off|has the final say|"
+                                r"approves|will decide|will sign)", re.I)
+# The speaker names themself as the one who decides ("我这边定了就行", "I make the call").
+_SELF_DECIDES_RE = re.compile(r"我(?:这边|来)?(?:定了?就行|说了算|拍板|来定|决定就行)|\bI (?:make the (?:final )?call|decide|sign off|"
+                              r"have the final say)\b", re.I)
+_LEADING_FILLER_RE = re.compile(r"^(?:最后|最终|还是|还要|需要|要|得|由|是|让|请|等|我们|咱们|我方|贵方)+")
+_NAMED_PERSON_RE = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b")
 # Discovery questions mark the rep's side when no id or sales-DB name does.
 _DISCOVERY_RE = re.compile(r"预算|需求|几台|多少台|什么时候|时间表|谁来决定|决策|用在|\b(?:budget|how many|timeline|"
-                           r"who decides|decision|requirements?|use case)\b", re.I)
-_REP_LABEL_RE = re.compile(r"销售|客户经理|\b(?:sales|rep|account manager|AE)\b", re.I)
+                           r"who decides|decision|requirements?|use case|what are you looking for)\b", re.I)
+# "我"/"me" is the exporting user's own side in chat exports and screenshots: the rep who runs the coach.
+_REP_LABEL_RE = re.compile(r"销售|客户经理|^(?:我|me)$|\b(?:sales|rep|account manager|AE)\b", re.I)
 _CUSTOMER_LABEL_RE = re.compile(r"客户|采购|\b(?:customer|client|buyer|procurement)\b", re.I)
+# What a vendor says ("our X", an offer, a follow-up promise) and what a buyer says ("your price", "we need N").
+_REP_CUE_RE = re.compile(r"我们的(?:产品|方案|设备)?|我(?:会|来)?(?:把|安排|整理|准备|约)|给您|可以给到|可以做到|能给到|"
+                         r"\b(?:our (?:\w+ )?(?:product|solution|price|list price|team)|we can offer|i'll (?:send|prepare|set "
+                         r"up|get back)|we can support)\b", re.I)
+_CUSTOMER_CUE_RE = re.compile(r"你们|贵公司|我们(?:需要|大概要|要|计划|想|拟)|\b(?:your (?:price|product|quote|pricing)|"
+                              r"we(?:'d| would)? need|we are looking|we're looking|our budget)\b", re.I)
 
 
 def _name_key(name: str) -> str:
-    return re.sub(r"\s+", "", name).lower()
+    """Compare speaker labels and rep ids without case, spaces, dots or a bracketed role ("Kai Lund" = "kai.lund")."""
+    return re.sub(r"[\W_]+", "", re.sub(r"[（(\[【].*?[)）\]】]", "", name)).casefold()
+
+
+def rep_display_names(user_ids: set[str]) -> set[str]:
+    """The display names of these rep user ids, from the seed parameters that filled the sales DB's rep column."""
+    if not user_ids:
+        return set()
+    try:
+        from salesbot.settings import get_settings
+        from salesbot.yaml_files import load_yaml_model
+        from tools.sales.models import SeedParameters
+        from tools.sales.seed import DEMO_SEED_FILE
+
+        parameters = load_yaml_model(get_settings().seed_file or DEMO_SEED_FILE, SeedParameters)
+    except Exception:  # no readable seed file: the ids themselves and the other evidence still apply
+        return set()
+    wanted = {_name_key(user) for user in user_ids}
+    return {rep.name for rep in parameters.reps if _name_key(rep.user) in wanted}
+
+
+def _side_score(speaker: str, turns: list[Turn]) -> int:
+    """Vendor-talk minus buyer-talk over one speaker's turns; the higher it is, the likelier the rep."""
+    score = 0
+    for turn in turns:
+        if turn.speaker != speaker:
+            continue
+        text = turn.text
+        if _DISCOVERY_RE.search(text) and re.search(r"[?？]|吗|呢", text):
+            score += 1
+        if _REP_CUE_RE.search(text):
+            score += 1
+        if _CUSTOMER_CUE_RE.search(text) or _is_price_question(text):
+            score -= 1
+    return score
 
 
 def assign_sides(conversation: Conversation, user_id: str | None, known_reps: set[str]) -> None:
     """Mark each turn rep or customer (see README "Coach mode" for the order of evidence).
 
-    1. a speaker equal to the --user id, or a name the sales DB knows as a rep (or labelled 销售/Sales) is the rep;
+    1. a speaker equal to the --user id, a rep id the sales DB knows or that rep's display name (or labelled
+       销售/Sales) is the rep;
     2. a speaker labelled 客户/Customer or named after a registered customer is the customer;
-    3. otherwise the speaker asking the most discovery questions (budget, quantity, timeline) is the rep.
+    3. otherwise the speaker whose turns read most like a vendor's (discovery questions, "our product", offers)
+       and least like a buyer's (price questions, "your price", "we need") is the rep.
     Screenshot turns arrive already sided (right-hand bubbles are the rep's own).
     """
     turns = conversation.turns
     if all(turn.side != "unknown" for turn in turns):
         return
     speakers = list(dict.fromkeys(turn.speaker for turn in turns))
-    rep_keys = {_name_key(name) for name in known_reps}
+    rep_keys = {_name_key(name) for name in known_reps | rep_display_names(known_reps)}
     if user_id:
         rep_keys.add(_name_key(user_id))
+    rep_keys.discard("")
     reps = {speaker for speaker in speakers if _name_key(speaker) in rep_keys or _REP_LABEL_RE.search(speaker)}
     customers = {speaker for speaker in speakers if speaker not in reps and (
         _CUSTOMER_LABEL_RE.search(speaker) or find_customer_in_text(speaker) is not None)}
     if not reps:
-        scores = {speaker: sum(1 for turn in turns if turn.speaker == speaker and _DISCOVERY_RE.search(turn.text)
-                               and re.search(r"[?？]|吗|呢", turn.text)) for speaker in speakers if speaker not in customers}
-        if scores:
-            reps = {max(scores, key=lambda name: (scores[name], -speakers.index(name)))}
+        candidates = [speaker for speaker in speakers if speaker not in customers]
+        scores = {speaker: _side_score(speaker, turns) for speaker in candidates}
+        # With one candidate left next to known customers it is the rep; otherwise it must out-score the others.
+        if len(candidates) == 1 and customers:
+            reps = set(candidates)
+        elif len(candidates) > 1:
+            best = max(scores.values())
+            leaders = [speaker for speaker in candidates if scores[speaker] == best]
+            if len(leaders) == 1:
+                reps = set(leaders)
     for turn in turns:
-        turn.side = "rep" if turn.speaker in reps else "customer"
+        turn.side = "rep" if turn.speaker in reps else "customer" if reps or turn.speaker in customers else "unknown"
 
 
 def _amount(match: re.Match[str]) -> float:
@@ -112,22 +209,110 @@ def _products(text: str) -> list[str]:
 
 
 def _is_price_question(text: str) -> bool:
-    return bool(PRICE_QUESTION_RE.search(text)) and bool(re.search(r"[?？]|吗|呢|多少|能不能|可以|\b(?:what|how|can|could)\b",
-                                                                   text, re.I))
+    return bool(PRICE_CUE_RE.search(text)) and bool(_QUESTION_FORM_RE.search(text))
+
+
+def _cites_competitor_price(text: str) -> bool:
+    """A competitor's price stated as a figure ("<competitor> quoted us $2,600", "<competitor>报的2.9万")."""
+    return bool(_PRICE_FIGURE_RE.search(text)) and bool(_CITED_PRICE_RE.search(text) or _competitor_names(text))
+
+
+def _answers_price(text: str) -> bool:
+    """A figure or a discount answers; so does a promise to send the quote, unless it is an open-ended deferral
+    ("回头再给您报价" defers, "请示一下，明天给您报价" commits)."""
+    if _PRICE_FIGURE_RE.search(text) or _DISCOUNT_OFFER_RE.search(text):
+        return True
+    if not _PRICE_COMMITMENT_RE.search(text):
+        return False
+    return bool(_COMMITMENT_TIME_RE.search(text)) or not _PRICE_DEFERRAL_RE.search(text)
+
+
+def _raises_price(text: str, price_on_table: bool) -> bool:
+    """The customer asks about, pushes on or complains about price, or counters with a competitor's price.
+
+    A competitor's price said before any price talk is background, not a demand; once a price is asked for or
+    given, citing a competitor's is a push for ours.
+    """
+    if _PRICE_ACCEPTED_RE.search(text):
+        return False
+    if _cites_competitor_price(text) and not _is_price_question(text):
+        return price_on_table
+    return bool(PRICE_CUE_RE.search(text))
+
+
+def _exchanges(turns: list[Turn]) -> list[tuple[list[Turn], list[Turn]]]:
+    """Consecutive customer turns paired with the rep turns that follow them (one chance to answer each)."""
+    pairs: list[tuple[list[Turn], list[Turn]]] = []
+    for turn in turns:
+        if turn.side == "customer":
+            if not pairs or pairs[-1][1]:
+                pairs.append(([], []))
+            pairs[-1][0].append(turn)
+        elif turn.side == "rep":
+            if not pairs:
+                pairs.append(([], []))
+            pairs[-1][1].append(turn)
+    return pairs
+
+
+def price_raises(turns: list[Turn]) -> list[tuple[Turn, bool]]:
+    """Each customer price raise (its first turn) with whether the rep's next turn(s) answered it."""
+    raises: list[tuple[Turn, bool]] = []
+    price_on_table = False
+    for customer_turns, rep_turns in _exchanges(turns):
+        raising = next((turn for turn in customer_turns if _raises_price(turn.text, price_on_table)), None)
+        if raising is not None:
+            price_on_table = True
+            if rep_turns:
+                raises.append((raising, any(_answers_price(turn.text) for turn in rep_turns)))
+        if any(_PRICE_FIGURE_RE.search(turn.text) for turn in rep_turns):
+            price_on_table = True
+    return raises
 
 
 def count_price_avoidance(turns: list[Turn]) -> list[int]:
-    """Lines of customer price questions that the rep's next turn left without a figure or a quote commitment."""
-    avoided: list[int] = []
-    for index, turn in enumerate(turns):
-        if turn.side != "customer" or not _is_price_question(turn.text):
-            continue
-        reply = next((later for later in turns[index + 1:] if later.side == "rep"), None)
-        if reply is None:
-            continue
-        if not (_PRICE_FIGURE_RE.search(reply.text) or _PRICE_COMMITMENT_RE.search(reply.text)):
-            avoided.append(turn.line)
-    return avoided
+    """Lines of customer price raises that the rep's next turn left without a figure, discount or quote promise."""
+    return [turn.line for turn, answered in price_raises(turns) if not answered]
+
+
+def _price_pushes(turns: list[Turn]) -> list[Turn]:
+    """Price raised again (not by a competitor's figure) after an unanswered one: a price objection."""
+    pushes: list[Turn] = []
+    avoided_before = False
+    for turn, answered in price_raises(turns):
+        if avoided_before and not _cites_competitor_price(turn.text):
+            pushes.append(turn)
+        avoided_before = avoided_before or not answered
+    return pushes
+
+
+def _currency(amount_text: str) -> str:
+    """The currency a stated amount names by symbol or code; CNY when it names none (万, 元)."""
+    found = re.search(r"[$€¥￥]|\b(?:USD|EUR|RMB|CNY)\b", amount_text, re.I)
+    return _CURRENCY_SYMBOLS.get(found[0].lower(), "CNY") if found else "CNY"
+
+
+def _quantity_re() -> re.Pattern[str]:
+    """A count before a classifier (台, 套, units) or a product noun the catalog's English names end in (sensors)."""
+    registry = get_entity_registry()
+    nouns = sorted({words[-1].lower() for entity in registry.of_type("product")
+                    if (words := entity.latin_name().split()) and words[-1].isalpha() and len(words[-1]) > 2})
+    noun_pattern = "|".join(re.escape(noun) for noun in nouns)
+    product_nouns = rf"(?:[A-Za-z-]+\s+){{0,2}}?(?:{noun_pattern})(?:e?s)?\b" if nouns else "(?!)"
+    # Not the digit of a model name ("M7 gateway") or the tail of an amount ("$2,600 per unit").
+    return re.compile(rf"(?<![A-Za-z0-9_.,$¥￥])(?P<count>\d{{1,5}})\s*(?:{_CLASSIFIERS}|{product_nouns})", re.I)
+
+
+def _decision_maker(turn: Turn) -> str | None:
+    """Who decides, as the turn names them; a customer saying "I decide" names themself."""
+    maker = _DECISION_MAKER_RE.search(turn.text)
+    if maker:
+        who = (maker["who"] or maker["who2"] or maker["who3"]).strip()
+        named = _NAMED_PERSON_RE.search(who) if maker["who3"] else None
+        return named[0] if named else _LEADING_FILLER_RE.sub("", who) or who
+    if turn.side == "customer" and _SELF_DECIDES_RE.search(turn.text):
+        return re.sub(r"[（(\[【].*?[)）\]】]", "", turn.speaker).strip() or None
+    return None
 
 
 def build_card(conversation: Conversation, customer_hint: str | None = None) -> CoachCard:
@@ -139,6 +324,7 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
         if not any(item.field == field and item.line == turn.line for item in evidence):
             evidence.append(Evidence(field=field, line=turn.line, text=turn.text))
 
+    quantity_pattern = _quantity_re()
     if customer_hint:
         resolved = find_customer_in_text(customer_hint)
         card.customer = resolved[0].name_zh if resolved else customer_hint
@@ -154,9 +340,6 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
             if sku not in card.products:
                 card.products.append(sku)
                 cite("products", turn)
-        if card.quantity is None and (quantity := _QUANTITY_RE.search(text)):
-            card.quantity = int(quantity["count"])
-            cite("quantity", turn)
         for name, end in _competitor_names(text):
             if name not in card.competitors:
                 card.competitors.append(name)
@@ -165,7 +348,7 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
             if price and price["amount"] and (price["unit"] or re.search(r"[¥￥$]|RMB|CNY|USD", price[0])) and \
                     not any(item.competitor == name for item in card.competitor_prices):
                 card.competitor_prices.append(CompetitorPrice(competitor=name, amount=_amount(price),
-                                                              currency="CNY", line=turn.line))
+                                                              currency=_currency(price[0]), line=turn.line))
                 cite("competitor_prices", turn)
         if card.budget is None and (budget := find_budget(text)) is not None:
             card.budget = float(budget)
@@ -173,9 +356,8 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
         if card.timeline is None and (timeline := _TIMELINE_RE.search(text)):
             card.timeline = timeline[0].strip()
             cite("timeline", turn)
-        if card.decision_maker is None and (maker := _DECISION_MAKER_RE.search(text)):
-            who = (maker["who"] or maker["who2"] or maker["who3"]).strip()
-            card.decision_maker = re.sub(r"^(?:最后|最终)?(?:是|由)?", "", who) or who
+        if card.decision_maker is None and (maker := _decision_maker(turn)):
+            card.decision_maker = maker
             cite("decision_maker", turn)
         if turn.side == "customer":
             for kind, pattern in _OBJECTION_LEXICON:
@@ -185,6 +367,17 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
             if _competitor_names(text) and _COMPETITOR_CONCERN_RE.search(text):
                 card.objections.append(Objection(type="competitor", line=turn.line))
                 cite("objections", turn)
+    # The buyer states the demand; a count the rep mentions (a volume tier) only when the buyer names none.
+    for turn in sorted(conversation.turns, key=lambda item: item.side != "customer"):
+        if quantity := quantity_pattern.search(turn.text):
+            card.quantity = int(quantity["count"])
+            cite("quantity", turn)
+            break
+    for push in _price_pushes(conversation.turns):
+        if not any(item.type == "price" and item.line == push.line for item in card.objections):
+            card.objections.append(Objection(type="price", line=push.line))
+            cite("objections", push)
+    card.objections.sort(key=lambda item: item.line)
     card.stage = find_stage(" \n".join(turn.text for turn in conversation.turns))
     card.evidence = evidence
     return card

@@ -19,16 +19,28 @@ class CoachInputError(UserFacingError, ValueError):
 
 
 MAX_INPUT_BYTES = 5_000_000
-_TIMESTAMP_PREFIX_RE = re.compile(r"^\[?\(?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]?\)?\s*")
+_TIMESTAMP_PREFIX_RE = re.compile(r"^\[?\(?(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}[ T]+)?\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
+                                  r"\]?\)?\s*")
 _SPEAKER_LINE_RE = re.compile(r"^(?P<speaker>[^:：\n]{1,40}?)\s*[:：]\s*(?P<text>.+)$")
+# "Name [10:21]: text" / "Name (00:01:02) text": the time sits between the name and the words.
+_TIMED_SPEAKER_LINE_RE = re.compile(r"^(?P<speaker>[^:：\n\[\]()（）]{1,40}?)\s*[\[(（]\d{1,2}:\d{2}(?::\d{2})?[\])）]\s*[:：]?"
+                                    r"\s*(?P<text>.+)$")
+# A lead-in inside a multi-line turn ("报价如下：", "另外：", "Option 1: ...") is not a speaker: a name carries no
+# sentence punctuation and does not end like a phrase that introduces a list.
+_NOT_A_NAME_RE = re.compile(r"[，。！？；!?;、]|(?:如下|包括|方面|的话|另外|其次|首先|然后|总之|注意|比如|例如)$|"
+                            r"^(?:option|step|item|point|ps|p\.s)\s*\d*$", re.I)
 _VOICE_TAG_RE = re.compile(r"^<v(?:\.[^ >]*)?\s+(?P<speaker>[^>]+)>(?P<text>.*?)(?:</v>)?$")
 _CUE_TIME_RE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?[.,]\d{3}\s*-->")
 # WeChat/WeCom export header: "<name> 2026-11-03 10:21" (or with seconds / slashes), message lines follow.
-_CHAT_HEADER_RE = re.compile(r"^(?P<speaker>\S.{0,40}?)\s+(?P<when>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?)$")
+# ... or the time first: "2026-11-03 10:21 <name>" / "2026-11-03 10:21:05 <name>".
+_CHAT_HEADER_RE = re.compile(r"^(?P<speaker>\S.{0,40}?)\s+(?P<when>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?)$|"
+                             r"^(?P<when_first>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?)\s+"
+                             r"(?P<speaker_after>[^\s:：].{0,40}?)$")
 _QUOTE_SPLIT_RE = re.compile(
     r"^(?:On .{0,200}wrote:|-{2,}\s*原始邮件\s*-{2,}|-{2,}\s*Original Message\s*-{2,}|在.{0,100}写道[:：])\s*$",
     re.I | re.M)
-_QUOTED_FROM_RE = re.compile(r"^(?:On .*?,\s*)?(?P<name>[^,<]+?)\s*(?:<[^>]+>)?\s*wrote:", re.I)
+_QUOTED_FROM_RE = re.compile(r"^(?:On .*?,\s*)?(?P<name>[^,<]+?)\s*(?:<[^>]+>)?\s*wrote:|"
+                             r"^在.{0,100}?[，,]\s*(?P<name_zh>[^，,<]+?)\s*(?:<[^>]+>)?\s*写道[:：]", re.I)
 _HEADER_FROM_RE = re.compile(r"^(?:From|发件人)\s*[:：]\s*(?P<value>.+)$", re.I | re.M)
 _EMAIL_HEADER_LINE_RE = re.compile(r"^(?:From|To|Cc|Sent|Date|Subject|发件人|收件人|抄送|发送时间|主题)\s*[:：]", re.I)
 # Words that are not a person's name, so "Subject: ..." or "Note: ..." never becomes a speaker.
@@ -45,6 +57,11 @@ def _turns(pairs: list[tuple[str, str]]) -> list[Turn]:
     return [Turn(line=index + 1, speaker=speaker, text=text) for index, (speaker, text) in enumerate(merged)]
 
 
+def _is_speaker_label(label: str) -> bool:
+    cleaned = label.strip()
+    return cleaned.lower() not in _NOT_SPEAKERS and not _NOT_A_NAME_RE.search(cleaned)
+
+
 def _speaker_pairs(lines: list[str]) -> list[tuple[str, str]]:
     """"Name: text" lines (timestamps stripped); an unlabelled line continues the previous speaker's turn."""
     pairs: list[tuple[str, str]] = []
@@ -53,8 +70,8 @@ def _speaker_pairs(lines: list[str]) -> list[tuple[str, str]]:
         if not line:
             continue
         voice = _VOICE_TAG_RE.match(line)
-        match = voice or _SPEAKER_LINE_RE.match(line)
-        if match and match["speaker"].strip().lower() not in _NOT_SPEAKERS:
+        match = voice or _TIMED_SPEAKER_LINE_RE.match(line) or _SPEAKER_LINE_RE.match(line)
+        if match and _is_speaker_label(match["speaker"]):
             pairs.append((match["speaker"], re.sub(r"</?v[^>]*>", "", match["text"])))
         elif pairs:
             pairs[-1] = (pairs[-1][0], pairs[-1][1] + " " + line)
@@ -87,7 +104,7 @@ def parse_chat_export(text: str) -> list[Turn]:
         line = raw.strip()
         header = _CHAT_HEADER_RE.match(line)
         if header:
-            pairs.append((header["speaker"], ""))
+            pairs.append((header["speaker"] or header["speaker_after"], ""))
         elif line and pairs:
             pairs[-1] = (pairs[-1][0], (pairs[-1][1] + " " + line).strip())
     return _turns(pairs)
@@ -109,7 +126,7 @@ def _body_text(message: EmailMessage) -> str:
 
 
 def _split_thread(body: str, newest_sender: str) -> list[tuple[str, str]]:
-    """Newest message first, then each quoted reply with its sender (">"-quoted or after a separator)."""
+    """Each message of a thread with its sender (">"-quoted or after a separator), oldest first."""
     segments: list[tuple[str, str]] = []
     sender = newest_sender
     buffer: list[str] = []
@@ -122,7 +139,7 @@ def _split_thread(body: str, newest_sender: str) -> list[tuple[str, str]]:
             segments.append((sender, "\n".join(buffer)))
             buffer = []
             if wrote:
-                sender = wrote["name"].strip().strip('"')
+                sender = (wrote["name"] or wrote["name_zh"]).strip().strip('"')
             else:  # "-----原始邮件-----": the sender is in the next From:/发件人: header line
                 sender = "?"
                 for following in lines[index + 1:index + 8]:
@@ -131,15 +148,23 @@ def _split_thread(body: str, newest_sender: str) -> list[tuple[str, str]]:
                         sender = _display_name(header["value"])
                         break
             continue
-        if _EMAIL_HEADER_LINE_RE.match(stripped):
+        quoted_from = _HEADER_FROM_RE.match(stripped)
+        if quoted_from:  # an Outlook header block ("From: … Sent: …") starts the quoted message it heads
+            if any(line.strip() for line in buffer):
+                segments.append((sender, "\n".join(buffer)))
+                buffer = []
+            sender = _display_name(quoted_from["value"])
+            continue
+        if _EMAIL_HEADER_LINE_RE.match(stripped) or re.fullmatch(r"[_\-=*]{5,}", stripped):
             continue
         buffer.append(stripped)
     segments.append((sender, "\n".join(buffer)))
-    return [(who, " ".join(part.split())) for who, part in segments if part.strip()]
+    # The body reads newest first; turns run oldest first, so "the rep's next turn" is the reply that came later.
+    return [(who, " ".join(part.split())) for who, part in reversed(segments) if part.strip()]
 
 
 def parse_email(raw: bytes) -> list[Turn]:
-    """An .eml message: its own text (From header) first, then the quoted replies, each with its sender."""
+    """An .eml message: the quoted earlier messages oldest first, then its own text (From header), each with its sender."""
     message = email.message_from_bytes(raw, policy=email.policy.default)
     if not isinstance(message, EmailMessage) or not (message.get("From") or message.get_payload()):
         raise CoachInputError("the e-mail file has no headers or body / 邮件文件没有发件人或正文")

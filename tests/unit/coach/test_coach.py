@@ -30,7 +30,9 @@ def test_transcript_card_fields_come_with_their_lines() -> None:
     assert card["budget"] == 1_200_000
     assert card["competitor_prices"][0]["amount"] == 52_000 and card["competitor_prices"][0]["line"] == 6
     assert card["decision_maker"] == "张院长"
-    assert {item["type"] for item in card["objections"]} == {"competitor", "compatibility"}
+    # line 8 asks the price again after two unanswered asks: pressing on price is a price objection
+    assert {(item["type"], item["line"]) for item in card["objections"]} == {
+        ("competitor", 6), ("compatibility", 8), ("price", 8)}
     evidence = {item["field"]: item for item in card["evidence"]}
     assert evidence["budget"]["line"] == 2 and "120" in evidence["budget"]["text"]
 
@@ -63,13 +65,14 @@ def test_vtt_voice_tags_and_quote_request() -> None:
     assert report.pricing is not None and report.pricing["quantity"] == 10
 
 
-def test_email_thread_splits_quoted_replies_by_sender() -> None:
+def test_email_thread_splits_quoted_replies_by_sender_oldest_first() -> None:
     raw = (b"From: Tom Baker <tom@example.org>\nTo: alice@example.com\nSubject: Re: quote\n"
            b"Content-Type: text/plain; charset=utf-8\n\nWhat is the price for 5 units?\n\n"
            b"On Mon, 2 Nov 2026, Alice Chen <alice@example.com> wrote:\n> What budget do you have?\n")
     turns = parse_email(raw)
-    assert [(turn.speaker, turn.text) for turn in turns] == [
-        ("Tom Baker", "What is the price for 5 units?"), ("Alice Chen", "What budget do you have?")]
+    # the quoted message came first: turns run in the order the messages were written
+    assert [(turn.line, turn.speaker, turn.text) for turn in turns] == [
+        (1, "Alice Chen", "What budget do you have?"), (2, "Tom Baker", "What is the price for 5 units?")]
 
 
 def test_timestamped_lines_and_bad_input() -> None:
