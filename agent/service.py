@@ -29,25 +29,64 @@ from salesbot.settings import get_settings, on_reset
 logger = logging.getLogger(__name__)
 
 _compiled: Any = None
-_connection: sqlite3.Connection | None = None
+# What the checkpointer holds open: a sqlite3 connection, or a psycopg pool (server profile); closed on reset.
+_connection: Any = None
 _lock = threading.Lock()
+# Connections the Postgres checkpointer may hold: server threads (Slack listeners, WeCom workers) share the pool.
+CHECKPOINT_POOL_SIZE = 8
 
 
 def compiled_graph() -> Any:
-    """The graph compiled with the SQLite checkpointer under SALESBOT_HOME (one per process)."""
+    """The graph compiled with this process's checkpointer (one per process).
+
+    Postgres (PostgresSaver) when SALESBOT_DATABASE_URL names a Postgres database, so a thread paused at the
+    confirmation gate in one process resumes in any other; else SQLite (SqliteSaver) under SALESBOT_HOME.
+    """
     global _compiled, _connection
     with _lock:
         if _compiled is None:
-            from langgraph.checkpoint.sqlite import SqliteSaver
-
             from agent.graph import build_graph
 
-            _connection = sqlite3.connect(str(get_settings().checkpoint_db_path), check_same_thread=False)
-            _connection.execute("PRAGMA journal_mode=WAL")
-            saver = SqliteSaver(_connection)
-            saver.setup()
+            database_url = get_settings().database_url
+            if database_url and database_url.startswith("postgresql"):
+                saver, _connection = _postgres_saver(database_url)
+            else:
+                saver, _connection = _sqlite_saver()
             _compiled = build_graph().compile(checkpointer=saver)
         return _compiled
+
+
+def _sqlite_saver() -> tuple[Any, sqlite3.Connection]:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    connection = sqlite3.connect(str(get_settings().checkpoint_db_path), check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    saver = SqliteSaver(connection)
+    saver.setup()
+    return saver, connection
+
+
+def _postgres_saver(database_url: str) -> tuple[Any, Any]:
+    """PostgresSaver over a psycopg pool (autocommit, dict rows, no prepared statements, as the saver expects);
+    setup() runs under the schema lock, since its migrations are not safe from two processes at once."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    from salesbot.database import SCHEMA_LOCK_KEY, libpq_conninfo
+
+    conninfo = libpq_conninfo(database_url)
+    pool = ConnectionPool(conninfo, min_size=1, max_size=CHECKPOINT_POOL_SIZE, open=True, timeout=30,
+                          kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
+                                  "connect_timeout": 10})
+    saver = PostgresSaver(pool)  # type: ignore[arg-type]
+    with pool.connection() as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            saver.setup()
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+    return saver, pool
 
 
 @on_reset

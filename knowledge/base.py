@@ -1,4 +1,4 @@
-"""The knowledge base of one SALESBOT_HOME: SQLite tables, Chroma store, embedder and cached indexes."""
+"""The knowledge base of one SALESBOT_HOME: graph tables (SQLite, or the server database), Chroma, cached indexes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 from functools import cached_property
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from knowledge.embeddings import Embedder, embedding_fingerprint, load_embedder
@@ -15,18 +15,24 @@ from knowledge.lexical import LexicalIndex
 from knowledge.registry import EntityRegistry
 from knowledge.store import ChromaChunkStore
 from knowledge.tables import IndexState, KnowledgeChunk, KnowledgeTable
-from salesbot.database import engine_for
+from salesbot.database import dialect_insert, engine_for, schema_transaction
 from salesbot.settings import Settings, get_settings, on_reset
 
 
 class KnowledgeBase:
-    """Everything the ingest and query paths share; indexes rebuild when another process bumps the generation."""
+    """Everything the ingest and query paths share; indexes rebuild when another process bumps the generation.
+
+    The generation lives in the graph database, so with the server profile (SALESBOT_DATABASE_URL) a query process
+    rebuilds its in-memory BM25 index and alias matcher after an ingest in any other process: each read path
+    compares one small row with the generation its cache was built at.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine: Engine = engine_for(f"sqlite:///{settings.graph_db_path}")
-        KnowledgeTable.metadata.create_all(self.engine)
-        _add_missing_entity_columns(self.engine)
+        self.engine: Engine = engine_for(settings.database_url or f"sqlite:///{settings.graph_db_path}")
+        with schema_transaction(self.engine) as connection:
+            KnowledgeTable.metadata.create_all(connection)
+            _add_missing_entity_columns(connection)
         self._lock = threading.RLock()
         self._lexical: tuple[int, LexicalIndex] | None = None
         self._matcher: tuple[int, AliasMatcher, dict[str, list[str]]] | None = None
@@ -43,7 +49,7 @@ class KnowledgeBase:
     def dense_store(self) -> ChromaChunkStore | None:
         if self.embedder is None:
             return None
-        return ChromaChunkStore(self.settings.chroma_dir, self.fingerprint)
+        return ChromaChunkStore(self.settings.chroma_dir, self.fingerprint, server_url=self.settings.chroma_url)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -54,9 +60,11 @@ class KnowledgeBase:
             return state.value if state else 0
 
     def bump_generation(self, session: Session) -> None:
-        state = session.get(IndexState, "generation") or IndexState(key="generation", value=0)
-        state.value += 1
-        session.add(state)
+        """One atomic increment in the ingest's transaction: two processes ingesting at once never write the
+        same generation (a read-then-write could, and a reader would keep a stale index)."""
+        table = IndexState.__table__  # type: ignore[attr-defined]
+        session.execute(dialect_insert(self.engine, table).values(key="generation", value=1).on_conflict_do_update(
+            index_elements=["key"], set_={"value": table.c.value + 1}))
 
     def lexical_index(self) -> LexicalIndex:
         generation = self.generation()
@@ -96,14 +104,13 @@ class KnowledgeBase:
         return EntityRegistry(self.session, self.generation, self.settings.entities_file)
 
 
-def _add_missing_entity_columns(engine: Engine) -> None:
+def _add_missing_entity_columns(connection: Connection) -> None:
     """Knowledge stores made before entities had `key` and `attributes` get the columns (empty values)."""
-    columns = {column["name"] for column in inspect(engine).get_columns("entities")}
-    with engine.begin() as connection:
-        if "key" not in columns:
-            connection.execute(text("ALTER TABLE entities ADD COLUMN key VARCHAR NOT NULL DEFAULT ''"))
-        if "attributes" not in columns:
-            connection.execute(text("ALTER TABLE entities ADD COLUMN attributes JSON NOT NULL DEFAULT '{}'"))
+    columns = {column["name"] for column in inspect(connection).get_columns("entities")}
+    if "key" not in columns:
+        connection.execute(text("ALTER TABLE entities ADD COLUMN key VARCHAR NOT NULL DEFAULT ''"))
+    if "attributes" not in columns:
+        connection.execute(text("ALTER TABLE entities ADD COLUMN attributes JSON NOT NULL DEFAULT '{}'"))
 
 
 _instance: KnowledgeBase | None = None

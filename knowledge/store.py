@@ -1,10 +1,15 @@
-"""The Chroma persistent store: one collection per access level, so a query never touches what a role can't read."""
+"""The Chroma store: one collection per access level, so a query never touches what a role can't read.
+
+Embedded (a PersistentClient under SALESBOT_HOME) by default; a Chroma server (`chroma run`) when
+SALESBOT_CHROMA_URL is set, with the same collections, so several salesbot processes share one vector store.
+"""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -32,16 +37,30 @@ _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 
 
-def _client(path: Path) -> Any:
+def _client(path: Path, server_url: str | None = None) -> Any:
+    """One client per store location: an HttpClient for a server URL, else a PersistentClient at path."""
     import chromadb
 
-    key = str(path)
+    key = server_url or str(path)
     with _clients_lock:
         if key not in _clients:
-            path.mkdir(parents=True, exist_ok=True)
-            _clients[key] = chromadb.PersistentClient(
-                path=key, settings=chromadb.Settings(anonymized_telemetry=False))
+            settings = chromadb.Settings(anonymized_telemetry=False)
+            if server_url:
+                host, port, ssl = chroma_server_address(server_url)
+                _clients[key] = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                _clients[key] = chromadb.PersistentClient(path=key, settings=settings)
         return _clients[key]
+
+
+def chroma_server_address(server_url: str) -> tuple[str, int, bool]:
+    """(host, port, ssl) of a Chroma server URL such as http://127.0.0.1:8000; a bad URL is a config error."""
+    parts = urlsplit(server_url if "//" in server_url else f"http://{server_url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"SALESBOT_CHROMA_URL={server_url!r} is not a Chroma server URL like http://127.0.0.1:8000")
+    ssl = parts.scheme == "https"
+    return parts.hostname, parts.port or (443 if ssl else 8000), ssl
 
 
 @on_reset
@@ -53,8 +72,8 @@ def _forget_clients() -> None:
 class ChromaChunkStore:
     """Dense vectors of chunks; we pass embeddings ourselves (Chroma's default embedder would download)."""
 
-    def __init__(self, path: Path, fingerprint: str) -> None:
-        self._client = _client(path)
+    def __init__(self, path: Path, fingerprint: str, server_url: str | None = None) -> None:
+        self._client = _client(path, server_url)
         self._fingerprint = fingerprint
         self._collections: dict[str, Any] = {}
 

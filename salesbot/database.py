@@ -1,14 +1,27 @@
-"""SQLModel engines: one per database URL, created lazily, SQLite files under SALESBOT_HOME by default."""
+"""SQLModel engines: one per database URL, created lazily, SQLite files under SALESBOT_HOME by default.
+
+With SALESBOT_DATABASE_URL set (the server profile), every store asks `database_url_or_file` and lands in that
+one database; the helpers below keep their SQL the same on SQLite and Postgres (conflict-tolerant inserts,
+schema creation under a lock several processes may race for).
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import MetaData, Table, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import SQLModel, create_engine
 
 from salesbot.settings import get_settings, on_reset
+
+# Key of the Postgres advisory lock held while creating tables: CREATE TABLE IF NOT EXISTS from two processes at
+# once can still fail on the pg_type unique index, so schema creation is serialised across processes.
+SCHEMA_LOCK_KEY = 0x5A1E5B07
 
 _engines: dict[str, Engine] = {}
 _tables_created: set[str] = set()
@@ -27,7 +40,10 @@ def engine_for(url: str) -> Engine:
 
 def _build_engine(url: str) -> Engine:
     is_sqlite = url.startswith("sqlite")
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {})
+    if not is_sqlite:
+        # pre_ping: a server process outlives a Postgres restart; connect_timeout: no call waits forever.
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     if is_sqlite:
 
         @event.listens_for(engine, "connect")
@@ -40,9 +56,65 @@ def _build_engine(url: str) -> Engine:
     return engine
 
 
-def create_tables(engine: Engine) -> None:
-    """Create every table the imported models declare (idempotent)."""
-    SQLModel.metadata.create_all(engine)
+def database_url_or_file(sqlite_path: Path) -> str:
+    """SALESBOT_DATABASE_URL when set (the server profile: one database for every store), else this SQLite file."""
+    return get_settings().database_url or f"sqlite:///{sqlite_path}"
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def libpq_conninfo(url: str) -> str:
+    """A SQLAlchemy URL (postgresql+psycopg://...) as the plain libpq URL psycopg and PostgresSaver take."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for creating or altering tables, holding the cross-process schema lock on Postgres.
+
+    The advisory lock is transaction-scoped: it is released at commit, or when a killed process's session ends.
+    """
+    with engine.begin() as connection:
+        if is_postgres(engine):
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        yield connection
+
+
+def create_tables(engine: Engine, metadata: MetaData | None = None) -> None:
+    """Create every table of this metadata (default: the sales models) that is missing; idempotent and safe
+    when several processes start at once."""
+    with schema_transaction(engine) as connection:
+        (metadata if metadata is not None else SQLModel.metadata).create_all(connection)
+
+
+def dialect_insert(engine: Engine, table: Table) -> Any:
+    """The INSERT construct of this engine's dialect (SQLite or Postgres), which knows ON CONFLICT."""
+    if is_postgres(engine):
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        return postgres_insert(table)
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    raise ValueError(f"unsupported database {engine.dialect.name!r}: salesbot runs on SQLite or PostgreSQL")
+
+
+def insert_ignoring_conflicts(engine: Engine, table: Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING (atomic in SQLite and Postgres); add .returning(...) to learn whether
+    the row went in (rowcount is -1 on Postgres through psycopg)."""
+    return dialect_insert(engine, table).on_conflict_do_nothing()
+
+
+def upsert(engine: Engine, table: Table) -> Any:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE the other columns: the portable INSERT OR REPLACE."""
+    statement = dialect_insert(engine, table)
+    keys = [column.name for column in table.primary_key.columns]
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={column.name: statement.excluded[column.name] for column in table.columns if column.name not in keys})
 
 
 def sales_engine() -> Engine:

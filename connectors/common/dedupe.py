@@ -1,20 +1,23 @@
 """One event-dedupe store for every connector: a redelivered event (same key) is processed once, across processes.
 
 Slack redelivers an Events API event when the ack is late; WeCom retries a callback three times within seconds.
-Both claim the delivery's key here before doing any work. The claim is one `INSERT OR IGNORE` into a SQLite
-table under SALESBOT_HOME, so it is atomic across threads and across server processes sharing the file, and it
-commits with SQLite's default full sync: a claim survives even an OS crash (no event is answered twice).
+Both claim the delivery's key here before doing any work. The claim is one INSERT ... ON CONFLICT DO NOTHING,
+atomic across threads and across server processes: in a SQLite file under SALESBOT_HOME by default (committed
+with SQLite's full sync, so a claim survives even an OS crash), or in SALESBOT_DATABASE_URL's database (the server
+profile), where every salesbot process on every machine claims in the same table.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Literal
 
-from salesbot.settings import get_settings
+from sqlalchemy import Column, Float, MetaData, String, Table, delete, func, select
+from sqlalchemy.engine import Engine
+
+from salesbot.database import create_tables, engine_for, insert_ignoring_conflicts
+from salesbot.settings import Settings, get_settings
 
 EventSource = Literal["slack", "wecom"]
 
@@ -22,63 +25,80 @@ EventSource = Literal["slack", "wecom"]
 RETENTION_SECONDS = 7 * 24 * 3600
 PRUNE_EVERY_N_CLAIMS = 500
 
+# Its own metadata: the table goes where the store is (its SQLite file or the server database), not with the
+# sales models.
+_metadata = MetaData()
+handled_events = Table(
+    "handled_events", _metadata,
+    Column("source", String, primary_key=True),
+    Column("event_key", String, primary_key=True),
+    Column("first_seen", Float, nullable=False),
+)
+
 
 def default_dedupe_path(home_dir: Path | None = None) -> Path:
-    """The one file every connector process of a SALESBOT_HOME claims its events in."""
+    """The one file every connector process of a SALESBOT_HOME claims its events in (embedded profile)."""
     return (home_dir or get_settings().home_dir) / "connector_events.sqlite3"
 
 
 class EventDedupeStore:
-    """SQLite table of handled (source, event key) pairs; `claim` is atomic across threads and processes."""
+    """Table of handled (source, event key) pairs; `claim` is atomic across threads and processes.
 
-    def __init__(self, database_path: Path | None = None) -> None:
-        self.database_path = Path(database_path) if database_path else default_dedupe_path()
-        self.database_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+    database_path: a SQLite file (tests, the embedded profile); database_url: any SQLAlchemy URL. Without either,
+    `for_settings` decides.
+    """
+
+    def __init__(self, database_path: Path | None = None, *, database_url: str | None = None) -> None:
+        self.database_path: Path | None = None
+        if database_url is None:
+            self.database_path = Path(database_path) if database_path else default_dedupe_path()
+            self.database_path.parent.mkdir(parents=True, exist_ok=True)
+            database_url = f"sqlite:///{self.database_path}"
+        self._engine: Engine = engine_for(database_url)
+        create_tables(self._engine, _metadata)
         self._claims_since_prune = 0
-        # One connection guarded by a lock; check_same_thread=False because servers call from worker threads.
-        # Autocommit (isolation_level=None): each claim is its own transaction, visible to other processes at once.
-        self._connection = sqlite3.connect(str(self.database_path), timeout=30, check_same_thread=False,
-                                           isolation_level=None)
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute(
-            "CREATE TABLE IF NOT EXISTS handled_events (source TEXT NOT NULL, event_key TEXT NOT NULL,"
-            " first_seen REAL NOT NULL, PRIMARY KEY (source, event_key))"
-        )
-        with self._lock:
-            self._prune_locked()
+        self._prune()
+
+    @classmethod
+    def for_settings(cls, settings: Settings | None = None) -> EventDedupeStore:
+        """The store every connector process of this configuration shares: the server database when
+        SALESBOT_DATABASE_URL is set, else the SQLite file under SALESBOT_HOME."""
+        settings = settings or get_settings()
+        if settings.database_url:
+            return cls(database_url=settings.database_url)
+        return cls(default_dedupe_path(settings.home_dir))
 
     def claim(self, source: EventSource, event_key: str) -> bool:
         """True the first time a key is seen (process it); False for a redelivery (skip it)."""
-        with self._lock:
-            cursor = self._connection.execute(
-                "INSERT OR IGNORE INTO handled_events (source, event_key, first_seen) VALUES (?, ?, ?)",
-                (source, event_key, time.time()),
-            )
-            self._claims_since_prune += 1
-            if self._claims_since_prune >= PRUNE_EVERY_N_CLAIMS:
-                self._prune_locked()
-            return cursor.rowcount == 1
+        with self._engine.begin() as connection:
+            # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT through SQLAlchemy.
+            inserted = connection.execute(
+                insert_ignoring_conflicts(self._engine, handled_events).returning(handled_events.c.event_key),
+                {"source": source, "event_key": event_key, "first_seen": time.time()}).first()
+        # Counted without a lock: an occasional extra or late prune is harmless.
+        self._claims_since_prune += 1
+        if self._claims_since_prune >= PRUNE_EVERY_N_CLAIMS:
+            self._prune()
+        return inserted is not None
 
     def release(self, source: EventSource, event_key: str) -> None:
         """Forget a key so a retry is processed again (used when the work could not even be queued)."""
-        with self._lock:
-            self._connection.execute("DELETE FROM handled_events WHERE source = ? AND event_key = ?",
-                                     (source, event_key))
+        with self._engine.begin() as connection:
+            connection.execute(delete(handled_events).where(handled_events.c.source == source,
+                                                            handled_events.c.event_key == event_key))
 
     def count(self, source: EventSource | None = None) -> int:
-        with self._lock:
-            if source is None:
-                row = self._connection.execute("SELECT COUNT(*) FROM handled_events").fetchone()
-            else:
-                row = self._connection.execute("SELECT COUNT(*) FROM handled_events WHERE source = ?",
-                                               (source,)).fetchone()
-            return int(row[0])
+        statement = select(func.count()).select_from(handled_events)
+        if source is not None:
+            statement = statement.where(handled_events.c.source == source)
+        with self._engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
 
     def close(self) -> None:
-        with self._lock:
-            self._connection.close()
+        """Nothing to close: the engine is shared per URL (salesbot.database) and disposed on reset."""
 
-    def _prune_locked(self) -> None:
-        self._connection.execute("DELETE FROM handled_events WHERE first_seen < ?", (time.time() - RETENTION_SECONDS,))
+    def _prune(self) -> None:
         self._claims_since_prune = 0
+        with self._engine.begin() as connection:
+            connection.execute(delete(handled_events).where(
+                handled_events.c.first_seen < time.time() - RETENTION_SECONDS))

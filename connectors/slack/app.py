@@ -12,7 +12,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from connectors.common.dedupe import EventDedupeStore, default_dedupe_path
+from connectors.common.dedupe import EventDedupeStore
 from connectors.slack import (
     handle_action_button,
     handle_direct_message,
@@ -102,7 +102,7 @@ def build_slack_app(
         roles_file=settings.roles_file,
         default_role=settings.default_role,
     )
-    app.use(build_dedupe_middleware(dedupe_store or EventDedupeStore(default_dedupe_path(settings.home_dir))))
+    app.use(build_dedupe_middleware(dedupe_store or EventDedupeStore.for_settings(settings)))
     for handler_module in (handle_mention, handle_direct_message, handle_slash_command, handle_action_button,
                            handle_edit_submission):
         handler_module.register(app, context)

@@ -1,5 +1,7 @@
-"""The Slack connector's own SQLite file under SALESBOT_HOME: the proposals it posted and where it posted them.
+"""The Slack connector's own tables: the proposals it posted and where it posted them.
 
+In a SQLite file under SALESBOT_HOME by default; in SALESBOT_DATABASE_URL's database with the server profile, so
+any Slack server process can show the Edit form or update the buttons of a proposal another process posted.
 Delivered event ids are claimed in the connectors' shared store (connectors.common.dedupe).
 """
 
@@ -10,25 +12,38 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, text
 from sqlalchemy.engine import Engine
 
-from salesbot.database import engine_for
+from salesbot.database import create_tables, engine_for, insert_ignoring_conflicts, upsert
 from salesbot.settings import get_settings
 from tools.gate.models import ActionView
 
 # Proposals older than this are not expected to be decided from Slack any more.
 MESSAGE_RETENTION_SECONDS = 30 * 24 * 3600
 
-_SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS slack_pending_action_snapshots ("
-    " action_id TEXT PRIMARY KEY, args_json TEXT NOT NULL, summary TEXT NOT NULL, saved_at REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS slack_posted_messages ("
-    " channel TEXT NOT NULL, ts TEXT NOT NULL, blocks_json TEXT NOT NULL, saved_at REAL NOT NULL,"
-    " PRIMARY KEY (channel, ts))",
-    "CREATE TABLE IF NOT EXISTS slack_action_messages ("
-    " action_id TEXT NOT NULL, channel TEXT NOT NULL, ts TEXT NOT NULL, PRIMARY KEY (action_id, channel, ts))",
-]
+# Its own metadata: these tables go where the store is, never into the sales models' create_all.
+_metadata = MetaData()
+pending_action_snapshots = Table(
+    "slack_pending_action_snapshots", _metadata,
+    Column("action_id", String, primary_key=True),
+    Column("args_json", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("saved_at", Float, nullable=False),
+)
+posted_messages = Table(
+    "slack_posted_messages", _metadata,
+    Column("channel", String, primary_key=True),
+    Column("ts", String, primary_key=True),
+    Column("blocks_json", Text, nullable=False),
+    Column("saved_at", Float, nullable=False),
+)
+action_messages = Table(
+    "slack_action_messages", _metadata,
+    Column("action_id", String, primary_key=True),
+    Column("channel", String, primary_key=True),
+    Column("ts", String, primary_key=True),
+)
 
 
 def default_store_path() -> Path:
@@ -36,15 +51,21 @@ def default_store_path() -> Path:
 
 
 class SlackConnectorStore:
-    """Persistent so that a restarted server does not forget what it proposed, or where it showed the buttons."""
+    """Persistent so that a restarted server does not forget what it proposed, or where it showed the buttons.
+
+    An explicit database_path is a SQLite file; without one the store lives in SALESBOT_DATABASE_URL's database
+    when that is set, else in slack_connector.db under SALESBOT_HOME.
+    """
 
     def __init__(self, database_path: Path | None = None) -> None:
-        self.database_path = Path(database_path) if database_path else default_store_path()
-        self.database_path.parent.mkdir(parents=True, exist_ok=True)
-        self._engine: Engine = engine_for(f"sqlite:///{self.database_path}")
+        server_url = None if database_path else get_settings().database_url
+        self.database_path: Path | None = None
+        if server_url is None:
+            self.database_path = Path(database_path) if database_path else default_store_path()
+            self.database_path.parent.mkdir(parents=True, exist_ok=True)
+        self._engine: Engine = engine_for(server_url or f"sqlite:///{self.database_path}")
+        create_tables(self._engine, _metadata)
         with self._engine.begin() as connection:
-            for statement in _SCHEMA:
-                connection.execute(text(statement))
             connection.execute(
                 text("DELETE FROM slack_posted_messages WHERE saved_at < :cutoff"),
                 {"cutoff": time.time() - MESSAGE_RETENTION_SECONDS},
@@ -57,15 +78,12 @@ class SlackConnectorStore:
         """Keep the proposed arguments so the Edit button can show them (Slack buttons carry only the id)."""
         with self._engine.begin() as connection:
             connection.execute(
-                text(
-                    "INSERT OR REPLACE INTO slack_pending_action_snapshots (action_id, args_json, summary, saved_at)"
-                    " VALUES (:id, :args, :summary, :now)"
-                ),
+                upsert(self._engine, pending_action_snapshots),
                 {
-                    "id": action.id,
-                    "args": json.dumps(action.args, ensure_ascii=False, default=str),
+                    "action_id": action.id,
+                    "args_json": json.dumps(action.args, ensure_ascii=False, default=str),
                     "summary": action.summary,
-                    "now": time.time(),
+                    "saved_at": time.time(),
                 },
             )
 
@@ -82,13 +100,13 @@ class SlackConnectorStore:
         """A message carrying this action's buttons (the thread post, each approver's DM copy)."""
         with self._engine.begin() as connection:
             connection.execute(
-                text("INSERT OR REPLACE INTO slack_posted_messages (channel, ts, blocks_json, saved_at)"
-                     " VALUES (:channel, :ts, :blocks, :now)"),
-                {"channel": channel, "ts": ts, "blocks": json.dumps(blocks, ensure_ascii=False), "now": time.time()},
+                upsert(self._engine, posted_messages),
+                {"channel": channel, "ts": ts, "blocks_json": json.dumps(blocks, ensure_ascii=False),
+                 "saved_at": time.time()},
             )
             connection.execute(
-                text("INSERT OR IGNORE INTO slack_action_messages (action_id, channel, ts) VALUES (:id, :channel, :ts)"),
-                {"id": action_id, "channel": channel, "ts": ts},
+                insert_ignoring_conflicts(self._engine, action_messages),
+                {"action_id": action_id, "channel": channel, "ts": ts},
             )
 
     def action_messages(self, action_id: str) -> list[tuple[str, str, list[dict[str, Any]]]]:

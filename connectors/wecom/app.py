@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from connectors.common.dedupe import EventDedupeStore, default_dedupe_path
+from connectors.common.dedupe import EventDedupeStore
 from connectors.wecom.context import (
     AnswerTurn,
     DecideAction,
@@ -36,7 +36,7 @@ from connectors.wecom.models import (
 from connectors.wecom.parse import WeComMessageMalformed, parse_callback_xml
 from connectors.wecom.render import render_plain_message
 from connectors.wecom.sender import WeComSender, build_sender
-from connectors.wecom.session_store import SqliteSessionStorage
+from connectors.wecom.session_store import SqlSessionStorage
 from salesbot.roles import approver_user_ids, role_for_user
 from salesbot.settings import Settings, get_settings
 
@@ -149,11 +149,11 @@ def create_wecom_app(
     crypto = WeComCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id, clock=clock)
     owned_stores: list[Any] = []
     if sender is None:
-        token_store = SqliteSessionStorage(settings.home_dir / "wecom" / "wechatpy_session.sqlite3")
+        token_store = SqlSessionStorage.for_settings(settings)
         owned_stores.append(token_store)
         sender = build_sender(settings, session=token_store)
     if dedupe_store is None:
-        dedupe_store = EventDedupeStore(default_dedupe_path(settings.home_dir))
+        dedupe_store = EventDedupeStore.for_settings(settings)
         owned_stores.append(dedupe_store)
     context = WeComHandlerContext(
         sender=sender, answer_turn=answer_turn, decide_action=decide_action,

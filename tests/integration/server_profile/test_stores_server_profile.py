@@ -1,0 +1,84 @@
+"""Event dedupe, the Slack/WeCom stores and schema creation in one Postgres database shared by several processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+from tests.integration.server_profile.conftest import REPO_ROOT, subprocess_env
+
+# Several processes start at once on an empty database: each creates every table (sales, knowledge graph, dedupe,
+# Slack, WeCom) before claiming its share of the same delivery keys.
+START_AND_CLAIM = """
+import json, sys
+from connectors.common.dedupe import EventDedupeStore
+from connectors.slack.store import SlackConnectorStore
+from connectors.wecom.session_store import SqlSessionStorage
+from knowledge.base import get_knowledge_base
+from salesbot.database import sales_engine
+sales_engine(); get_knowledge_base(); SlackConnectorStore(); SqlSessionStorage.for_settings()
+store = EventDedupeStore.for_settings()
+assert store.database_path is None  # the server database, not a file
+print(json.dumps([key for key in json.loads(sys.argv[1]) if store.claim("slack", key)]))
+"""
+
+
+def test_processes_starting_at_once_create_the_schema_and_claim_each_event_once(server_database: str) -> None:
+    keys = [f"Ev{number:03d}" for number in range(80)]
+    processes = [subprocess.Popen([sys.executable, "-c", START_AND_CLAIM, json.dumps(keys)], cwd=REPO_ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env())
+                 for _ in range(3)]
+    outputs = [process.communicate(timeout=180) for process in processes]
+    assert all(process.returncode == 0 for process in processes), [stderr for _, stderr in outputs]
+    claimed = [key for stdout, _ in outputs for key in json.loads(stdout)]
+    assert sorted(claimed) == keys  # every delivery processed, none twice
+
+    from connectors.common.dedupe import EventDedupeStore
+
+    assert EventDedupeStore.for_settings().count("slack") == len(keys)
+
+
+def test_racing_claims_of_one_key_from_two_store_instances_let_one_through(server_database: str) -> None:
+    from connectors.common.dedupe import EventDedupeStore
+
+    stores = [EventDedupeStore(database_url=server_database) for _ in range(2)]
+    barrier = threading.Barrier(8)
+    outcomes: list[bool] = []
+
+    def claim(index: int) -> None:
+        barrier.wait()
+        outcomes.append(stores[index % 2].claim("wecom", "msg:42"))
+
+    threads = [threading.Thread(target=claim, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [False] * 7 + [True]
+    stores[0].release("wecom", "msg:42")
+    assert stores[1].claim("wecom", "msg:42") is True  # released: a retry is processed again
+
+
+def test_slack_and_wecom_stores_share_the_server_database(server_database: str) -> None:
+    from connectors.slack.store import SlackConnectorStore
+    from connectors.wecom.session_store import SqlSessionStorage
+    from tools.gate.models import ActionView
+
+    first, second = SlackConnectorStore(), SlackConnectorStore()
+    assert first.database_path is None
+    view = ActionView.model_construct(id="A7K2Q", args={"customer": "华东人民医院"}, summary="回访")
+    first.remember_pending_action(view)
+    first.remember_pending_action(view)  # an upsert, not a duplicate key
+    assert second.pending_action_snapshot("A7K2Q") == ({"customer": "华东人民医院"}, "回访")
+    first.remember_action_message("A7K2Q", "C1", "1.1", [{"type": "section"}])
+    first.remember_action_message("A7K2Q", "C1", "1.1", [{"type": "actions"}])
+    assert second.action_messages("A7K2Q") == [("C1", "1.1", [{"type": "actions"}])]
+
+    tokens = SqlSessionStorage.for_settings()
+    tokens.set("corp_access_token", "token-1", ttl=7200)
+    tokens.set("corp_access_token", "token-2", ttl=7200)
+    assert SqlSessionStorage(database_url=server_database).get("corp_access_token") == "token-2"
+    tokens.delete("corp_access_token")
+    assert tokens.get("corp_access_token") is None
