@@ -96,6 +96,11 @@ class SlackMessageEvent(BaseModel):
         """A human's new message in a DM (not an edit, a join notice, or a bot's own post)."""
         return self.channel_type == "im" and self.subtype is None and self.bot_id is None and bool(self.user_id)
 
+    @property
+    def is_direct_file_share(self) -> bool:
+        """A human shared a file in a DM with the bot (subtype file_share)."""
+        return self.channel_type == "im" and self.subtype == "file_share" and self.bot_id is None and bool(self.user_id)
+
 
 class SlackSlashCommand(BaseModel):
     """A `/salesbot <question>` invocation."""

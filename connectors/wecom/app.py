@@ -25,11 +25,13 @@ from connectors.wecom.context import (
 )
 from connectors.wecom.crypto import WeComCallbackRejected, WeComCallbackStale, WeComCrypto
 from connectors.wecom.handle_card_event import handle_card_event
+from connectors.wecom.handle_media_message import handle_media_message
 from connectors.wecom.handle_text_message import handle_text_message
 from connectors.wecom.models import (
     CallbackQuery,
     InboundMessage,
     WeComCardEvent,
+    WeComMediaMessage,
     WeComTextMessage,
     WeComUnsupportedMessage,
 )
@@ -47,7 +49,8 @@ DEFAULT_WORKER_THREADS = 4
 SHUTDOWN_GRACE_S = 60.0
 MAX_CALLBACK_BODY_BYTES = 1_000_000  # WeCom callbacks are a few KB; refuse anything absurd before decrypting
 STALE_CALLBACK_ANSWER = "stale callback: its timestamp is missing or more than 5 minutes from this server's clock"
-UNSUPPORTED_MESSAGE_HINT = "目前我只能读取文字消息，请用文字提问。\nI can only read text messages for now; please type your question."
+UNSUPPORTED_MESSAGE_HINT = ("我能读取文字、图片和文件消息，请用文字提问或发送通话记录/截图。\n"
+                            "I read text, image and file messages; type a question or send a transcript or screenshot.")
 
 
 class WeComCallbackService:
@@ -90,6 +93,8 @@ class WeComCallbackService:
                     handle_text_message(message, self.context)
                 elif isinstance(message, WeComCardEvent):
                     handle_card_event(message, self.context)
+                elif isinstance(message, WeComMediaMessage):
+                    handle_media_message(message, self.context)
                 else:
                     self.context.sender.deliver(message.from_user, render_plain_message(UNSUPPORTED_MESSAGE_HINT))
         except Exception:

@@ -82,6 +82,28 @@ class WeComCardEvent(BaseModel):
         return f"wecom:{self.from_user}"
 
 
+class WeComMediaMessage(BaseModel):
+    """An image (a chat screenshot) or a file (transcript, chat export, .eml) sent to the app; coached."""
+
+    kind: Literal["media"] = "media"
+    msg_type: Literal["image", "file"]
+    msg_id: str
+    media_id: str = Field(description="Temporary media id, fetched with media/get.")
+    from_user: str
+    to_user: str = ""
+    agent_id: str = ""
+    create_time: int = 0
+    chat_id: str | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"msg:{self.msg_id}" if self.msg_id and self.msg_id != "0" else f"media:{self.media_id}"
+
+    @property
+    def thread_id(self) -> str:
+        return f"wecom:chat:{self.chat_id}" if self.chat_id else f"wecom:{self.from_user}"
+
+
 class WeComUnsupportedMessage(BaseModel):
     """Anything else (images, voice, menu events…): answered with a short hint or ignored."""
 
@@ -110,7 +132,7 @@ class WeComUnsupportedMessage(BaseModel):
         return self.msg_type != "event" and bool(self.from_user)
 
 
-InboundMessage = WeComTextMessage | WeComCardEvent | WeComUnsupportedMessage
+InboundMessage = WeComTextMessage | WeComCardEvent | WeComMediaMessage | WeComUnsupportedMessage
 
 
 class ActionCard(BaseModel):

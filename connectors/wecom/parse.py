@@ -7,7 +7,13 @@ from xml.parsers.expat import ExpatError
 
 import xmltodict
 
-from connectors.wecom.models import InboundMessage, WeComCardEvent, WeComTextMessage, WeComUnsupportedMessage
+from connectors.wecom.models import (
+    InboundMessage,
+    WeComCardEvent,
+    WeComMediaMessage,
+    WeComTextMessage,
+    WeComUnsupportedMessage,
+)
 
 TEMPLATE_CARD_EVENT = "template_card_event"
 
@@ -36,6 +42,11 @@ def parse_callback_xml(plaintext_xml: str) -> InboundMessage:
     if msg_type == "text":
         return WeComTextMessage(
             msg_id=_text(fields, "MsgId"), content=_text(fields, "Content"),
+            chat_id=_text(fields, "ChatId") or None, **common,
+        )
+    if msg_type in ("image", "file") and _text(fields, "MediaId"):
+        return WeComMediaMessage(
+            msg_type="image" if msg_type == "image" else "file", msg_id=_text(fields, "MsgId"), media_id=_text(fields, "MediaId"),
             chat_id=_text(fields, "ChatId") or None, **common,
         )
     event = _text(fields, "Event").lower()

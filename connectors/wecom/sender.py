@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import requests
 from wechatpy.enterprise import WeChatClient
@@ -123,6 +125,27 @@ class WeComSender:
                    "button": {"replace_name": label}}
         self._call("update template card", lambda: self.client.post("message/update_template_card", data=payload))
 
+    def download_media(self, media_id: str, max_bytes: int) -> tuple[bytes, str]:
+        """A temporary media file (media/get) and its file name; WeComSendError when absent or over max_bytes."""
+        with self._lock:
+            try:
+                # The access token goes to the configured WeCom API host only (the URL is built from it here).
+                response = self.client._http.get(f"{self.client.API_BASE_URL}media/get", stream=True, params={
+                    "access_token": self.client.access_token, "media_id": media_id})
+                with response:
+                    if "json" in response.headers.get("Content-Type", "") or response.status_code != 200:
+                        raise WeComSendError(f"media/get refused {media_id}: {response.text[:200]}")
+                    if int(response.headers.get("Content-Length") or 0) > max_bytes:
+                        raise WeComSendError(f"media {media_id} is over {max_bytes} bytes")
+                    raw = response.raw.read(max_bytes + 1, decode_content=True)
+                    disposition = response.headers.get("Content-Disposition", "")
+                    content_type = response.headers.get("Content-Type", "")
+            except (WeChatClientException, requests.RequestException) as error:
+                raise WeComSendError(f"WeCom API call failed (media/get): {error}") from error
+        if len(raw) > max_bytes:
+            raise WeComSendError(f"media {media_id} is over {max_bytes} bytes")
+        return raw, _file_name(disposition, content_type)
+
     def _call(self, what: str, request: Any) -> Any:
         with self._lock:
             try:
@@ -143,3 +166,11 @@ def build_sender(settings: Any, session: SessionStorage | None = None,
 def _agent_id_for_api(agent_id: str) -> int | str:
     # The message API wants the AgentID as an integer; keep odd values as typed so the API's error names them.
     return int(agent_id) if str(agent_id).strip().isdigit() else agent_id
+
+
+def _file_name(disposition: str, content_type: str) -> str:
+    """The name in Content-Disposition (filename="call.txt"), else one from the image type."""
+    match = re.search(r'filename\*?=(?:UTF-8\'\')?"?([^";]+)"?', disposition)
+    if match:
+        return Path(unquote(match.group(1))).name
+    return "screenshot.jpg" if "jpeg" in content_type or "jpg" in content_type else "screenshot.png"

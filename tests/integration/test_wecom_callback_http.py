@@ -310,7 +310,7 @@ def test_pending_action_card_click_decides_and_updates_the_card(api_stub: WeComA
     assert api_stub.sent_markdown()[-1] == "approve A7K2Q done"
 
 
-def test_image_message_gets_a_text_only_hint(api_stub: WeComApiStub) -> None:
+def test_image_message_whose_media_cannot_be_fetched_gets_a_clear_line(api_stub: WeComApiStub) -> None:
     agent = ScriptedAgent()
     app, server = serve(settings_for("tencent_xml", api_stub.base_url), agent)
     crypto = WeComCrypto(OFFICIAL["token"], OFFICIAL["encoding_aes_key"], OFFICIAL["corp_id"])
@@ -321,8 +321,8 @@ def test_image_message_gets_a_text_only_hint(api_stub: WeComApiStub) -> None:
         assert WeComCallbackClient(base_url, crypto).post_plaintext_xml(image_xml).status_code == 200
         api_stub.wait_for_messages(1)
         assert app.state.wecom_service.wait_until_idle(30)
-    assert agent.turns == []
-    assert "只能读取文字消息" in api_stub.sent_markdown()[0]
+    assert agent.turns == []  # the stub has no media m1: the user hears so, nothing is coached
+    assert api_stub.calls_to("/media/get") and "文件无法下载" in api_stub.sent_markdown()[0]
 
 
 def test_oversized_body_is_refused_before_decrypting(api_stub: WeComApiStub) -> None:

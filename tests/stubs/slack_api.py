@@ -38,6 +38,8 @@ class SlackApiStub:
         self._condition = threading.Condition()
         self._ts_counter = itertools.count(1)
         self._failures: dict[str, str] = {}
+        self.shared_files: dict[str, dict[str, Any]] = {}
+        self._file_bytes: dict[str, bytes] = {}
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +66,17 @@ class SlackApiStub:
                 payload = stub._answer(method, params, token)
                 stub._record(RecordedCall(method, params, token, response=payload))
                 self._send(200, json.dumps(payload).encode(), "application/json; charset=utf-8")
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+                path = urlparse(self.path).path
+                authorization = self.headers.get("Authorization") or ""
+                token = authorization.removeprefix("Bearer ").strip() or None
+                file_id = path.strip("/").split("/")[1] if path.startswith("/files/") else ""
+                stub._record(RecordedCall("file.download", {"path": path}, token))
+                if not token or file_id not in stub._file_bytes:
+                    self._send(404, b"not found", "text/plain")
+                    return
+                self._send(200, stub._file_bytes[file_id], "application/octet-stream")
 
             def _send(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)
@@ -99,6 +112,14 @@ class SlackApiStub:
         return f"{self.root_url}response/{name}"
 
     # -- test controls -----------------------------------------------------------------------------
+    def add_shared_file(self, name: str, content: bytes, download_url: str | None = None) -> dict[str, Any]:
+        """Host a file as Slack would; returns the event's short file object (files.info has the rest)."""
+        file_id = "F" + self._next_ts().replace(".", "")
+        self._file_bytes[file_id] = content
+        self.shared_files[file_id] = {"id": file_id, "name": name, "size": len(content), "mimetype": "text/plain",
+                                      "url_private_download": download_url or f"{self.root_url}files/{file_id}/{name}"}
+        return {"id": file_id, "name": name}
+
     def fail_method(self, method: str, error: str) -> None:
         """Make a Web API method answer {"ok": false, "error": error} from now on."""
         self._failures[method] = error
@@ -150,6 +171,9 @@ class SlackApiStub:
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("UW")}}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", ""), **(params.get("view") or {})}}
+        if method == "files.info":
+            shared = self.shared_files.get(str(params.get("file")))
+            return {"ok": True, "file": shared} if shared else {"ok": False, "error": "file_not_found"}
         if method == "files.getUploadURLExternal":
             file_id = "F" + self._next_ts().replace(".", "")
             return {"ok": True, "upload_url": f"{self.root_url}upload/{file_id}", "file_id": file_id}
@@ -227,6 +251,12 @@ def block_actions_payload(
         "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
                      "action_ts": f"{time.time():.6f}"}],
     }
+
+
+def file_share_event(files: list[dict[str, Any]], user: str, channel: str, ts: str, text: str = "") -> dict[str, Any]:
+    """A DM with files shared in it, as Slack sends it (message.im, subtype file_share)."""
+    return {"type": "message", "subtype": "file_share", "text": text, "user": user, "channel": channel,
+            "channel_type": "im", "ts": ts, "event_ts": ts, "files": files}
 
 
 def slash_command_form(text: str, user: str, channel: str, response_url: str, command: str = "/salesbot") -> str:

@@ -47,6 +47,7 @@ class WeComApiStub:
         self._valid_tokens: set[str] = set()
         self._tokens_issued = 0
         self._media_uploaded = 0
+        self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (file name, bytes), served by media/get
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="wecom-api-stub", daemon=True)
@@ -153,6 +154,22 @@ class WeComApiStub:
 
         class StubRequestHandler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server naming
+                parts = urlsplit(self.path)
+                query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+                hosted = stub.media.get(query.get("media_id", ""))
+                if parts.path.endswith("/media/get") and hosted and query.get("access_token") in stub._valid_tokens:
+                    name, content = hosted
+                    with stub._changed:
+                        stub.calls.append(RecordedCall(path=parts.path, query=query, json_body=None, raw_body=b"",
+                                                       errcode=0))
+                        stub._changed.notify_all()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Disposition", f'attachment; filename="{name}"')
+                    self.send_header("Content-Length", str(len(content)))
+                    self.end_headers()
+                    self.wfile.write(content)
+                    return
                 self._answer(b"")
 
             def do_POST(self) -> None:  # noqa: N802 - http.server naming

@@ -1,0 +1,88 @@
+"""A chat export sent to the WeCom app as a file message → one card reply with 「确认 …」 commands (stub API)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from connectors.wecom.app import create_wecom_app
+from connectors.wecom.crypto import WeComCrypto
+from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
+from tests.conftest import TESTDATA_DIR
+from tests.stubs.wecom_api import (
+    STUB_AGENT_ID,
+    STUB_SECRET,
+    WeComApiStub,
+    WeComCallbackClient,
+    serve_asgi_app_in_thread,
+)
+
+OFFICIAL = json.loads((TESTDATA_DIR / "wecom" / "wecom_crypto_vectors.json").read_text(encoding="utf-8"))["tencent_xml"]
+CHAT_EXPORT = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "conversations" / "dev" / "d05_chat.txt"
+REPLY_TIMEOUT_S = 120.0  # a bound on waiting for the asynchronous reply, not a speed requirement
+
+
+@pytest.fixture
+def wecom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[WeComApiStub, WeComCallbackClient]]:
+    roles_file = tmp_path / "roles.yaml"
+    roles_file.write_text("users:\n  chen.jie: rep\n", encoding="utf-8")
+    with WeComApiStub() as api_stub:
+        for name, value in {
+            "SALESBOT_LLM": "none", "SALESBOT_EMBEDDING": "none", "SALESBOT_ROLES_FILE": str(roles_file),
+            "SALESBOT_PRICING_POLICY_FILE": str(SAMPLES_DIR / "policy" / "pricing_policy.yaml"),
+            "SALESBOT_ENTITIES_FILE": str(SAMPLES_DIR / "entities.yaml"),
+            "SALESBOT_WECOM_TOKEN": OFFICIAL["token"], "SALESBOT_WECOM_AES_KEY": OFFICIAL["encoding_aes_key"],
+            "SALESBOT_WECOM_CORP_ID": OFFICIAL["corp_id"], "SALESBOT_WECOM_AGENT_ID": STUB_AGENT_ID,
+            "SALESBOT_WECOM_SECRET": STUB_SECRET, "SALESBOT_WECOM_API_URL": api_stub.base_url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        reset_runtime()
+        get_settings.cache_clear()
+        app = create_wecom_app(get_settings())
+        with serve_asgi_app_in_thread(app) as base_url:
+            crypto = WeComCrypto(OFFICIAL["token"], OFFICIAL["encoding_aes_key"], OFFICIAL["corp_id"])
+            yield api_stub, WeComCallbackClient(base_url, crypto)
+            assert app.state.wecom_service.wait_until_idle(REPLY_TIMEOUT_S)
+
+
+def file_message_xml(from_user: str, media_id: str, msg_id: str) -> str:
+    """A decrypted WeCom file message (MsgType=file), as the official callback shows it."""
+    return (f"<xml><ToUserName><![CDATA[{OFFICIAL['corp_id']}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{from_user}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+            f"<MsgType><![CDATA[file]]></MsgType><MediaId><![CDATA[{media_id}]]></MediaId>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>{STUB_AGENT_ID}</AgentID></xml>")
+
+
+def count_tasks() -> int:
+    from tools.db.tables import Task, sales_session
+
+    with sales_session() as session:
+        return len(session.exec(select(Task)).all())
+
+
+def test_chat_export_file_message_gets_a_card_with_confirm_commands(
+        wecom: tuple[WeComApiStub, WeComCallbackClient]) -> None:
+    api_stub, client = wecom
+    api_stub.media["media-chat-1"] = ("chat_export.txt", CHAT_EXPORT.read_bytes())
+    assert client.post_plaintext_xml(file_message_xml("chen.jie", "media-chat-1", "990001")).status_code == 200
+    [reply] = api_stub.wait_for_messages(1, timeout_s=REPLY_TIMEOUT_S)
+    content = reply["markdown"]["content"]
+    assert reply["touser"] == "chen.jie" and "商机卡片" in content
+    assert "成都西部医疗中心" in content and "X2" in content
+    action_ids = re.findall(r"「确认 ([A-Za-z0-9_-]+)」", "\n".join(api_stub.sent_markdown()))
+    assert action_ids and count_tasks() == 0  # nothing written before the rep confirms
+    assert api_stub.calls_to("/media/get")[0].query["media_id"] == "media-chat-1"
+
+
+def test_file_of_an_unreadable_type_gets_one_clear_line(wecom: tuple[WeComApiStub, WeComCallbackClient]) -> None:
+    api_stub, client = wecom
+    api_stub.media["media-deck"] = ("deck.pptx", b"PK\x03\x04")
+    client.post_plaintext_xml(file_message_xml("chen.jie", "media-deck", "990002"))
+    [reply] = api_stub.wait_for_messages(1, timeout_s=REPLY_TIMEOUT_S)
+    assert "deck.pptx" in reply["markdown"]["content"] and "抱歉" not in reply["markdown"]["content"]
