@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
                                          "--corpus is given without --split. For coach: the conversation "
                                          "split (evals/datasets/conversations/)."),
         corpus: list[str] | None = typer.Option(None, "--corpus", help="Run on evals/corpora/NAME (or a corpus "
-                                                "folder path); repeatable; `all` = every corpus. Default: every "
+                                                "folder path); repeatable; `all` = every gated corpus (dev corpora, "
+                                                "`dev: true` in corpus.yaml, only when named). Default: every gated "
                                                 "corpus for suite all, none otherwise. Metrics: NAME.METRIC."),
         report: Path | None = typer.Option(None, "--report", help="Directory for report.json, report.md and "
                                            "plots (default: SALESBOT_HOME/reports/SUITE-TIME)."),

@@ -1,9 +1,9 @@
 """Evaluation corpora (evals/corpora/NAME/): documents and questions nobody tuned on, each run in its own data dir.
 
 A corpus folder holds README.md (where the documents come from, how the questions were written),
-questions.jsonl (the golden format, evals/datasets/README.md) and either a documents/ folder or a corpus.yaml
-naming the documents folder, and optionally an entity registry and a pricing policy, relative to the repository
-root. Each corpus is ingested into its own SALESBOT_HOME with only its own registry, so corpora never mix with
+questions.jsonl (the golden format, evals/datasets/README.md), a documents/ folder or a corpus.yaml naming the
+documents folder, and optionally an entity registry and a pricing policy, relative to the repository root
+(`dev: true` in corpus.yaml marks a tuning corpus that `eval all` skips). Each corpus is ingested into its own SALESBOT_HOME with only its own registry, so corpora never mix with
 each other or with the bundled samples.
 """
 
@@ -44,10 +44,13 @@ class CorpusFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    documents: Path = Field(description="Folder of documents, relative to the repository root.")
+    documents: Path | None = Field(default=None, description="Folder of documents, relative to the repository "
+                                   "root; without it the corpus's own documents/ folder.")
     entities: Path | None = Field(default=None, description="The company's entity registry file (entities.yaml).")
     pricing_policy: Path | None = Field(default=None, description="The company's pricing policy YAML; without it "
                                         "the corpus has no pricing policy at all.")
+    dev: bool = Field(default=False, description="A tuning corpus (may be read while tuning): run only when named "
+                      "with --corpus, never by `eval all` or `--corpus all`, so no gate depends on it.")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class EvalCorpus:
     documents_dir: Path
     entities_file: Path | None = None
     pricing_policy_file: Path | None = None
+    dev: bool = False
 
 
 def available_corpora(corpora_dir: Path = CORPORA_DIR) -> list[str]:
@@ -78,8 +82,6 @@ def load_corpus(name_or_path: str | Path, corpora_dir: Path = CORPORA_DIR) -> Ev
             raise CorpusError(f"corpus {folder.name}: {required} is missing in {folder}")
     config_path = folder / CONFIG_FILE
     local_documents = folder / DOCUMENTS_DIR
-    if config_path.is_file() and local_documents.exists():
-        raise CorpusError(f"corpus {folder.name}: has both {DOCUMENTS_DIR}/ and {CONFIG_FILE}; keep one")
     if not config_path.is_file():
         if not local_documents.is_dir():
             raise CorpusError(f"corpus {folder.name}: needs a {DOCUMENTS_DIR}/ folder or a {CONFIG_FILE}")
@@ -89,11 +91,20 @@ def load_corpus(name_or_path: str | Path, corpora_dir: Path = CORPORA_DIR) -> Ev
         config = load_yaml_model(config_path, CorpusFile)
     except ConfigFileError as error:
         raise CorpusError(f"corpus {folder.name}: {error}") from error
-    documents_dir = _repo_path(config.documents)
-    if not documents_dir.is_dir():
-        raise CorpusMissingDocumentsError(
-            f"corpus {folder.name}: documents folder {config.documents} not found under {REPO_ROOT} "
-            "(corpus.yaml paths are relative to the repository root; a source checkout is needed)")
+    if config.documents is None:
+        if not local_documents.is_dir():
+            raise CorpusError(f"corpus {folder.name}: {CONFIG_FILE} names no documents folder and there is no "
+                              f"{DOCUMENTS_DIR}/ folder")
+        documents_dir = local_documents
+    else:
+        if local_documents.exists():
+            raise CorpusError(f"corpus {folder.name}: has both {DOCUMENTS_DIR}/ and {CONFIG_FILE} documents:; "
+                              "keep one")
+        documents_dir = _repo_path(config.documents)
+        if not documents_dir.is_dir():
+            raise CorpusMissingDocumentsError(
+                f"corpus {folder.name}: documents folder {config.documents} not found under {REPO_ROOT} "
+                "(corpus.yaml paths are relative to the repository root; a source checkout is needed)")
     files = {"entities": config.entities, "pricing_policy": config.pricing_policy}
     for key, path in files.items():
         if path is not None and not _repo_path(path).is_file():
@@ -101,15 +112,24 @@ def load_corpus(name_or_path: str | Path, corpora_dir: Path = CORPORA_DIR) -> Ev
     return EvalCorpus(
         name=folder.name, folder=folder, questions_path=folder / QUESTIONS_FILE, documents_dir=documents_dir,
         entities_file=_repo_path(config.entities) if config.entities else None,
-        pricing_policy_file=_repo_path(config.pricing_policy) if config.pricing_policy else None)
+        pricing_policy_file=_repo_path(config.pricing_policy) if config.pricing_policy else None,
+        dev=config.dev)
 
 
 def resolve_corpora(requested: list[str], corpora_dir: Path = CORPORA_DIR) -> list[EvalCorpus]:
-    """`--corpus` values (names, folder paths, or `all` for every folder present): each must be usable."""
-    names: list[str] = []
-    for value in requested:
-        names.extend(available_corpora(corpora_dir) if value == ALL_CORPORA else [value])
-    corpora = [load_corpus(name, corpora_dir) for name in dict.fromkeys(names)]
+    """`--corpus` values (names, folder paths, or `all` for every gated corpus present): each must be usable.
+
+    `all` leaves dev corpora out (they are tuned on, so no figure that gates may come from them); a dev corpus
+    named explicitly runs.
+    """
+    corpora: list[EvalCorpus] = []
+    for value in dict.fromkeys(requested):
+        if value == ALL_CORPORA:
+            corpora.extend(corpus for corpus in (load_corpus(name, corpora_dir)
+                                                 for name in available_corpora(corpora_dir)) if not corpus.dev)
+        else:
+            corpora.append(load_corpus(value, corpora_dir))
+    corpora = list({corpus.folder: corpus for corpus in corpora}.values())
     seen: set[str] = set()
     for corpus in corpora:
         if corpus.name in seen:
@@ -128,9 +148,14 @@ def discover_corpora(corpora_dir: Path = CORPORA_DIR) -> tuple[list[EvalCorpus],
     notes: list[str] = []
     for name in available_corpora(corpora_dir):
         try:
-            corpora.append(load_corpus(name, corpora_dir))
+            corpus = load_corpus(name, corpora_dir)
         except CorpusMissingDocumentsError as error:
             notes.append(f"{error}; not run")
+            continue
+        if corpus.dev:
+            notes.append(f"corpus {name}: a dev (tuning) corpus, not gated; run it with --corpus {name}")
+            continue
+        corpora.append(corpus)
     return corpora, notes
 
 

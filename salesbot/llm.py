@@ -558,7 +558,7 @@ def _calling(chat_model: Any, timeout_s: float | None = None) -> Iterator[_Call]
 def _timeout_error(chat_model: Any, timeout_s: float, by_turn_budget: bool = False) -> ModelUnavailableError:
     if by_turn_budget:
         return ModelUnavailableError(
-            f"the turn's model budget ran out ({timeout_s:.3g} s were left; SALESBOT_LLM_TURN_BUDGET_S); "
+            f"the turn's model budget ran out (this call had the last {timeout_s:.3g} s of SALESBOT_LLM_TURN_BUDGET_S); "
             f"the answer comes without the model"
         )
     if _provider_of(chat_model) == "llamacpp":

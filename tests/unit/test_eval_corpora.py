@@ -66,7 +66,7 @@ def test_the_bundled_company_b_corpus_points_at_the_second_company() -> None:
 @pytest.mark.parametrize(("corpus_yaml", "documents", "message"), [
     ("documents: [not, a, path]\n", False, "documents: Input is not a valid path"),
     (f"documents: {TINY_DOCUMENTS_FROM_ROOT}\nshelf: 3\n", False, "shelf: Extra inputs are not permitted"),
-    ("entities: x.yaml\n", False, "documents: Field required"),
+    ("entities: x.yaml\n", False, "corpus.yaml names no documents folder and there is no documents/ folder"),
     ("documents: [unclosed\n", False, "not valid YAML"),
     (f"documents: {TINY_DOCUMENTS_FROM_ROOT}\nentities: no/such/entities.yaml\n", False,
      "entities: file no/such/entities.yaml not found"),
@@ -98,6 +98,22 @@ def test_all_means_every_folder_and_missing_documents_only_skip_discovery(tmp_pa
     assert len(notes) == 1 and "beta" in notes[0] and "not/in/this/checkout" in notes[0]
     with pytest.raises(CorpusError, match="documents folder not/in/this/checkout not found"):
         resolve_corpora(["all"], corpora_dir=tmp_path)  # asked for explicitly: an error, not a skip
+
+
+def test_a_dev_corpus_runs_only_when_named(tmp_path: Path) -> None:
+    _corpus_folder(tmp_path, "gated", documents=True)
+    _corpus_folder(tmp_path, "tuning", "dev: true\n", documents=True)
+    corpora, notes = discover_corpora(tmp_path)
+    assert [corpus.name for corpus in corpora] == ["gated"]
+    assert len(notes) == 1 and "tuning" in notes[0] and "not gated" in notes[0]
+    assert [corpus.name for corpus in resolve_corpora(["all"], corpora_dir=tmp_path)] == ["gated"]
+    named = resolve_corpora(["tuning"], corpora_dir=tmp_path)
+    assert [corpus.name for corpus in named] == ["tuning"] and named[0].dev
+
+
+def test_the_public_dev_corpus_is_a_dev_corpus() -> None:
+    assert load_corpus("public_dev").dev
+    assert "public_dev" not in [corpus.name for corpus in discover_corpora()[0]]
 
 
 def test_a_corpus_runs_under_its_own_home_registry_and_policy_and_the_run_settings_come_back(

@@ -8,6 +8,7 @@ no thousands separators), so a fact that passes here is one the metrics can cred
 Run from the repository root:
     .venv/bin/python evals/corpora/public/verify.py            # check, print the composition
     .venv/bin/python evals/corpora/public/verify.py --dump DIR # also write each extracted text to DIR
+    .venv/bin/python evals/corpora/public/verify.py --corpus evals/corpora/public_dev   # another corpus folder
 Exit status 0 when every check passes, 1 otherwise (each problem is printed).
 """
 
@@ -137,16 +138,19 @@ def composition(questions: list[EvalQuestion], documents: dict[str, LoadedDocume
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dump", type=Path, help="write each document's extracted text into this folder")
+    parser.add_argument("--corpus", type=Path, default=HERE,
+                        help="corpus folder to check (documents/ and questions.jsonl); default: this one")
     args = parser.parse_args(argv)
-    documents, problems = load_corpus(DOCUMENTS)
+    questions_path = args.corpus / QUESTIONS.name
+    documents, problems = load_corpus(args.corpus / DOCUMENTS.name)
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
         for name, document in documents.items():
             (args.dump / f"{name}.txt").write_text(document_text(document), encoding="utf-8")
-    if not QUESTIONS.is_file():
-        print(f"missing {QUESTIONS}")
+    if not questions_path.is_file():
+        print(f"missing {questions_path}")
         return 1
-    questions, question_problems = load_questions(QUESTIONS)
+    questions, question_problems = load_questions(questions_path)
     problems += question_problems
     normalized = {name: normalize_for_match(document_text(document)) for name, document in documents.items()}
     for question in questions:
