@@ -68,12 +68,13 @@ def _sqlite_saver() -> tuple[Any, sqlite3.Connection]:
 
 def _postgres_saver(database_url: str) -> tuple[Any, Any]:
     """PostgresSaver over a psycopg pool (autocommit, dict rows, no prepared statements, as the saver expects);
-    setup() runs under the schema lock, since its migrations are not safe from two processes at once."""
+    setup() runs under a lock of its own (CHECKPOINT_SCHEMA_LOCK_KEY), since its migrations are not safe from two
+    processes at once."""
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
 
-    from salesbot.database import SCHEMA_LOCK_KEY, libpq_conninfo
+    from salesbot.database import CHECKPOINT_SCHEMA_LOCK_KEY, libpq_conninfo
 
     conninfo = libpq_conninfo(database_url)
     pool = ConnectionPool(conninfo, min_size=1, max_size=CHECKPOINT_POOL_SIZE, open=True, timeout=30,
@@ -81,11 +82,11 @@ def _postgres_saver(database_url: str) -> tuple[Any, Any]:
                                   "connect_timeout": 10})
     saver = PostgresSaver(pool)  # type: ignore[arg-type]
     with pool.connection() as connection:
-        connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        connection.execute("SELECT pg_advisory_lock(%s)", (CHECKPOINT_SCHEMA_LOCK_KEY,))
         try:
             saver.setup()
         finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+            connection.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_SCHEMA_LOCK_KEY,))
     return saver, pool
 
 

@@ -190,62 +190,76 @@ SYNTH_EN = ("contract payment warranty delivery penalty acceptance renewal monit
             "screen protocol modbus mqtt firmware cloud edge").split()
 
 
-def scale(sizes: list[int], queries: list[str]) -> list[dict]:
+def build_synthetic_chunks(size: int, docs_per: int = 20) -> float:
+    """Insert `size` synthetic chunks (every tenth document manager-only) through the product's tables and
+    dense store into the current profile; returns the seconds it took. Vectors are random unit vectors."""
     import numpy as np
     from sqlmodel import Session
 
     from knowledge.base import get_knowledge_base
-    from knowledge.retriever import retrieve_with_role_filter
     from knowledge.tables import KnowledgeChunk, KnowledgeDocument
 
+    kb = get_knowledge_base()
+    store = kb.dense_store
+    if store is None:
+        raise SystemExit("the latency benchmark needs an embedding backend (SALESBOT_EMBEDDING is 'none')")
+    rng = random.Random(size)
+    np_rng = np.random.default_rng(size)
+    started = time.perf_counter()
+    with Session(kb.engine) as session:
+        for doc_index in range(size // docs_per):
+            level = "manager" if doc_index % 10 == 0 else "public"
+            doc_id = f"synthetic{doc_index}"
+            session.add(KnowledgeDocument(
+                doc_id=doc_id, path=f"/synthetic/{doc_id}.md", source=f"{doc_id}.md", title=doc_id,
+                doc_type="note", language="zh", access_json=json.dumps(["manager"] if level != "public" else ["*"]),
+                access_level=level, metadata_json="{}", content_hash=doc_id, chunk_count=docs_per))
+            session.flush()  # the document row must exist before its chunks reference it
+            ids, texts = [], []
+            for ordinal in range(docs_per):
+                words = rng.sample(SYNTH_ZH, 12) + rng.sample(SYNTH_EN, 12) + [str(rng.randint(1, 999))]
+                text = " ".join(words)
+                chunk_id = f"{doc_id}:{ordinal}"
+                session.add(KnowledgeChunk(chunk_id=chunk_id, doc_id=doc_id, ordinal=ordinal, section="s",
+                                           text=text, raw_text=text, tokens=text, access_level=level,
+                                           language="zh"))
+                ids.append(chunk_id)
+                texts.append(text)
+            vectors = np_rng.normal(size=(docs_per, 384)).astype("float32")
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            store.add(level, ids, vectors, texts, [{"doc_id": doc_id}] * docs_per)
+        kb.bump_generation(session)
+        session.commit()
+    return time.perf_counter() - started
+
+
+def measure_search(queries: list[str], roles: tuple[str, ...] = ("rep", "manager"), k: int = 10) -> dict[str, dict]:
+    """Warm, then time retrieve_with_role_filter (the product's retriever, role filter inside) per role."""
+    from knowledge.retriever import retrieve_with_role_filter
+
+    for query in queries[:3]:  # warm: BM25 index build, embedder, alias matcher
+        retrieve_with_role_filter(query, "rep", k=k)
+    figures: dict[str, dict] = {}
+    for role in roles:
+        values = []
+        for query in queries:
+            t0 = time.perf_counter()
+            retrieve_with_role_filter(query, role, k=k)
+            values.append((time.perf_counter() - t0) * 1000)
+        values.sort()
+        figures[role] = {"p50_ms": statistics.median(values), "p95_ms": values[int(0.95 * (len(values) - 1))],
+                         "max_ms": values[-1]}
+    return figures
+
+
+def scale(sizes: list[int], queries: list[str]) -> list[dict]:
     rows_out = []
     for size in sizes:
         use_fresh_home(f"scale{size}")
-        kb = get_knowledge_base()
-        store = kb.dense_store
-        if store is None:
-            raise SystemExit("the latency benchmark needs an embedding backend (SALESBOT_EMBEDDING is 'none')")
-        rng = random.Random(size)
-        np_rng = np.random.default_rng(size)
-        started = time.perf_counter()
-        docs_per = 20
-        with Session(kb.engine) as session:
-            for doc_index in range(size // docs_per):
-                level = "manager" if doc_index % 10 == 0 else "public"
-                doc_id = f"synthetic{doc_index}"
-                session.add(KnowledgeDocument(
-                    doc_id=doc_id, path=f"/synthetic/{doc_id}.md", source=f"{doc_id}.md", title=doc_id,
-                    doc_type="note", language="zh", access_json=json.dumps(["manager"] if level != "public" else ["*"]),
-                    access_level=level, metadata_json="{}", content_hash=doc_id, chunk_count=docs_per))
-                session.flush()  # the document row must exist before its chunks reference it
-                ids, texts = [], []
-                for ordinal in range(docs_per):
-                    words = rng.sample(SYNTH_ZH, 12) + rng.sample(SYNTH_EN, 12) + [str(rng.randint(1, 999))]
-                    text = " ".join(words)
-                    chunk_id = f"{doc_id}:{ordinal}"
-                    session.add(KnowledgeChunk(chunk_id=chunk_id, doc_id=doc_id, ordinal=ordinal, section="s",
-                                               text=text, raw_text=text, tokens=text, access_level=level,
-                                               language="zh"))
-                    ids.append(chunk_id)
-                    texts.append(text)
-                vectors = np_rng.normal(size=(docs_per, 384)).astype("float32")
-                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                store.add(level, ids, vectors, texts, [{"doc_id": doc_id}] * docs_per)
-            kb.bump_generation(session)
-            session.commit()
-        build_seconds = time.perf_counter() - started
-        for query in queries[:3]:  # warm: BM25 index build, embedder, alias matcher
-            retrieve_with_role_filter(query, "rep", k=10)
-        timings: dict[str, list[float]] = {"rep": [], "manager": []}
-        for role in timings:
-            for query in queries:
-                t0 = time.perf_counter()
-                retrieve_with_role_filter(query, role, k=10)
-                timings[role].append((time.perf_counter() - t0) * 1000)
-        for role, values in timings.items():
-            values.sort()
-            row = {"chunks": size, "role": role, "p50_ms": statistics.median(values),
-                   "p95_ms": values[int(0.95 * (len(values) - 1))], "insert_per_s": size / build_seconds}
+        build_seconds = build_synthetic_chunks(size)
+        for role, timing in measure_search(queries).items():
+            row = {"chunks": size, "role": role, "p50_ms": timing["p50_ms"], "p95_ms": timing["p95_ms"],
+                   "insert_per_s": size / build_seconds}
             rows_out.append(row)
             print(f"{size:>7} chunks  role={role:<8} p50 {row['p50_ms']:7.1f} ms  p95 {row['p95_ms']:7.1f} ms  "
                   f"(bulk insert {row['insert_per_s']:.0f} chunks/s, synthetic vectors)")

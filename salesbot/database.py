@@ -22,6 +22,11 @@ from salesbot.settings import get_settings, on_reset
 # Key of the Postgres advisory lock held while creating tables: CREATE TABLE IF NOT EXISTS from two processes at
 # once can still fail on the pg_type unique index, so schema creation is serialised across processes.
 SCHEMA_LOCK_KEY = 0x5A1E5B07
+# Key of the lock around the LangGraph checkpointer's own migrations. A key of its own: they include CREATE INDEX
+# CONCURRENTLY, which waits for every transaction running a statement when it starts: under SCHEMA_LOCK_KEY it
+# waited for another process's schema transaction queued for that lock, which waited for it, and both hung (Postgres
+# does not see that cycle; tests/integration/server_profile/test_stores_server_profile.py shows it).
+CHECKPOINT_SCHEMA_LOCK_KEY = 0x5A1E5B08
 
 _engines: dict[str, Engine] = {}
 _tables_created: set[str] = set()

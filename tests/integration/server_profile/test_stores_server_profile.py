@@ -82,3 +82,59 @@ def test_slack_and_wecom_stores_share_the_server_database(server_database: str) 
     assert SqlSessionStorage(database_url=server_database).get("corp_access_token") == "token-2"
     tokens.delete("corp_access_token")
     assert tokens.get("corp_access_token") is None
+
+
+
+
+def test_checkpointer_setup_and_a_schema_transaction_of_another_process_do_not_deadlock(server_database: str) -> None:
+    """The checkpointer's migrations build indexes CONCURRENTLY, which waits for every transaction running a
+    statement when it starts. Another process's schema transaction waiting for the schema lock is such a statement:
+    with one lock key for both, it waited for the setup and the setup for it, and both hung (Postgres does not see
+    that cycle): no process answered. Here the setup queues for its lock first, then a schema transaction."""
+    from sqlalchemy import text
+
+    from agent import service
+    from salesbot.database import CHECKPOINT_SCHEMA_LOCK_KEY, SCHEMA_LOCK_KEY, engine_for, schema_transaction
+
+    engine = engine_for(server_database)
+    errors: list[BaseException] = []
+
+    def set_up_checkpointer() -> None:
+        try:
+            _, pool = service._postgres_saver(server_database)
+            pool.close()
+        except BaseException as error:  # reported below; a thread's exception would otherwise vanish
+            errors.append(error)
+
+    def create_tables_meanwhile() -> None:
+        try:
+            with schema_transaction(engine) as connection:
+                connection.execute(text("CREATE TABLE IF NOT EXISTS raced (id integer PRIMARY KEY)"))
+        except BaseException as error:
+            errors.append(error)
+
+    def advisory_waiters(connection: object) -> int:
+        return int(connection.execute(text(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar())
+
+    gate = engine.connect()  # holds both keys, so that both start waiting in a known order
+    gate.execute(text("SELECT pg_advisory_lock(:a), pg_advisory_lock(:b)"),
+                 {"a": SCHEMA_LOCK_KEY, "b": CHECKPOINT_SCHEMA_LOCK_KEY})
+    gate.commit()
+    threads = [threading.Thread(target=set_up_checkpointer), threading.Thread(target=create_tables_meanwhile)]
+    try:
+        for number, thread in enumerate(threads, start=1):
+            thread.start()
+            for _ in range(400):
+                if advisory_waiters(gate) >= number:
+                    break
+                threading.Event().wait(0.025)
+            gate.rollback()
+        assert advisory_waiters(gate) == 2
+        gate.execute(text("SELECT pg_advisory_unlock_all()"))
+        gate.commit()
+    finally:
+        gate.close()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads) and not errors, errors
