@@ -17,10 +17,10 @@ from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
 from tests.conftest import TESTDATA_DIR
 from tests.stubs.wecom_api import (
     STUB_AGENT_ID,
-    STUB_SECRET,
     WeComApiStub,
     WeComCallbackClient,
     serve_asgi_app_in_thread,
+    wecom_app_settings,
 )
 
 OFFICIAL = json.loads((TESTDATA_DIR / "wecom" / "wecom_crypto_vectors.json").read_text(encoding="utf-8"))["tencent_xml"]
@@ -34,12 +34,9 @@ def wecom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[WeC
     roles_file.write_text("users:\n  chen.jie: rep\n", encoding="utf-8")
     with WeComApiStub() as api_stub:
         for name, value in {
-            "SALESBOT_LLM": "none", "SALESBOT_EMBEDDING": "none", "SALESBOT_ROLES_FILE": str(roles_file),
+            **wecom_app_settings(api_stub, OFFICIAL, roles_file),
             "SALESBOT_PRICING_POLICY_FILE": str(SAMPLES_DIR / "policy" / "pricing_policy.yaml"),
             "SALESBOT_ENTITIES_FILE": str(SAMPLES_DIR / "entities.yaml"),
-            "SALESBOT_WECOM_TOKEN": OFFICIAL["token"], "SALESBOT_WECOM_AES_KEY": OFFICIAL["encoding_aes_key"],
-            "SALESBOT_WECOM_CORP_ID": OFFICIAL["corp_id"], "SALESBOT_WECOM_AGENT_ID": STUB_AGENT_ID,
-            "SALESBOT_WECOM_SECRET": STUB_SECRET, "SALESBOT_WECOM_API_URL": api_stub.base_url,
         }.items():
             monkeypatch.setenv(name, value)
         reset_runtime()

@@ -14,11 +14,10 @@ from connectors.wecom.app import create_wecom_app
 from connectors.wecom.crypto import WeComCrypto
 from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
 from tests.stubs.wecom_api import (
-    STUB_AGENT_ID,
-    STUB_SECRET,
     WeComApiStub,
     WeComCallbackClient,
     serve_asgi_app_in_thread,
+    wecom_app_settings,
 )
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "data" / "wecom" / "wecom_crypto_vectors.json")
@@ -35,12 +34,7 @@ def wecom_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
     roles_file = tmp_path / "roles.yaml"
     roles_file.write_text("users:\n  zhang.wei: rep\n  li.na: rep\n  liu.yang: manager\n", encoding="utf-8")
     with WeComApiStub() as api_stub:
-        for name, value in {
-            "SALESBOT_LLM": "none", "SALESBOT_EMBEDDING": "none", "SALESBOT_ROLES_FILE": str(roles_file),
-            "SALESBOT_WECOM_TOKEN": OFFICIAL["token"], "SALESBOT_WECOM_AES_KEY": OFFICIAL["encoding_aes_key"],
-            "SALESBOT_WECOM_CORP_ID": OFFICIAL["corp_id"], "SALESBOT_WECOM_AGENT_ID": STUB_AGENT_ID,
-            "SALESBOT_WECOM_SECRET": STUB_SECRET, "SALESBOT_WECOM_API_URL": api_stub.base_url,
-        }.items():
+        for name, value in wecom_app_settings(api_stub, OFFICIAL, roles_file).items():
             monkeypatch.setenv(name, value)
         reset_runtime()
         report = ingest_paths([SAMPLES_DIR])

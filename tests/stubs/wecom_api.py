@@ -191,6 +191,17 @@ class WeComApiStub:
         return StubRequestHandler
 
 
+def wecom_app_settings(api_stub: WeComApiStub, official: dict[str, str], roles_file: Any) -> dict[str, str]:
+    """The SALESBOT_* settings of a WeCom app under test: no model, no embeddings, the official callback crypto
+    vectors (`official`: token, encoding_aes_key, corp_id), this stub as the WeCom API, and the roles file."""
+    return {
+        "SALESBOT_LLM": "none", "SALESBOT_EMBEDDING": "none", "SALESBOT_ROLES_FILE": str(roles_file),
+        "SALESBOT_WECOM_TOKEN": official["token"], "SALESBOT_WECOM_AES_KEY": official["encoding_aes_key"],
+        "SALESBOT_WECOM_CORP_ID": official["corp_id"], "SALESBOT_WECOM_AGENT_ID": STUB_AGENT_ID,
+        "SALESBOT_WECOM_SECRET": STUB_SECRET, "SALESBOT_WECOM_API_URL": api_stub.base_url,
+    }
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
