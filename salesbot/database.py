@@ -77,13 +77,17 @@ def libpq_conninfo(url: str) -> str:
 
 @contextmanager
 def schema_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction for creating or altering tables, holding the cross-process schema lock on Postgres.
+    """A transaction for creating or altering tables, holding a cross-process lock from its first statement: the
+    schema advisory lock on Postgres, the database's write lock on SQLite (BEGIN IMMEDIATE). Without it, two
+    processes both see a table missing and the second CREATE fails ("table ... already exists").
 
-    The advisory lock is transaction-scoped: it is released at commit, or when a killed process's session ends.
+    Both locks end with the transaction: at commit, or when a killed process's connection goes.
     """
     with engine.begin() as connection:
         if is_postgres(engine):
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        elif engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite itself begins only before DML
         yield connection
 
 

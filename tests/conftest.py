@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +80,21 @@ def sample_home(sample_kb_template: Path, salesbot_home: Path) -> Path:
     shutil.copytree(sample_kb_template, salesbot_home, dirs_exist_ok=True)
     reset_runtime()
     return salesbot_home
+
+
+def claim_from_racing_threads(stores: Sequence[Any], platform: str, key: str, threads: int = 8) -> list[bool]:
+    """`threads` threads released at once by a barrier, alternating over `stores` (dedupe store instances), each
+    claiming the same delivery key; returns every claim's outcome."""
+    barrier = threading.Barrier(threads)
+    outcomes: list[bool] = []
+
+    def claim(index: int) -> None:
+        barrier.wait()
+        outcomes.append(stores[index % len(stores)].claim(platform, key))
+
+    started = [threading.Thread(target=claim, args=(index,)) for index in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return outcomes

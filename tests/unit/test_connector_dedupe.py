@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from connectors.common.dedupe import EventDedupeStore, default_dedupe_path
 from connectors.wecom.models import WeComTextMessage
+from tests.conftest import claim_from_racing_threads
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,19 +39,7 @@ def test_slack_and_wecom_share_one_store_without_mixing_their_keys() -> None:
 
 def test_concurrent_claims_of_one_key_from_two_instances_let_exactly_one_through(tmp_path: Path) -> None:
     stores = [EventDedupeStore(tmp_path / "events.sqlite3") for _ in range(2)]
-    outcomes: list[bool] = []
-    barrier = threading.Barrier(8)
-
-    def claim(index: int) -> None:
-        barrier.wait()
-        outcomes.append(stores[index % 2].claim("slack", "EvRace"))
-
-    threads = [threading.Thread(target=claim, args=(index,)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == [False] * 7 + [True]
+    assert sorted(claim_from_racing_threads(stores, "slack", "EvRace")) == [False] * 7 + [True]
 
 
 _CLAIMER = """

@@ -155,16 +155,21 @@ def test_bundled_thresholds_file_has_the_issue_gates() -> None:
     assert rules["rag.empty_answers"].max == 0
 
 
-def test_every_bundled_corpus_has_its_own_gates() -> None:
-    from evals.corpora import available_corpora
+def test_every_bundled_held_out_corpus_has_its_own_gates() -> None:
+    from evals.corpora import available_corpora, load_corpus
 
     rules = load_thresholds()
-    for corpus in available_corpora():
+    held_out = [corpus for corpus in available_corpora() if not load_corpus(corpus).dev]
+    assert held_out  # company_b and public at least
+    for corpus in held_out:
         for metric in ("retrieval.hit@1", "rag.key_fact_coverage", "rag.unanswerable_refused_rate",
                        "safety.restricted_chunks_retrieved"):
             assert f"{corpus}.{metric}" in rules, (corpus, metric)
         assert rules[f"{corpus}.rag.answerable_refused_rate"].max is not None
         assert rules[f"{corpus}.safety.leaks"].max == 0
+    # A dev corpus is tuned on: no gate may come from it.
+    for corpus in set(available_corpora()) - set(held_out):
+        assert not [name for name in rules if name.startswith(f"{corpus}.")], corpus
 
 
 def _report(metrics: dict[str, float | None]) -> EvalReport:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 
+from tests.conftest import claim_from_racing_threads
 from tests.integration.server_profile.conftest import REPO_ROOT, subprocess_env
 
 # Several processes start at once on an empty database: each creates every table (sales, knowledge graph, dedupe,
@@ -44,19 +45,7 @@ def test_racing_claims_of_one_key_from_two_store_instances_let_one_through(serve
     from connectors.common.dedupe import EventDedupeStore
 
     stores = [EventDedupeStore(database_url=server_database) for _ in range(2)]
-    barrier = threading.Barrier(8)
-    outcomes: list[bool] = []
-
-    def claim(index: int) -> None:
-        barrier.wait()
-        outcomes.append(stores[index % 2].claim("wecom", "msg:42"))
-
-    threads = [threading.Thread(target=claim, args=(index,)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == [False] * 7 + [True]
+    assert sorted(claim_from_racing_threads(stores, "wecom", "msg:42")) == [False] * 7 + [True]
     stores[0].release("wecom", "msg:42")
     assert stores[1].claim("wecom", "msg:42") is True  # released: a retry is processed again
 
