@@ -16,10 +16,11 @@ from pydantic import BaseModel
 from agent.answer.extractive import compose_extractive_answer
 from agent.answer.llm_answer import compose_llm_answer
 from agent.answer.models import AnswerDraft
+from agent.answer.progress import AnswerProgress, current_progress
 from agent.answer.refusal import restricted_refusal
 from agent.context import Context
 from agent.model_checks import MODEL_UNVERIFIED_ORIGIN, check_task_arguments, checked_route, rules_are_sure
-from agent.models import Route
+from agent.models import Route, TurnResult
 from agent.router import asks_for_restricted_pricing, asks_to_change_data, route_by_rules, task_kind
 from agent.state import AgentState
 from knowledge.base import get_knowledge_base
@@ -119,12 +120,25 @@ def compose_answer(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
                                           embedder=kb.embedder)
         model = _chat_model()
         if model is not None and not draft.refused:
-            draft = compose_llm_answer(model, original_question, language, passages[:4]) or draft
+            progress = _progress_for(draft, language, state.get("fallback"))
+            draft = compose_llm_answer(model, original_question, language, passages[:4],
+                                       on_answer_text=progress.model_text if progress else None) or draft
     fallback = state.get("fallback")
     if fallback and not _answers_handed_over_turn(draft):
         return {"result": {**_result(fallback["message"], language, fallback["route"]),
                            "refused": fallback.get("refused", False)}}
     return {"result": _draft_result(draft, language, original_question, runtime.context)}
+
+
+def _progress_for(draft: AnswerDraft, language: str, fallback: dict[str, Any] | None) -> AnswerProgress | None:
+    """The watching connector's listener, told the extractive answer before the model is asked (only when that
+    draft is what this turn answers should the model fail), or None when nobody watches."""
+    progress = current_progress()
+    if progress is None or (fallback and not _answers_handed_over_turn(draft)):
+        return None
+    citations = list(draft.citations)
+    progress.preliminary(TurnResult(answer=draft.text, citations=citations, route="knowledge", language=language))
+    return progress
 
 
 def _answers_handed_over_turn(draft: AnswerDraft) -> bool:

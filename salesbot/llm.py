@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
+# Gets each piece of a streamed answer's raw text as the model writes it (for people watching, never for logic).
+TextListener = Callable[[str], None]
 
 CONFIG_STRING_HELP = (
     "expected one of: none | llamacpp:/path/to/model.gguf | openai:http://host:port/v1#model-name "
@@ -224,6 +226,7 @@ def invoke_structured(
     schema: type[SchemaT],
     *,
     timeout_s: float | None = None,
+    on_text: TextListener | None = None,
 ) -> SchemaT:
     """Ask the model for one instance of `schema`, with decoding constrained where the backend allows it.
 
@@ -232,13 +235,23 @@ def invoke_structured(
     is taken from the text. Any other chat model (test fakes): its with_structured_output.
     Raises StructuredOutputError when the answer does not validate, ModelUnavailableError when the
     model cannot be reached or does not finish within the timeout (see invoke_model).
+
+    With on_text the answer is streamed: on_text gets each piece of the raw answer text (the JSON as the model
+    writes it) as it arrives, and the result, errors and deadlines are those of the same call without it. A
+    listener that raises is logged and ignored: watching an answer never changes it.
     """
     chat_model = underlying_chat_model(model)
     provider = _provider_of(chat_model)
+    listener = None if on_text is None else _SafeListener(on_text)
     if provider == "llamacpp":
-        return _invoke_structured_llamacpp(chat_model, messages, schema, timeout_s)
+        return _invoke_structured_llamacpp(chat_model, messages, schema, timeout_s, listener)
     if provider == "openai":
-        return _invoke_structured_openai(chat_model, messages, schema, timeout_s)
+        return _invoke_structured_openai(chat_model, messages, schema, timeout_s, listener)
+    if listener is not None:
+        streamed = _stream_message(chat_model, messages, timeout_s, listener)
+        if streamed.tool_calls:
+            return parse_structured_value(streamed.tool_calls[0]["args"], schema)
+        return parse_structured_text(_message_text(streamed), schema)
     from langchain_core.exceptions import OutputParserException
 
     try:
@@ -260,7 +273,8 @@ def invoke_structured(
 
 
 def _invoke_structured_llamacpp(
-    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT], timeout_s: float | None
+    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT], timeout_s: float | None,
+    on_text: TextListener | None = None,
 ) -> SchemaT:
     from langchain_core.messages import convert_to_openai_messages
 
@@ -268,7 +282,7 @@ def _invoke_structured_llamacpp(
     message_dicts = convert_to_openai_messages(_as_messages(messages), text_format="string")
     client = chat_model.client  # type: ignore[attr-defined]
     with _calling(chat_model, timeout_s) as call:
-        response = client.create_chat_completion(
+        request: dict[str, Any] = dict(
             messages=message_dicts,
             response_format={"type": "json_object", "schema": schema.model_json_schema()},
             temperature=0.0,
@@ -276,9 +290,22 @@ def _invoke_structured_llamacpp(
             max_tokens=chat_model.max_tokens,  # type: ignore[attr-defined]
             **call.invoke_kwargs,
         )
-    choice = response["choices"][0]
-    text = choice["message"].get("content") or ""
-    if choice.get("finish_reason") == "length":
+        if on_text is None:
+            choice = client.create_chat_completion(**request)["choices"][0]
+            text, finish_reason = choice["message"].get("content") or "", choice.get("finish_reason")
+        else:
+            # The same greedy, grammar-constrained decoding, read token by token (the deadline processor holds).
+            pieces: list[str] = []
+            finish_reason = None
+            for chunk in client.create_chat_completion(stream=True, **request):
+                chunk_choice = chunk["choices"][0]
+                piece = (chunk_choice.get("delta") or {}).get("content") or ""
+                if piece:
+                    pieces.append(piece)
+                    on_text(piece)
+                finish_reason = chunk_choice.get("finish_reason") or finish_reason
+            text = "".join(pieces)
+    if finish_reason == "length":
         raise StructuredOutputError(
             f"the model ran out of tokens before finishing its {schema.__name__} answer: {text[:200]!r}"
         )
@@ -286,7 +313,8 @@ def _invoke_structured_llamacpp(
 
 
 def _invoke_structured_openai(
-    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT], timeout_s: float | None
+    chat_model: BaseChatModel, messages: LanguageModelInput, schema: type[SchemaT], timeout_s: float | None,
+    on_text: TextListener | None = None,
 ) -> SchemaT:
     import openai
 
@@ -302,7 +330,11 @@ def _invoke_structured_openai(
     for response_format in response_formats:
         bound = chat_model if response_format is None else chat_model.bind(response_format=response_format)
         try:
-            reply = invoke_model(bound, messages, timeout_s=deadline.remaining_s())
+            if on_text is None:
+                reply = invoke_model(bound, messages, timeout_s=deadline.remaining_s())
+            else:
+                # A server rejects a response_format before it streams anything, so the fallback order holds.
+                reply = _stream_message(bound, messages, deadline.remaining_s(), on_text)
             break
         except ModelUnavailableError as error:
             cause = error.__cause__
@@ -315,6 +347,50 @@ def _invoke_structured_openai(
             logger.info("server rejected response_format %s; trying the next form: %s",
                         response_format["type"], error)
     return parse_structured_text(_message_text(reply), schema)
+
+
+def _stream_message(
+    model: Runnable[LanguageModelInput, Any], messages: LanguageModelInput, timeout_s: float | None,
+    on_text: TextListener,
+) -> AIMessage:
+    """Stream one reply through the model's own .stream(), telling on_text each text piece; the merged message.
+
+    The deadline holds as for invoke_model, and is also checked between pieces (a server's read timeout is
+    per piece, not for the whole answer): past it the answer is cut and the call fails like a timeout.
+    """
+    from langchain_core.messages import AIMessage, AIMessageChunk
+
+    chat_model = underlying_chat_model(model)
+    merged: AIMessageChunk | None = None
+    with _calling(chat_model, timeout_s) as call:
+        for chunk in model.stream(messages, **call.invoke_kwargs):
+            merged = chunk if merged is None else merged + chunk
+            piece = str(chunk.text)
+            if piece:
+                on_text(piece)
+            if call.deadline.passed():
+                call.stopped_at_deadline = True
+                break
+    if merged is None:
+        return AIMessage(content="")
+    return AIMessage(content=merged.content, tool_calls=merged.tool_calls, id=merged.id)
+
+
+class _SafeListener:
+    """A text listener whose failures are logged once and then ignored (a display must not break a model call)."""
+
+    def __init__(self, listener: TextListener) -> None:
+        self._listener = listener
+        self._failed = False
+
+    def __call__(self, piece: str) -> None:
+        if self._failed:
+            return
+        try:
+            self._listener(piece)
+        except Exception:
+            self._failed = True
+            logger.exception("a streaming listener failed; the answer goes on without it")
 
 
 def parse_structured_text(text: str, schema: type[SchemaT]) -> SchemaT:

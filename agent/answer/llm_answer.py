@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -43,17 +44,22 @@ def unsupported_terms(answer: str, cited_text: str) -> list[str]:
     return missing
 
 
-def compose_llm_answer(model: Any, question: str, language: str,
-                       passages: list[RetrievedChunk]) -> AnswerDraft | None:
-    """Ask the model for a cited answer; None when it fails or says something its passages don't (fallback)."""
+def compose_llm_answer(model: Any, question: str, language: str, passages: list[RetrievedChunk], *,
+                       on_answer_text: Callable[[str], None] | None = None) -> AnswerDraft | None:
+    """Ask the model for a cited answer; None when it fails or says something its passages don't (fallback).
+
+    With on_answer_text the model's answer is streamed and on_answer_text gets its `answer` text so far each time it
+    grows (unchecked text, for display); the returned draft is the same as without it.
+    """
     from salesbot.llm import ModelUnavailableError, StructuredOutputError, invoke_structured
 
     if not passages:
         return None
     prompt = load_prompt("answer").format(language_name="Chinese" if language == "zh" else "English",
                                           question=question, passages=passages_prompt(passages))
+    on_text = None if on_answer_text is None else AnswerTextStream(on_answer_text)
     try:
-        reply = invoke_structured(model, [("human", prompt)], LLMAnswer)
+        reply = invoke_structured(model, [("human", prompt)], LLMAnswer, on_text=on_text)
     except (ModelUnavailableError, StructuredOutputError) as error:
         logger.warning("LLM answer failed, using the extractive answer: %s", error)
         return None
@@ -66,6 +72,31 @@ def compose_llm_answer(model: Any, question: str, language: str,
         return None
     citations = [Citation(source=p.source, section=p.section, quote=_best_quote(reply.answer, p)) for p in cited]
     return AnswerDraft(text=reply.answer.strip(), citations=citations, used_llm=True)
+
+
+class AnswerTextStream:
+    """Reads the `answer` field out of the LLMAnswer JSON as the model writes it, telling a listener each new prefix."""
+
+    def __init__(self, listener: Callable[[str], None]) -> None:
+        self._listener = listener
+        self._raw = ""
+        self._shown = ""
+
+    def __call__(self, piece: str) -> None:
+        from langchain_core.utils.json import parse_partial_json
+
+        self._raw += piece
+        start = self._raw.find("{")
+        if start < 0:
+            return
+        try:
+            partial = parse_partial_json(self._raw[start:])
+        except Exception:  # half-written JSON it cannot close yet: wait for more text
+            return
+        answer = partial.get("answer") if isinstance(partial, dict) else None
+        if isinstance(answer, str) and answer.strip() and answer != self._shown:
+            self._shown = answer
+            self._listener(answer)
 
 
 def _best_quote(answer: str, passage: RetrievedChunk) -> str:

@@ -65,11 +65,14 @@ def chat_command(
     role: str = typer.Option("rep", help="Role of the user."),
     user: str = typer.Option("cli-user", "--user", help="User id."),
     thread: str | None = typer.Option(None, "--thread", help="Resume a thread by id."),
+    stream: bool | None = typer.Option(None, "--stream/--no-stream",
+                                       help="Print the model's answer as it is written (default: on a terminal)."),
 ) -> None:
     """Interactive session with thread memory; proposed writes ask for approve / edit / reject."""
     from rich.console import Console
     from rich.prompt import Prompt
 
+    from agent.answer.progress import reporting_progress
     from agent.models import TurnRequest
     from agent.service import answer_turn
     from connectors.cli.roles import cli_role
@@ -77,6 +80,7 @@ def chat_command(
 
     role = cli_role(role, user, get_settings())  # --role may not exceed what the roles file gives this user
     console = Console()
+    streams = console.is_terminal if stream is None else stream
     thread_id = thread or f"chat-{uuid.uuid4().hex[:12]}"
     console.print(f"[bold]salesbot[/bold] chat · role {role} · thread {thread_id} · 'exit' to quit, 'help' for help")
     while True:
@@ -88,10 +92,38 @@ def chat_command(
             break
         if not text:
             continue
-        result = answer_turn(TurnRequest(text=text, user_id=user, role=role, thread_id=thread_id))
+        progress = _TerminalStream(console) if streams else None
+        with reporting_progress(progress):
+            result = answer_turn(TurnRequest(text=text, user_id=user, role=role, thread_id=thread_id))
+        if progress is not None:
+            progress.finish()
         _render(result, console)
         for action in result.pending_actions:
             _ask_for_decision(action, user, role, console)
+
+
+class _TerminalStream:
+    """Progress of one answer on the terminal (agent.answer.progress): the model's text as it is written, after a
+    line saying the extractive answer is ready; the checked answer is printed after it in full."""
+
+    def __init__(self, console) -> None:
+        self.console = console
+        self.shown = ""
+
+    def preliminary(self, result) -> None:
+        self.console.print("[dim]… found it in the documents; the model is writing the answer:[/dim]")
+
+    def model_text(self, text: str) -> None:
+        if text.startswith(self.shown):
+            self.console.out(text[len(self.shown):], end="", highlight=False)
+        else:  # the model's answer changed beyond appending (a repaired escape): start the line again
+            self.console.out("\n" + text, end="", highlight=False)
+        self.shown = text
+        self.console.file.flush()
+
+    def finish(self) -> None:
+        if self.shown:
+            self.console.out("")
 
 
 def _ask_for_decision(action, user: str, role: str, console) -> None:

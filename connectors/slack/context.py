@@ -10,6 +10,7 @@ from typing import Any
 
 from agent.models import TurnRequest, TurnResult
 from connectors.slack.store import SlackConnectorStore
+from connectors.slack.streaming import STREAM_UPDATE_INTERVAL_S
 from salesbot.roles import role_for_user
 
 AnswerTurn = Callable[[TurnRequest], TurnResult]
@@ -51,6 +52,8 @@ class SlackConnectorContext:
     store: SlackConnectorStore = field(default_factory=SlackConnectorStore)
     roles_file: Path | None = None
     default_role: str = "rep"
+    # While a model writes, the placeholder answer is edited at most once per this many seconds (0: every piece).
+    stream_update_interval_s: float = STREAM_UPDATE_INTERVAL_S
     # Striped locks: two messages in one Slack thread reach the agent's thread memory one after the other.
     thread_locks: list[threading.Lock] = field(default_factory=lambda: [threading.Lock() for _ in range(64)])
 

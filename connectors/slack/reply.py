@@ -9,11 +9,13 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from agent.answer.progress import reporting_progress
 from agent.models import TurnRequest, TurnResult
 from connectors.slack.approvers import notify_approvers
 from connectors.slack.context import SLACK_HTTP_TIMEOUT_SECONDS, SlackConnectorContext
 from connectors.slack.models import PendingBlockOrigin, ReplyTarget
 from connectors.slack.render import friendly_error_text, render_turn_result, section
+from connectors.slack.streaming import SlackAnswerStream
 from salesbot.roles import lower_role
 
 logger = logging.getLogger(__name__)
@@ -66,13 +68,30 @@ def upload_chart(client: WebClient, target: ReplyTarget, chart_path: str) -> Non
         post_message(client, target, CHART_UPLOAD_FAILED, [section(CHART_UPLOAD_FAILED)])
 
 
-def post_turn_result(context: SlackConnectorContext, client: WebClient, target: ReplyTarget, result: TurnResult) -> None:
-    """Render and post one agent result; remember proposals for Edit; DM manager/VP approvers."""
+def replace_message(
+    client: WebClient, target: ReplyTarget, ts: str, text: str, blocks: list[dict[str, Any]]
+) -> str | None:
+    """Replace a posted message (the streaming placeholder) with chat.update; when that fails, post anew."""
+    try:
+        client.chat_update(channel=target.channel, ts=ts, text=text, blocks=blocks)
+        return ts
+    except Exception:
+        logger.exception("replacing message %s in %s failed; posting the answer as a new message", ts, target.channel)
+        return post_message(client, target, text, blocks)
+
+
+def post_turn_result(context: SlackConnectorContext, client: WebClient, target: ReplyTarget, result: TurnResult,
+                     replace_ts: str | None = None) -> None:
+    """Render and post one agent result (replacing the placeholder `replace_ts` when one was posted); remember
+    proposals for Edit; DM manager/VP approvers."""
     origin = PendingBlockOrigin(action_id="", origin_channel=target.channel, origin_thread_ts=target.thread_ts)
     text, blocks = render_turn_result(result, origin)
     for action in result.pending_actions:
         context.store.remember_pending_action(action)
-    ts = post_message(client, target, text, blocks)
+    if replace_ts:
+        ts = replace_message(client, target, replace_ts, text, blocks)
+    else:
+        ts = post_message(client, target, text, blocks)
     if ts:
         # Remembered so a decision taken anywhere (thread or approver DM) replaces the buttons everywhere.
         for action in result.pending_actions:
@@ -91,15 +110,21 @@ def answer_and_reply(
 
     In a shared channel everybody reads the answer, so the turn runs with the least-privileged role: a
     manager's restricted documents and data are only answered in a DM or a slash command's private reply.
+    With a model configured, a knowledge answer streams (connectors/slack/streaming.py): the extractive answer is
+    posted at once as a placeholder, edited as the model writes, and replaced by the turn's checked result. A
+    slash command's private reply (response_url) cannot be edited, so it gets the one final message.
     """
+    stream: SlackAnswerStream | None = None
     try:
         role = context.role_of(target.user_id)
         if not target.is_private:
             role = lower_role(role, context.default_role)
         request = TurnRequest(text=question, user_id=target.user_id, role=role, thread_id=thread_id, channel="slack")
-        with context.lock_for_thread(thread_id):
+        if not target.response_url:
+            stream = SlackAnswerStream(client, target, interval_s=context.stream_update_interval_s)
+        with context.lock_for_thread(thread_id), reporting_progress(stream):
             result = context.answer_turn(request)
-        post_turn_result(context, client, target, result)
+        post_turn_result(context, client, target, result, replace_ts=stream.ts if stream else None)
         return result
     except Exception:
         logger.exception("answering slack user %s in %s (thread %s) failed", target.user_id, target.channel, thread_id)

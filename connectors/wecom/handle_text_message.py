@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from agent.answer.progress import reporting_progress
 from agent.models import TurnRequest
 from connectors.wecom.approvers import notify_approvers
 from connectors.wecom.context import FRIENDLY_FAILURE, AgentOutcome, WeComHandlerContext, call_agent_safely
 from connectors.wecom.models import WeComTextMessage
 from connectors.wecom.render import Language, detect_language, render_plain_message
+from connectors.wecom.streaming import WeComAnswerStream
 from salesbot.roles import UnknownRoleError
 
 logger = logging.getLogger(__name__)
@@ -20,9 +22,17 @@ EMPTY_MESSAGE_HINT: dict[Language, str] = {
 
 
 def handle_text_message(message: WeComTextMessage, context: WeComHandlerContext) -> None:
-    """Answer one text message, send the reply to its sender, and tell approvers about proposals they own."""
-    outcome = answer_text_message(message, context)
-    context.sender.deliver(message.from_user, outcome.reply)
+    """Answer one text message, send the reply to its sender, and tell approvers about proposals they own.
+
+    With a model configured, a knowledge answer is sent in up to two messages (connectors/wecom/streaming.py):
+    the extractive answer at once, the model's checked answer when it is ready and says something new.
+    """
+    stream = WeComAnswerStream(context.sender, message.from_user)
+    with reporting_progress(stream):
+        outcome = answer_text_message(message, context)
+    reply = stream.rest_of_reply(outcome.reply, outcome.result)
+    if reply is not None:
+        context.sender.deliver(message.from_user, reply)
     if outcome.result is not None and outcome.result.pending_actions:
         notify_approvers(context.sender, context.approvers_for, outcome.result, message.from_user)
 
