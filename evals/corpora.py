@@ -176,8 +176,11 @@ def corpus_environment(corpus: EvalCorpus, home: Path) -> Iterator[None]:
         "SALESBOT_HOME": str(home),
         "SALESBOT_ENTITIES_FILE": str(corpus.entities_file) if corpus.entities_file else None,
         "SALESBOT_PRICING_POLICY_FILE": str(corpus.pricing_policy_file) if corpus.pricing_policy_file else None,
-        # The corpus's sales database is its own (empty) SQLite file under its home, never the run's.
+        # The corpus's stores are its own (SQLite files, embedded Chroma) under its home, never the run's: on the
+        # server profile a kept SALESBOT_CHROMA_URL put the corpus's vectors into the run's collections.
         "SALESBOT_DATABASE_URL": None,
+        "SALESBOT_CHROMA_URL": None,
+        "SALESBOT_CHROMA_DATABASE": None,
         "SALESBOT_SEED_FILE": None,
     }
     saved = {name: os.environ.get(name) for name in overrides}

@@ -49,7 +49,8 @@ class KnowledgeBase:
     def dense_store(self) -> ChromaChunkStore | None:
         if self.embedder is None:
             return None
-        return ChromaChunkStore(self.settings.chroma_dir, self.fingerprint, server_url=self.settings.chroma_url)
+        return ChromaChunkStore(self.settings.chroma_dir, self.fingerprint, server_url=self.settings.chroma_url,
+                                database=self.settings.chroma_database, timeout_s=self.settings.chroma_timeout_s)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

@@ -37,21 +37,37 @@ _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 
 
-def _client(path: Path, server_url: str | None = None) -> Any:
-    """One client per store location: an HttpClient for a server URL, else a PersistentClient at path."""
+def _client(path: Path, server_url: str | None = None, database: str = "default_database",
+            timeout_s: float | None = None) -> Any:
+    """One client per store location: an HttpClient for a server URL (and database), else a PersistentClient at
+    path. A server client's HTTP requests time out after timeout_s (chromadb's own client has no timeout)."""
     import chromadb
 
-    key = server_url or str(path)
+    key = f"{server_url}#{database}" if server_url else str(path)
     with _clients_lock:
         if key not in _clients:
             settings = chromadb.Settings(anonymized_telemetry=False)
             if server_url:
                 host, port, ssl = chroma_server_address(server_url)
-                _clients[key] = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+                client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings, database=database)
+                if timeout_s is not None:
+                    set_http_timeout(client, timeout_s)
+                _clients[key] = client
             else:
                 path.mkdir(parents=True, exist_ok=True)
                 _clients[key] = chromadb.PersistentClient(path=key, settings=settings)
         return _clients[key]
+
+
+def set_http_timeout(client: Any, timeout_s: float) -> None:
+    """Give an HttpClient's HTTP session a timeout. chromadb (1.5) builds its httpx.Client with timeout=None and
+    offers no setting for it, so this sets it on that session; a chromadb without one fails here, loudly."""
+    import httpx
+
+    session = client._server._session
+    if not isinstance(session, httpx.Client):
+        raise TypeError(f"unexpected chromadb HTTP session {type(session)!r}; cannot set its timeout")
+    session.timeout = httpx.Timeout(timeout_s)
 
 
 def chroma_server_address(server_url: str) -> tuple[str, int, bool]:
@@ -72,8 +88,9 @@ def _forget_clients() -> None:
 class ChromaChunkStore:
     """Dense vectors of chunks; we pass embeddings ourselves (Chroma's default embedder would download)."""
 
-    def __init__(self, path: Path, fingerprint: str, server_url: str | None = None) -> None:
-        self._client = _client(path, server_url)
+    def __init__(self, path: Path, fingerprint: str, server_url: str | None = None,
+                 database: str = "default_database", timeout_s: float | None = None) -> None:
+        self._client = _client(path, server_url, database, timeout_s)
         self._fingerprint = fingerprint
         self._collections: dict[str, Any] = {}
 

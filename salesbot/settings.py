@@ -47,6 +47,15 @@ class Settings(BaseSettings):
         default=None, description="Chroma server URL (e.g. http://127.0.0.1:8000, `chroma run`) for the vector "
         "store; default the embedded PersistentClient under home."
     )
+    chroma_database: str = Field(
+        default="default_database", min_length=1, description="The Chroma server's database (in the default "
+        "tenant) that holds this deployment's collections, so several deployments (or test runs) can share one "
+        "server; it must exist (chromadb.AdminClient().create_database). Only with chroma_url."
+    )
+    chroma_timeout_s: float = Field(
+        default=30.0, gt=0, description="Timeout of one HTTP request to the Chroma server (chroma_url); "
+        "chromadb's own client waits forever."
+    )
     timezone: str = Field(default="Asia/Shanghai", description="Timezone for resolving dates like 下周三.")
     roles_file: Path | None = Field(
         default=None, description="YAML mapping of chat user ids to roles; unknown users get default_role."

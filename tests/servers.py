@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 START_TIMEOUT_S = 60
 
@@ -62,15 +63,22 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
-        """CREATE DATABASE name (dropping an old one) and return its SQLAlchemy URL."""
+    def _admin(self, *statements: str) -> None:
         import psycopg
 
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True,
                              connect_timeout=10) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.execute(f'CREATE DATABASE "{name}"')
+            for statement in statements:
+                connection.execute(statement)  # type: ignore[arg-type]
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """CREATE DATABASE name (dropping an old one), a copy of `template` when given; its SQLAlchemy URL."""
+        copy_of = f' TEMPLATE "{template}"' if template else ""
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"{copy_of}')
         return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def _pg_ctl(self, *arguments: str, timeout: float = START_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*self.run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *arguments],
@@ -113,6 +121,46 @@ class ChromaServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _admin(self) -> Any:
+        import chromadb
+
+        return chromadb.AdminClient(chromadb.Settings(
+            chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host="127.0.0.1",
+            chroma_server_http_port=self.port, anonymized_telemetry=False))
+
+    def create_database(self, name: str) -> str:
+        """A new, empty Chroma database (default tenant) for SALESBOT_CHROMA_DATABASE; returns its name."""
+        self._admin().create_database(name)
+        return name
+
+    def drop_database(self, name: str) -> None:
+        try:
+            self._admin().delete_database(name)
+        except Exception:  # noqa: BLE001 - cleanup of a throwaway server; a leftover database is harmless
+            pass
+
+    def client(self, database: str) -> Any:
+        import chromadb
+
+        return chromadb.HttpClient(host="127.0.0.1", port=self.port, database=database,
+                                   settings=chromadb.Settings(anonymized_telemetry=False))
+
+    def copy_database(self, source: str, target: str) -> None:
+        """Every collection of `source` (ids, embeddings, documents, metadata) into the existing `target`."""
+        source_client, target_client = self.client(source), self.client(target)
+        for listed in source_client.list_collections():
+            collection = source_client.get_collection(listed.name)
+            copy = target_client.create_collection(listed.name, metadata=collection.metadata,
+                                                   embedding_function=None)
+            offset, batch = 0, 1000
+            while True:
+                rows = collection.get(include=["embeddings", "documents", "metadatas"], limit=batch, offset=offset)
+                if not rows["ids"]:
+                    break
+                copy.add(ids=rows["ids"], embeddings=rows["embeddings"], documents=rows["documents"],
+                         metadatas=rows["metadatas"])
+                offset += batch
 
     @classmethod
     def start(cls, executable: Path) -> ChromaServer:

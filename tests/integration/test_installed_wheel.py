@@ -19,7 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TOP_LEVEL = ["salesbot", "agent", "tools", "knowledge", "prompts", "connectors", "evals", "samples"]
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.embedded_only(
+    reason="builds and imports the wheel; no store is touched, so the server profile adds nothing")]
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ demo company configured. If any of these needed a name from code, they would fai
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import TESTDATA_DIR
+from tests.conftest import TESTDATA_DIR, building_template, restore_template
 
 COMPANY_B = TESTDATA_DIR / "company_b"
 KNOWLEDGE = COMPANY_B / "knowledge"
@@ -32,37 +30,27 @@ def _company_b_environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def company_b_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def company_b_template(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Path]:
     """Company B's documents ingested and its sales database seeded, once for the module."""
     from knowledge.ingest import ingest_paths
-    from salesbot.settings import reset_runtime
     from tools.sales.pricing import load_pricing_policy
     from tools.sales.seed import seed_sales_database
 
     template = tmp_path_factory.mktemp("company-b-home")
-    saved = {name: os.environ.get(name) for name in [*_company_b_environment(), "SALESBOT_HOME"]}
-    os.environ.update({**_company_b_environment(), "SALESBOT_HOME": str(template)})
-    os.environ.pop("SALESBOT_ENTITIES_FILE", None)
-    reset_runtime()
-    try:
+    with building_template(request, template, "template_company_b",
+                           {**_company_b_environment(), "SALESBOT_ENTITIES_FILE": None}):
         report = ingest_paths([KNOWLEDGE])
         assert report.ok, [failure.model_dump() for failure in report.failed]
         seed_sales_database(SEED_FILE, ENTITIES_FILE, load_pricing_policy(POLICY_FILE))
-    finally:
-        reset_runtime()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     yield template
 
 
 @pytest.fixture()
-def company_b(company_b_template: Path, salesbot_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def company_b(company_b_template: Path, salesbot_home: Path, monkeypatch: pytest.MonkeyPatch,
+              request: pytest.FixtureRequest) -> Path:
     from salesbot.settings import reset_runtime
 
-    shutil.copytree(company_b_template, salesbot_home, dirs_exist_ok=True)
+    restore_template(request, company_b_template, "template_company_b", salesbot_home)
     for name, value in _company_b_environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SALESBOT_ENTITIES_FILE", raising=False)

@@ -127,9 +127,11 @@ def test_a_corpus_runs_under_its_own_home_registry_and_policy_and_the_run_settin
     before = get_settings()
     assert before.entities_file is not None and before.pricing_policy_file is not None  # the demo company's
     os.environ["SALESBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'run-sales.db'}"
+    os.environ["SALESBOT_CHROMA_URL"] = "http://127.0.0.1:9"  # the run's Chroma server: never the corpus's
     try:
         with corpus_environment(corpus, tmp_path / "corpus-home"):
             inside = get_settings()
+            assert inside.chroma_url is None  # the corpus's vectors live under its own home
             assert inside.home_dir == tmp_path / "corpus-home"
             assert inside.entities_file == entities
             assert inside.pricing_policy_file is None  # no policy of the demo company leaks in
@@ -138,8 +140,10 @@ def test_a_corpus_runs_under_its_own_home_registry_and_policy_and_the_run_settin
         assert after.home_dir == salesbot_home and after.entities_file == before.entities_file
         assert after.pricing_policy_file == before.pricing_policy_file
         assert os.environ["SALESBOT_DATABASE_URL"] == f"sqlite:///{tmp_path / 'run-sales.db'}"
+        assert os.environ["SALESBOT_CHROMA_URL"] == "http://127.0.0.1:9"
     finally:
         os.environ.pop("SALESBOT_DATABASE_URL", None)
+        os.environ.pop("SALESBOT_CHROMA_URL", None)
 
 
 def _patch_system(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:

@@ -94,6 +94,8 @@ def answer_data_question(
         # A typed SELECT (or PRAGMA, ATTACH…) goes to the guard, which refuses all but one read statement;
         # "Delete all opportunities…" is a write request in words and gets the plain refusal below.
         url = db_url or settings.sales_database_url
+        if db_url is None and settings.database_url is not None and _shared_database_is_unseeded(url):
+            return _empty_database_answer(question, url, True)
         return _answer_typed_sql(question, url, chart_path if make_chart else None, row_cap, make_chart)
     if lexicon.INJECTION.search(folded):
         return SqlAnswer(refused=True, message=_say(
@@ -106,6 +108,10 @@ def answer_data_question(
             "Use the CRM (or ask me to propose a follow-up task) to change data.",
             "我只能读取数据，不能删除、修改或新增记录。需要改数据请在 CRM 中操作（或让我提议一个跟进任务）。"))
     url = db_url or settings.sales_database_url
+    # Before any layer is looked for: on the server profile an unseeded shared database holds only the product's
+    # own tables, and a layer drafted over those would answer from chunks, checkpoints and audit rows.
+    if db_url is None and _sales_database_is_empty(url, shared=settings.database_url is not None):
+        return _empty_database_answer(question, url, True)
     try:
         context = database_context(url, layers_dir=settings.home_dir / "semantic_layers", today=today or clock.today())
     except (DatabaseMissingError, EmptyDatabaseError):
@@ -114,8 +120,6 @@ def answer_data_question(
         _log_failure("cannot open database %s", url)
         return SqlAnswer(message=_say(question, f"I could not open the database ({type(error).__name__}). "
                                       "Check the --db URL.", f"无法打开数据库（{type(error).__name__}），请检查 --db 地址。"))
-    if db_url is None and _sales_database_is_empty(url):
-        return _empty_database_answer(question, url, True)
 
     notes: list[str] = []
     compiled, verdict, rules_problem = _compile_with_rules(context, question, row_cap)
@@ -237,14 +241,30 @@ def _cannot_answer(question: str, reason: str, notes: list[str]) -> SqlAnswer:
         f"无法把这个问题转换为查询（{reason}）。请说明指标、维度和筛选条件，例如“2025年各区域成交额”或“成交额前5的客户”。" + extra))
 
 
-def _sales_database_is_empty(url: str) -> bool:
+def _sales_database_is_empty(url: str, shared: bool = False) -> bool:
+    """Whether the configured sales database has no deals; `shared`: it is the server profile's one database."""
     path = sqlite_path(url)
     if path is not None and not path.exists():
+        return True
+    if shared and _shared_database_is_unseeded(url):
         return True
     try:
         result = execute_read_only(url, "SELECT COUNT(*) FROM deals", row_cap=1)
         return not result.rows or not result.rows[0][0]
     except Exception:  # no deals table: not the sales schema, let the layer decide
+        return False
+
+
+def _shared_database_is_unseeded(url: str) -> bool:
+    """The server profile's database (SALESBOT_DATABASE_URL) also holds every internal table of the product, so
+    there a missing deals table means `salesbot seed` has not run; a layer must never be drafted over the rest."""
+    from sqlalchemy import inspect
+
+    from salesbot.database import engine_for
+
+    try:
+        return not inspect(engine_for(url)).has_table("deals")
+    except Exception:  # unreachable server: opening the database context says so
         return False
 
 

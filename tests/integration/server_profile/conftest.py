@@ -1,28 +1,18 @@
-"""The server profile's fixtures: one PostgreSQL and one Chroma server per session, a fresh database per test."""
+"""The server profile's fixtures: a fresh database per test, on the session's PostgreSQL server (tests/conftest.py
+starts one PostgreSQL and one Chroma server per session)."""
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import ChromaServer, PostgresServer, chroma_server_or_skip, postgres_server_or_skip
+from tests.servers import PostgresServer
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 _database_numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    yield from postgres_server_or_skip()
-
-
-@pytest.fixture(scope="session")
-def chroma_server() -> Iterator[ChromaServer]:
-    yield from chroma_server_or_skip()
 
 
 @pytest.fixture()

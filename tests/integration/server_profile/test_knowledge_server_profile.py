@@ -41,7 +41,7 @@ def ingested_server_profile(postgres_server: PostgresServer, chroma_server: Chro
     mixed = tmp_path_factory.mktemp("mixed") / "docs"
     _write_mixed_corpus(mixed)
     profile = {"SALESBOT_DATABASE_URL": postgres_server.create_database(f"salesbot_knowledge_{os.getpid()}"),
-               "SALESBOT_CHROMA_URL": chroma_server.url,
+               "SALESBOT_CHROMA_URL": chroma_server.url, "SALESBOT_CHROMA_DATABASE": "default_database",
                "SALESBOT_HOME": str(tmp_path_factory.mktemp("server-home"))}
     previous = {name: os.environ.get(name) for name in profile}
     os.environ.update(profile)
@@ -66,6 +66,7 @@ def server_profile(ingested_server_profile: dict[str, str], salesbot_home: Path,
 
     monkeypatch.setenv("SALESBOT_DATABASE_URL", ingested_server_profile["SALESBOT_DATABASE_URL"])
     monkeypatch.setenv("SALESBOT_CHROMA_URL", ingested_server_profile["SALESBOT_CHROMA_URL"])
+    monkeypatch.setenv("SALESBOT_CHROMA_DATABASE", ingested_server_profile["SALESBOT_CHROMA_DATABASE"])
     reset_runtime()
     return ingested_server_profile
 
