@@ -77,10 +77,16 @@ def test_sales_database_empty_then_seeded(salesbot_home: Path) -> None:
 
     seed_sample_company()
     answer = answer_data_question("哪个区域上季度成交额最高?", "manager", today=date(2026, 11, 23))
-    expected = sqlite3.connect(salesbot_home / "sales.db").execute(
-        "SELECT region, SUM(amount) FROM deals WHERE outcome = 'won' AND closed_on >= '2026-07-01' "
-        "AND closed_on < '2026-10-01' GROUP BY region ORDER BY 2 DESC LIMIT 1").fetchall()
-    assert [tuple(row) for row in answer.rows] == expected
+    from sqlalchemy import text
+
+    from salesbot.database import engine_for
+    from salesbot.settings import get_settings
+
+    with engine_for(get_settings().sales_database_url).connect() as connection:  # SQLite, or the server profile's
+        expected = connection.execute(text(
+            "SELECT region, SUM(amount) FROM deals WHERE outcome = 'won' AND closed_on >= '2026-07-01' "
+            "AND closed_on < '2026-10-01' GROUP BY region ORDER BY 2 DESC LIMIT 1")).fetchall()
+    assert [(row[0], float(row[1])) for row in answer.rows] == [(row[0], float(row[1])) for row in expected]
     assert "pending_actions" not in answer.sql
     internal = answer_data_question("SELECT * FROM audit_events", "admin")
     assert internal.refused  # internal tables are not in the sales layer
