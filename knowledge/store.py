@@ -82,6 +82,10 @@ def chroma_server_address(server_url: str) -> tuple[str, int, bool]:
 @on_reset
 def _forget_clients() -> None:
     with _clients_lock:
+        for key, client in _clients.items():
+            if "#" in key:  # an HttpClient: each has its own HTTP connection pool, which chromadb never closes
+                client._server._session.close()
+                client.close()
         _clients.clear()
 
 

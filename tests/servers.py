@@ -117,17 +117,21 @@ class ChromaServer:
     process: subprocess.Popen[bytes]
     path: Path
     port: int
+    admin_client: Any = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def _admin(self) -> Any:
+        """One admin client for the session: every chromadb client holds its own HTTP connection pool."""
         import chromadb
 
-        return chromadb.AdminClient(chromadb.Settings(
-            chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host="127.0.0.1",
-            chroma_server_http_port=self.port, anonymized_telemetry=False))
+        if self.admin_client is None:
+            self.admin_client = chromadb.AdminClient(chromadb.Settings(
+                chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host="127.0.0.1",
+                chroma_server_http_port=self.port, anonymized_telemetry=False))
+        return self.admin_client
 
     def create_database(self, name: str) -> str:
         """A new, empty Chroma database (default tenant) for SALESBOT_CHROMA_DATABASE; returns its name."""
@@ -149,6 +153,15 @@ class ChromaServer:
     def copy_database(self, source: str, target: str) -> None:
         """Every collection of `source` (ids, embeddings, documents, metadata) into the existing `target`."""
         source_client, target_client = self.client(source), self.client(target)
+        try:
+            self._copy_collections(source_client, target_client)
+        finally:
+            for client in (source_client, target_client):
+                client._server._session.close()  # chromadb's close() leaves its HTTP connection pool open
+                client.close()
+
+    @staticmethod
+    def _copy_collections(source_client: Any, target_client: Any) -> None:
         for listed in source_client.list_collections():
             collection = source_client.get_collection(listed.name)
             copy = target_client.create_collection(listed.name, metadata=collection.metadata,
