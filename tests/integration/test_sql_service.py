@@ -73,6 +73,14 @@ def test_typed_select_runs_through_the_guard(store_url: str) -> None:
 def test_sales_database_empty_then_seeded(salesbot_home: Path) -> None:
     empty = answer_data_question("各区域成交额", "manager")
     assert "salesbot seed" in empty.message and not empty.rows
+    # On the server profile the one database also holds the product's own tables (chunks, checkpoints, audit):
+    # unseeded, no layer may be drafted over them, so a typed SELECT of chunks must not run either.
+    from knowledge.base import get_knowledge_base
+
+    get_knowledge_base()  # the knowledge tables exist (in the shared database on the server profile)
+    typed = answer_data_question("SELECT text FROM chunks", "manager")
+    assert "missing or empty" in typed.message and not typed.rows and not typed.sql
+    assert not (salesbot_home / "semantic_layers").exists()
     from tools.sales.seed import seed_sample_company
 
     seed_sample_company()
