@@ -1,9 +1,11 @@
-"""Fit the extractive composer's few parameters on the golden DEV split only, and write agent/answer/composer_params.yaml.
+"""Fit the extractive composer's few parameters on DEV data only — the golden dev split and every tuning corpus
+(`dev: true` in its corpus.yaml, e.g. evals/corpora/public_dev) — and write agent/answer/composer_params.yaml.
 
-Retrieval runs once per dev question (as the knowledge route does); the candidate units and their weight-free
-features are cached, then a grid search picks (1) the out-of-corpus weight and the refusal threshold for refusal
-F1 (threshold in the middle of the best interval, so it is not on the edge of one question), and (2) the signal
-weights and companion share for key-fact coverage of answers cut at 700 characters. Never reads the test split.
+Retrieval runs once per dev question (as the knowledge route does, each corpus in its own data directory); the
+candidate units and their weight-free features are cached, then a grid search picks (1) the out-of-corpus weight
+and the refusal threshold for balanced accuracy (threshold in the middle of the best interval, so it is not on the edge
+of one question), and (2) the signal weights and companion share for key-fact coverage of answers cut at 700
+characters. Never reads the test split or a held-out corpus.
 
 Run: SALESBOT_HOME=/tmp/fit-home .venv/bin/python -m benchmarks.fit_composer [--dry-run]
 """
@@ -39,12 +41,16 @@ COMPANION_SHARES = (0.6, 0.75, 0.9)
 
 @dataclass
 class DevCase:
-    """One dev question as the composer sees it, with what the answer should contain."""
+    """One dev question as the composer sees it, with what the answer should contain, and the knowledge base's
+    alias matcher, entity names and term rarity it is answered with (its corpus's own)."""
 
     question: Any
     language: str
     passages: list[Any]
     expected_in_top3: bool
+    matcher: Any = None
+    names: Any = None
+    rarity: Any = None
 
 
 class CachingEmbedder:
@@ -78,28 +84,44 @@ class CachingEmbedder:
 
 
 def load_cases() -> list[DevCase]:
-    """Ingest the samples, then retrieve once per dev question that reaches the composer."""
+    """Ingest the samples and every tuning corpus, then retrieve once per dev question that reaches the composer."""
+    from evals.corpora import available_corpora, corpus_environment, corpus_home, load_corpus
+    from evals.runner import ensure_corpus_knowledge, ensure_sample_knowledge
+
+    print(ensure_sample_knowledge(), file=sys.stderr)
+    cases = _retrieve_cases(DEV)
+    run_home = Path(os.environ["SALESBOT_HOME"])
+    for name in available_corpora():
+        corpus = load_corpus(name)
+        if not corpus.dev:
+            continue  # held out: never read while fitting
+        with corpus_environment(corpus, corpus_home(run_home, corpus)):
+            print(ensure_corpus_knowledge(corpus), file=sys.stderr)
+            cases += _retrieve_cases(corpus.questions_path)
+    return cases
+
+
+def _retrieve_cases(questions_file: Path) -> list[DevCase]:
     from agent.nodes import PASSAGES_PER_ANSWER
     from agent.router import asks_for_restricted_pricing
     from evals.loading import load_dataset
     from evals.matching import source_matches
-    from evals.runner import ensure_sample_knowledge
     from knowledge.base import get_knowledge_base
     from knowledge.retriever import analyze_query, retrieve_with_role_filter
     from knowledge.text import detect_language
     from salesbot.roles import role_at_least
 
-    print(ensure_sample_knowledge(), file=sys.stderr)
     kb = get_knowledge_base()
+    matcher, names, rarity = kb.alias_matcher(), kb.entity_aliases(), kb.lexical_index()
     cases = []
-    for question in load_dataset(DEV).questions:
+    for question in load_dataset(questions_file).questions:
         if asks_for_restricted_pricing(question.question) and not role_at_least(question.role, "manager"):
             continue  # refused before the composer (restricted figures), not its decision
         analysis = analyze_query(question.question, kb)
         passages = retrieve_with_role_filter(question.question, question.role, k=PASSAGES_PER_ANSWER,
                                              analysis=analysis)
         top3 = any(source_matches(p.source, expected) for p in passages[:3] for expected in question.expected_sources)
-        cases.append(DevCase(question, detect_language(question.question), passages, top3))
+        cases.append(DevCase(question, detect_language(question.question), passages, top3, matcher, names, rarity))
     return cases
 
 
@@ -112,8 +134,20 @@ def refusal_f1(decisions: list[tuple[bool, bool]]) -> tuple[float, int, int]:
     return f1, false_positive, false_negative
 
 
+def balanced_accuracy(decisions: list[tuple[bool, bool]]) -> float:
+    """Mean of the share of answerable questions answered and the share of unanswerable ones refused: issue 18's
+    two refusal targets are such per-class rates, and unlike F1 this does not lean on the rarer class."""
+    answerable = [refused for should, refused in decisions if not should]
+    unanswerable = [refused for should, refused in decisions if should]
+    answered = sum(not refused for refused in answerable) / len(answerable) if answerable else 1.0
+    refused = sum(unanswerable) / len(unanswerable) if unanswerable else 1.0
+    return (answered + refused) / 2
+
+
 def fit_refusal(cases: list[DevCase], supports: list[float]) -> tuple[float, float, int, int]:
-    """Best refusal F1 threshold: the midpoint of the interval of thresholds that reach it."""
+    """The threshold of best balanced accuracy (ties: fewer answerable questions refused), the midpoint of the
+    interval of thresholds that reach it; returns (threshold, balanced accuracy, answerable refused,
+    unanswerable answered)."""
     values = sorted(set(supports) | {0.0, 1.0})
     best: tuple[float, int, int] | None = None
     interval: list[float] = []
@@ -121,7 +155,8 @@ def fit_refusal(cases: list[DevCase], supports: list[float]) -> tuple[float, flo
         threshold = (low + high) / 2
         decisions = [(case.question.should_refuse, support < threshold) for case, support in zip(cases, supports,
                                                                                                   strict=True)]
-        score = refusal_f1(decisions)
+        _f1, false_refusals, misses = refusal_f1(decisions)
+        score = (balanced_accuracy(decisions), false_refusals, misses)
         key = (score[0], -score[1])
         if best is None or key > (best[0], -best[1]):
             best, interval = score, [low, high]
@@ -173,27 +208,26 @@ def main() -> int:
     reset_runtime()
     cases = load_cases()
     kb = get_knowledge_base()
-    matcher, names, rarity = kb.alias_matcher(), kb.entity_aliases(), kb.lexical_index()
     embedder = CachingEmbedder(kb.embedder) if kb.embedder is not None else None
 
     def prepare(out_of_corpus: float) -> list[tuple[Any, list[Any]]]:
         prepared = []
         for case in cases:
-            profile = profile_question(case.question.question, matcher, names, rarity, out_of_corpus)
-            prepared.append((profile, collect_candidates(profile, case.passages, matcher, embedder)))
+            profile = profile_question(case.question.question, case.matcher, case.names, case.rarity, out_of_corpus)
+            prepared.append((profile, collect_candidates(profile, case.passages, case.matcher, embedder)))
         return prepared
 
     print(f"{len(cases)} dev questions reach the composer "
           f"({sum(c.question.should_refuse for c in cases)} should be refused)\n")
-    print("step 1: refusal (support gate)\n  oov  threshold  F1    answerable_refused  unanswerable_answered")
+    print("step 1: refusal (support gate)\n  oov  threshold  bal.acc answerable_refused  unanswerable_answered")
     refusal_fits = []
     prepared_by_oov = {}
     for out_of_corpus in OUT_OF_CORPUS_WEIGHTS:
         prepared_by_oov[out_of_corpus] = prepare(out_of_corpus)
         supports = [question_support(candidates) for _profile, candidates in prepared_by_oov[out_of_corpus]]
-        threshold, f1, false_refusals, misses = fit_refusal(cases, supports)
-        refusal_fits.append((f1, -false_refusals, out_of_corpus, threshold))
-        print(f"  {out_of_corpus:<4} {threshold:<10.3f} {f1:<5.3f} {false_refusals:<19} {misses}")
+        threshold, accuracy, false_refusals, misses = fit_refusal(cases, supports)
+        refusal_fits.append((accuracy, -false_refusals, out_of_corpus, threshold))
+        print(f"  {out_of_corpus:<4} {threshold:<10.3f} {accuracy:<7.3f} {false_refusals:<19} {misses}")
     _f1, _neg, out_of_corpus, threshold = max(refusal_fits, key=lambda fit: (fit[0], fit[1], -abs(fit[2] - 0.6)))
     prepared = prepared_by_oov[out_of_corpus]
 
@@ -245,9 +279,10 @@ def explain(cases: list[DevCase], prepared: list[tuple[Any, list[Any]]], params:
 
 
 def write_params(path: Path, params: Any, embedding: str, questions: int) -> None:
-    header = (f"# Fitted on evals/datasets/golden_dev.jsonl ({questions} questions reaching the composer) by\n"
+    header = (f"# Fitted on the dev data, evals/datasets/golden_dev.jsonl and the tuning corpora ({questions} questions\n"
+              f"# reaching the composer), by\n"
               f"# `python -m benchmarks.fit_composer` on {datetime.now(UTC).date().isoformat()}, embedding "
-              f"{embedding}.\n# Refusal: threshold and out-of-corpus weight for refusal F1; then the signal weights "
+              f"{embedding}.\n# Refusal: threshold and out-of-corpus weight for balanced accuracy; then the signal weights "
               f"for key-fact\n# coverage of answers cut at {ANSWER_CAP} characters. Never tuned on the test split.\n")
     body = "".join(f"{name}: {value}\n" for name, value in params.model_dump().items())
     path.write_text(header + body, encoding="utf-8")

@@ -24,6 +24,8 @@ class AnswerType(StrEnum):
 
 _ZH_NUMERAL = "零〇一二两三四五六七八九十百千万"
 _NUMBER = rf"(?:\d[\d,，]*(?:\.\d+)?|[{_ZH_NUMERAL}]+)"
+# Contracts write figures twice, in words and digits: "sixty (60) days", "fifty (50)%"; the unit follows the ")".
+_THEN = r"\)?\s?"
 _CURRENCY_WORD = r"(?:USD|CNY|RMB|EUR|GBP|JPY|HKD|US\$|\$|¥|￥|€|£|人民币|美元|欧元|英镑|日元|港币|港元)"
 _DURATION_UNIT = (r"(?:个?工作日|个?自然日|个?月|天|日|周|星期|年|小时|分钟|秒|"
                   r"(?:business|working|calendar)\s+days?|days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|"
@@ -49,7 +51,7 @@ _QUESTION_CUES: dict[AnswerType, re.Pattern[str]] = {
         r"\b(maximum|minimum|max|min|limit|capacity|number of)\b", re.I),
     AnswerType.LIST: re.compile(r"哪些|有哪几|都有什么|包括什么|包含哪|\b(what are the|which \w+s\b|list)\b", re.I),
     AnswerType.NAME: re.compile(
-        r"谁|哪家|哪个公司|哪国|哪里|哪儿|在哪|什么地方|哪个城市|哪款|哪种|\b(who|whom|which company|where|which)\b",
+        r"谁|哪家|哪个公司|哪国|哪里|哪儿|在哪|什么地方|哪个城市|哪款|\b(who|whom|which (company|party|firm)|where)\b",
         re.I),
 }
 # A yes/no question opens with an auxiliary (en) or carries an A-not-A / 是否 form or a final 吗 (zh).
@@ -62,9 +64,9 @@ _VALUE_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.AMOUNT: re.compile(
         rf"{_CURRENCY_WORD}\s?{_NUMBER}|{_NUMBER}\s?(?:万|亿|千)?(?:元|美元|欧元|英镑|块)|{_NUMBER}\s?{_CURRENCY_WORD}",
         re.I),
-    AnswerType.PERCENTAGE: re.compile(rf"{_NUMBER}\s?(?:%|％|percent\b|个百分点)|百分之[{_ZH_NUMERAL}\d]+", re.I),
+    AnswerType.PERCENTAGE: re.compile(rf"{_NUMBER}{_THEN}(?:%|％|percent\b|个百分点)|[百千万]分之[{_ZH_NUMERAL}\d点.]+", re.I),
     # A year ("2029年") is a date, not a duration.
-    AnswerType.DURATION: re.compile(rf"(?<!\d)(?!(?:19|20)\d\d\s?年){_NUMBER}\s?{_DURATION_UNIT}(?![a-z])|"
+    AnswerType.DURATION: re.compile(rf"(?<!\d)(?!(?:19|20)\d\d\s?年){_NUMBER}{_THEN}{_DURATION_UNIT}(?![a-z])|"
                                     rf"[{_ZH_NUMERAL}]+个?(?:月|年)", re.I),
     AnswerType.DATE: re.compile(
         r"\d{4}\s?年\s?\d{1,2}\s?月(?:\s?\d{1,2}\s?[日号])?|\d{1,2}\s?月\s?\d{1,2}\s?[日号]|\d{4}-\d{2}-\d{2}|"

@@ -17,7 +17,8 @@ class ComposerParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dense_weight: float = Field(default=0.5, ge=0, description="Cosine similarity of question and unit.")
+    dense_weight: float = Field(default=0.5, ge=0, description="Cosine similarity of question and unit, rescaled over "
+                                "the candidates (BM25 over the unit, divided by the best, weighs 1).")
     type_weight: float = Field(default=0.5, ge=0, description="The unit holds a value of the asked answer type.")
     entity_weight: float = Field(default=0.3, ge=0, description="The unit names the asked entity (+) or only siblings (-).")
     retrieval_weight: float = Field(default=0.3, ge=0, description="The passage's retrieval score relative to the best.")

@@ -3,6 +3,7 @@ answer type, entity match, the passage's retrieval score; and a passage's suppor
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -144,17 +145,30 @@ def bm25_scores(profile: QuestionProfile, texts: list[MatchableText]) -> list[fl
     if not texts or not profile.terms:
         return [0.0] * len(texts)
     average_length = max(1.0, sum(len(text.tokens) for text in texts) / len(texts))
+    frequencies = [[text.frequency(term) for term in profile.terms] for text in texts]
+    weights = [term.weight * local for term, local in zip(profile.terms, _local_rarity(frequencies), strict=True)]
     ceiling = (BM25_K1 + 1) * sum(term.weight for term in profile.terms)
     scores = []
-    for text in texts:
+    for text, counts in zip(texts, frequencies, strict=True):
         norm = BM25_K1 * (1 - BM25_B + BM25_B * len(text.tokens) / average_length)
         total = 0.0
-        for term in profile.terms:
-            frequency = text.frequency(term)
+        for weight, frequency in zip(weights, counts, strict=True):
             if frequency:
-                total += term.weight * frequency * (BM25_K1 + 1) / (frequency + norm)
+                total += weight * frequency * (BM25_K1 + 1) / (frequency + norm)
         scores.append(total / ceiling if ceiling else 0.0)
     return scores
+
+
+def _local_rarity(frequencies: list[list[int]]) -> list[float]:
+    """Each term's IDF over the candidate units themselves, as a share of the highest possible: a word that
+    nearly every candidate says (the party or product that names the document) tells the units apart little,
+    however rare it is in the corpus. 1.0 for every term of a lone candidate."""
+    total = len(frequencies)
+    if total <= 1 or not frequencies[0]:
+        return [1.0] * (len(frequencies[0]) if frequencies else 0)
+    ceiling = math.log(1 + (total + 0.5) / 0.5)
+    containing = [sum(1 for counts in frequencies if counts[index]) for index in range(len(frequencies[0]))]
+    return [math.log(1 + (total - found + 0.5) / (found + 0.5)) / ceiling for found in containing]
 
 
 def dense_similarities(question: str, texts: list[str], embedder: Embedder | None) -> list[float]:

@@ -93,7 +93,22 @@ def _pieces(line: str, context: str, start: int, kind: str) -> list[AnswerUnit]:
             merged[-1] = f"{merged[-1]} {part}" if part.isascii() else f"{merged[-1]}{part}"
         else:
             merged.append(part)
-    return [AnswerUnit(part, context, start + offset, kind) for offset, part in enumerate(merged)]
+    bounded = [piece for part in merged for piece in _bounded(part)]
+    return [AnswerUnit(part, context, start + offset, kind) for offset, part in enumerate(bounded)]
+
+
+def _bounded(sentence: str) -> list[str]:
+    """A sentence longer than MAX_UNIT_CHARS (a contract clause without a full stop) as runs of its clauses, each
+    within the bound where the clauses allow it."""
+    if len(sentence) <= MAX_UNIT_CHARS:
+        return [sentence]
+    runs: list[str] = []
+    for part in clauses(sentence):
+        if runs and len(runs[-1]) + len(part) + 1 <= MAX_UNIT_CHARS:
+            runs[-1] = f"{runs[-1]} {part}" if part[:1].isascii() else runs[-1] + part
+        else:
+            runs.append(part)
+    return runs
 
 
 def _unwrapped_lines(text: str) -> list[str]:
@@ -116,8 +131,18 @@ def _continues(previous: str, line: str) -> bool:
         return False
     if before.startswith(_FAQ_QUESTION) or line.startswith(_FAQ_ANSWER):
         return False
+    if len(before) < 40:
+        return False  # a heading or a short label, not a wrapped line
+    if _shouting(before) and _shouting(line) and before[-1].isalpha():
+        return True  # a clause in capitals (limitation of liability) wrapped mid-sentence
     ends_mid_sentence = before[-1] in ",，、-(" or (before[-1].isalpha() and before[-1].islower())
-    return ends_mid_sentence and (line[0].islower() or not line[0].isascii()) and len(before) >= 40
+    return ends_mid_sentence and (line[0].islower() or not line[0].isascii())
+
+
+def _shouting(text: str) -> bool:
+    """Text set in capitals (at least four letters, none lowercase)."""
+    letters = [char for char in text if char.isascii() and char.isalpha()]
+    return len(letters) >= 4 and not any(char.islower() for char in letters)
 
 
 def clauses(text: str) -> list[str]:
