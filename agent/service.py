@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -82,12 +83,26 @@ def _postgres_saver(database_url: str) -> tuple[Any, Any]:
                                   "connect_timeout": 10})
     saver = PostgresSaver(pool)  # type: ignore[arg-type]
     with pool.connection() as connection:
-        connection.execute("SELECT pg_advisory_lock(%s)", (CHECKPOINT_SCHEMA_LOCK_KEY,))
+        _wait_for_advisory_lock(connection, CHECKPOINT_SCHEMA_LOCK_KEY)
         try:
-            saver.setup()
+            PostgresSaver(connection).setup()  # type: ignore[arg-type]  # dict rows: the pool's row_factory
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (CHECKPOINT_SCHEMA_LOCK_KEY,))
     return saver, pool
+
+
+CHECKPOINT_LOCK_WAIT_S = 120.0
+
+
+def _wait_for_advisory_lock(connection: Any, key: int) -> None:
+    """Take the lock by polling pg_try_advisory_lock: a process blocked in pg_advisory_lock sits in an open
+    statement, and the setup migrations' CREATE INDEX CONCURRENTLY of the process holding the lock waits for every
+    open statement to end, a wait cycle through two processes that Postgres cannot see (both hung for good)."""
+    deadline = time.monotonic() + CHECKPOINT_LOCK_WAIT_S
+    while not connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (key,)).fetchone()["taken"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the checkpointer's schema lock was not free within {CHECKPOINT_LOCK_WAIT_S:.0f} s")
+        time.sleep(0.2)
 
 
 @on_reset

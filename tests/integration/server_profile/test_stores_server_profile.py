@@ -6,6 +6,11 @@ import json
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
 
 from tests.conftest import claim_from_racing_threads
 from tests.integration.server_profile.conftest import REPO_ROOT, subprocess_env
@@ -102,24 +107,16 @@ def test_checkpointer_setup_and_a_schema_transaction_of_another_process_do_not_d
         except BaseException as error:
             errors.append(error)
 
-    def advisory_waiters(connection: object) -> int:
-        return int(connection.execute(text(  # type: ignore[attr-defined]
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar())
-
     gate = engine.connect()  # holds both keys, so that both start waiting in a known order
     gate.execute(text("SELECT pg_advisory_lock(:a), pg_advisory_lock(:b)"),
                  {"a": SCHEMA_LOCK_KEY, "b": CHECKPOINT_SCHEMA_LOCK_KEY})
     gate.commit()
     threads = [threading.Thread(target=set_up_checkpointer), threading.Thread(target=create_tables_meanwhile)]
     try:
-        for number, thread in enumerate(threads, start=1):
-            thread.start()
-            for _ in range(400):
-                if advisory_waiters(gate) >= number:
-                    break
-                threading.Event().wait(0.025)
-            gate.rollback()
-        assert advisory_waiters(gate) == 2
+        threads[0].start()
+        assert _eventually(lambda: _lock_askers(gate) >= 1), "the setup never asked for its lock"
+        threads[1].start()
+        assert _eventually(lambda: _advisory_waiters(gate) >= 1), "the schema transaction never queued"
         gate.execute(text("SELECT pg_advisory_unlock_all()"))
         gate.commit()
     finally:
@@ -127,3 +124,67 @@ def test_checkpointer_setup_and_a_schema_transaction_of_another_process_do_not_d
         for thread in threads:
             thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads) and not errors, errors
+
+
+def test_two_checkpointer_setups_racing_for_the_schema_lock_both_finish(server_database: str) -> None:
+    """Two processes starting at once both set the checkpointer up. One waiting in a blocking pg_advisory_lock sits
+    in an open statement, and the holder's CREATE INDEX CONCURRENTLY waits for it: both hung for good (seen about
+    one start in four). The setup polls for its lock instead, so the holder's migrations never wait for the other."""
+    from sqlalchemy import text
+
+    from agent import service
+    from salesbot.database import CHECKPOINT_SCHEMA_LOCK_KEY, engine_for
+
+    engine = engine_for(server_database)
+    errors: list[BaseException] = []
+
+    def set_up_checkpointer() -> None:
+        try:
+            _, pool = service._postgres_saver(server_database)
+            pool.close()
+        except BaseException as error:  # reported below; a thread's exception would otherwise vanish
+            errors.append(error)
+
+    gate = engine.connect()  # holds the key until both setups are waiting, so that they race for it
+    gate.execute(text("SELECT pg_advisory_lock(:key)"), {"key": CHECKPOINT_SCHEMA_LOCK_KEY})
+    gate.commit()
+    threads = [threading.Thread(target=set_up_checkpointer) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        assert _eventually(lambda: _lock_askers(gate) >= 2), "the setups never asked for the lock"
+        gate.execute(text("SELECT pg_advisory_unlock_all()"))
+        gate.commit()
+    finally:
+        gate.close()
+        for thread in threads:
+            thread.join(timeout=90)
+    assert not any(thread.is_alive() for thread in threads), "a checkpointer setup hung"
+    assert not errors, errors
+    with engine.connect() as connection:  # the migrations ran once and completely
+        assert connection.execute(text("SELECT count(*) FROM checkpoint_migrations")).scalar() > 0
+
+
+def _eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.025)
+    return True
+
+
+def _advisory_waiters(connection: Any) -> int:
+    """Sessions blocked in pg_advisory_lock (a schema transaction waiting for its key)."""
+    result = connection.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+    connection.rollback()
+    return int(result.scalar())
+
+
+def _lock_askers(connection: Any) -> int:
+    """Other sessions whose last statement asked for an advisory lock, blocking or polling with pg_try_advisory_lock
+    (a poller never shows as a blocked waiter in pg_locks)."""
+    result = connection.execute(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND query LIKE '%advisory_lock(%'"))
+    connection.rollback()
+    return int(result.scalar())
