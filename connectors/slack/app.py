@@ -17,6 +17,7 @@ from connectors.slack import (
     handle_action_button,
     handle_direct_message,
     handle_edit_submission,
+    handle_file_share,
     handle_mention,
     handle_slash_command,
 )
@@ -26,12 +27,12 @@ from connectors.slack.context import (
     DecideAction,
     RecordFeedback,
     SlackConnectorContext,
+    acknowledge_event,
     default_answer_turn,
     default_decide_action,
     default_record_feedback,
 )
 from connectors.slack.dedupe import build_dedupe_middleware
-from connectors.slack.handle_mention import acknowledge_event
 from connectors.slack.store import SlackConnectorStore
 from salesbot.settings import Settings, get_settings
 
@@ -103,8 +104,9 @@ def build_slack_app(
         default_role=settings.default_role,
     )
     app.use(build_dedupe_middleware(dedupe_store or EventDedupeStore.for_settings(settings)))
-    for handler_module in (handle_mention, handle_direct_message, handle_slash_command, handle_action_button,
-                           handle_edit_submission):
+    # handle_file_share before handle_direct_message: both listen to `message`, and bolt runs the first match.
+    for handler_module in (handle_mention, handle_file_share, handle_direct_message, handle_slash_command,
+                           handle_action_button, handle_edit_submission):
         handler_module.register(app, context)
     # Registered last: events we subscribe to but do not use are still acknowledged, so Slack does not retry them.
     app.event(re.compile(".*"))(acknowledge_event)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from slack_bolt import Ack
+
 from agent.models import TurnRequest, TurnResult
 from connectors.slack.store import SlackConnectorStore
 from connectors.slack.streaming import STREAM_UPDATE_INTERVAL_S
@@ -40,6 +42,11 @@ def default_record_feedback(suggestion_id: str, adopted: bool, user_id: str) -> 
     from tools.feedback import record_feedback
 
     return record_feedback(suggestion_id, "adopted" if adopted else "rejected", user=user_id)
+
+
+def acknowledge_event(ack: Ack) -> None:
+    """Every listener's ack: at once, before any slow work (Slack redelivers an event not acknowledged in 3 s)."""
+    ack()
 
 
 @dataclass

@@ -7,9 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from connectors.slack.context import SlackConnectorContext
-from connectors.slack.handle_file_share import coach_shared_files
-from connectors.slack.handle_mention import acknowledge_event
+from connectors.slack.context import SlackConnectorContext, acknowledge_event
 from connectors.slack.models import ReplyTarget, SlackMessageEvent
 from connectors.slack.reply import answer_and_reply, thread_id_for
 
@@ -17,13 +15,9 @@ from connectors.slack.reply import answer_and_reply, thread_id_for
 def register(app: App, context: SlackConnectorContext) -> None:
     def answer_direct_message(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         message = SlackMessageEvent.from_bolt(body, event)
-        if message.is_direct_file_share and event.get("files"):
-            target = ReplyTarget(channel=message.channel, user_id=message.user_id, thread_ts=message.thread_ts)
-            coach_shared_files(context, client, list(event["files"]), target,
-                               thread_id_for(message.channel, message.thread_ts))
-            return
-        # Channel messages also arrive as `message` events (mentions are answered via app_mention);
-        # edits, joins and the bot's own posts carry a subtype or bot_id.
+        # Shared files (subtype file_share) are handle_file_share's. Channel messages also arrive as
+        # `message` events (mentions are answered via app_mention); edits, joins and the bot's own posts
+        # carry a subtype or bot_id.
         if not message.is_plain_direct_message or not message.question:
             return
         target = ReplyTarget(channel=message.channel, user_id=message.user_id, thread_ts=message.thread_ts)

@@ -5,19 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 
-from connectors.slack.context import SlackConnectorContext
+from connectors.slack.context import SlackConnectorContext, acknowledge_event
 from connectors.slack.handle_file_share import coach_shared_files
 from connectors.slack.models import ReplyTarget, SlackMessageEvent
 from connectors.slack.reply import answer_and_reply, thread_id_for
 
 logger = logging.getLogger(__name__)
-
-
-def acknowledge_event(ack: Ack) -> None:
-    ack()
 
 
 def register(app: App, context: SlackConnectorContext) -> None:

@@ -97,9 +97,18 @@ class SlackMessageEvent(BaseModel):
         return self.channel_type == "im" and self.subtype is None and self.bot_id is None and bool(self.user_id)
 
     @property
+    def is_human_file_share(self) -> bool:
+        """A person (not a bot) shared files in a message (subtype file_share), in any kind of conversation."""
+        return self.subtype == "file_share" and self.bot_id is None and bool(self.user_id)
+
+    @property
     def is_direct_file_share(self) -> bool:
         """A human shared a file in a DM with the bot (subtype file_share)."""
-        return self.channel_type == "im" and self.subtype == "file_share" and self.bot_id is None and bool(self.user_id)
+        return self.channel_type == "im" and self.is_human_file_share
+
+    def mentions(self, user_id: str | None) -> bool:
+        """Whether the text @mentions this user (`<@U…>` or `<@U…|name>`)."""
+        return bool(user_id) and (f"<@{user_id}>" in self.text or f"<@{user_id}|" in self.text)
 
 
 class SlackSlashCommand(BaseModel):

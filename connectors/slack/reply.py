@@ -28,6 +28,17 @@ def thread_id_for(channel: str, thread_ts: str | None) -> str:
     return f"slack:{channel}:{thread_ts}" if thread_ts else f"slack:{channel}"
 
 
+def remember_reply_thread(context: SlackConnectorContext, target: ReplyTarget) -> None:
+    """Note, durably, that the bot replies in the target's thread: a file shared there later without an @mention is
+    coached (handle_file_share). A failed note is logged; the reply still goes out."""
+    if not target.thread_ts or target.response_url:
+        return
+    try:
+        context.store.remember_bot_thread(target.channel, target.thread_ts)
+    except Exception:
+        logger.exception("could not record that the bot replies in thread %s of %s", target.thread_ts, target.channel)
+
+
 def post_message(
     client: WebClient, target: ReplyTarget, text: str, blocks: list[dict[str, Any]] | None = None
 ) -> str | None:
@@ -115,6 +126,7 @@ def answer_and_reply(
     slash command's private reply (response_url) cannot be edited, so it gets the one final message.
     """
     stream: SlackAnswerStream | None = None
+    remember_reply_thread(context, target)
     try:
         role = context.role_of(target.user_id)
         if not target.is_private:

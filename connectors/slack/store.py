@@ -1,4 +1,4 @@
-"""The Slack connector's own tables: the proposals it posted and where it posted them.
+"""The Slack connector's own tables: the proposals it posted, where it posted them, and the threads it is in.
 
 In a SQLite file under SALESBOT_HOME by default; in SALESBOT_DATABASE_URL's database with the server profile, so
 any Slack server process can show the Edit form or update the buttons of a proposal another process posted.
@@ -44,6 +44,13 @@ action_messages = Table(
     Column("channel", String, primary_key=True),
     Column("ts", String, primary_key=True),
 )
+# Threads the bot has replied in: a file shared there later, without an @mention, is meant for the bot too.
+bot_threads = Table(
+    "slack_bot_threads", _metadata,
+    Column("channel", String, primary_key=True),
+    Column("thread_ts", String, primary_key=True),
+    Column("saved_at", Float, nullable=False),
+)
 
 
 def default_store_path() -> Path:
@@ -68,6 +75,10 @@ class SlackConnectorStore:
         with self._engine.begin() as connection:
             connection.execute(
                 text("DELETE FROM slack_posted_messages WHERE saved_at < :cutoff"),
+                {"cutoff": time.time() - MESSAGE_RETENTION_SECONDS},
+            )
+            connection.execute(
+                text("DELETE FROM slack_bot_threads WHERE saved_at < :cutoff"),
                 {"cutoff": time.time() - MESSAGE_RETENTION_SECONDS},
             )
             connection.execute(text(
@@ -127,3 +138,18 @@ class SlackConnectorStore:
                 text("UPDATE slack_posted_messages SET blocks_json = :blocks WHERE channel = :channel AND ts = :ts"),
                 {"channel": channel, "ts": ts, "blocks": json.dumps(blocks, ensure_ascii=False)},
             )
+
+    def remember_bot_thread(self, channel: str, thread_ts: str) -> None:
+        """The bot replies in this thread (refreshed on every reply, so an active thread is never forgotten)."""
+        with self._engine.begin() as connection:
+            connection.execute(upsert(self._engine, bot_threads),
+                               {"channel": channel, "thread_ts": thread_ts, "saved_at": time.time()})
+
+    def bot_takes_part_in_thread(self, channel: str, thread_ts: str) -> bool:
+        """Whether the bot has replied in this thread (in the last MESSAGE_RETENTION_SECONDS), by any process."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT 1 FROM slack_bot_threads WHERE channel = :channel AND thread_ts = :thread_ts"),
+                {"channel": channel, "thread_ts": thread_ts},
+            ).first()
+        return row is not None

@@ -11,11 +11,17 @@ from sqlmodel import select
 from connectors.slack.models import APPROVE_ACTION_ID, PendingBlockOrigin
 from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
 from tests.conftest import TESTDATA_DIR
-from tests.stubs.slack_api import RunningSlackApp, block_actions_payload, file_share_event, running_slack_app
+from tests.stubs.slack_api import (
+    RunningSlackApp,
+    app_mention_event,
+    block_actions_payload,
+    file_share_event,
+    running_slack_app,
+)
 
 ROLES_FILE = TESTDATA_DIR / "slack" / "roles.yaml"
 TRANSCRIPT = TESTDATA_DIR / "coach" / "call_zh.txt"
-REP, DM = "U0ZHANGWEI", "D0ZHANGWEI"
+REP, DM, CHANNEL = "U0ZHANGWEI", "D0ZHANGWEI", "C0SALES001"
 WAIT_S = 120.0  # a bound on waiting for the lazy listener, not a speed requirement
 
 
@@ -94,3 +100,55 @@ def test_wrong_type_too_big_and_foreign_links_get_one_clear_line(slack: RunningS
     assert "文件过大" in replies[2].params["text"]
     assert all("Traceback" not in call.params["text"] and not call.params["text"].startswith(("Sorry", "抱歉"))
                for call in posts(slack))
+
+
+def test_a_file_shared_in_a_thread_the_bot_is_in_is_coached_without_a_mention(slack: RunningSlackApp) -> None:
+    from connectors.slack.store import SlackConnectorStore
+
+    # The rep asks the bot about a file in a channel: Slack sends app_mention and message.channels for it.
+    first = slack.stub.add_shared_file("call_zh.txt", TRANSCRIPT.read_bytes())
+    root = "1700000200.000100"
+    mention = {**app_mention_event("看看这通电话", REP, CHANNEL, root), "files": [first]}
+    slack.post_event(mention, "EvThread1")
+    slack.post_event(file_share_event([first], REP, CHANNEL, root, text=mention["text"], channel_type="channel"),
+                     "EvThread1Message")
+    slack.stub.wait_for_calls("chat.postMessage", 1, timeout_s=WAIT_S)
+    slack.executor.wait_idle(WAIT_S)
+    assert len(posts(slack)) == 1  # the mention's copy as a message event is not coached a second time
+
+    # In that thread, a file with a mention (both events again, now in the thread: still one card) ...
+    second = slack.stub.add_shared_file("call_zh_2.txt", TRANSCRIPT.read_bytes())
+    mention = {**app_mention_event("再看这个", REP, CHANNEL, "1700000200.000200", thread_ts=root), "files": [second]}
+    slack.post_event(mention, "EvThread2")
+    slack.post_event(file_share_event([second], REP, CHANNEL, "1700000200.000200", text=mention["text"],
+                                      channel_type="channel", thread_ts=root), "EvThread2Message")
+    slack.stub.wait_for_calls("chat.postMessage", 2, timeout_s=WAIT_S)
+    slack.executor.wait_idle(WAIT_S)
+    assert len(posts(slack)) == 2
+
+    # ... and one without any mention, which Slack redelivers once (a retry): one card.
+    third = slack.stub.add_shared_file("call_zh_3.txt", TRANSCRIPT.read_bytes())
+    in_thread = file_share_event([third], REP, CHANNEL, "1700000200.000300", text="还有这个",
+                                 channel_type="channel", thread_ts=root)
+    slack.post_event(in_thread, "EvThread3")
+    slack.post_event(in_thread, "EvThread3", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"})
+    slack.stub.wait_for_calls("chat.postMessage", 3, timeout_s=WAIT_S)
+    slack.executor.wait_idle(WAIT_S)
+
+    # Files in a channel thread the bot never joined, or at a channel's top level, are not for the bot.
+    stranger = slack.stub.add_shared_file("call_zh.txt", TRANSCRIPT.read_bytes())
+    slack.post_event(file_share_event([stranger], REP, CHANNEL, "1700000300.000200", channel_type="channel",
+                                      thread_ts="1700000300.000100"), "EvThread4")
+    slack.post_event(file_share_event([stranger], REP, CHANNEL, "1700000300.000300", channel_type="channel"),
+                     "EvThread5")
+    slack.executor.wait_idle(WAIT_S)
+
+    replies = posts(slack)
+    assert len(replies) == 3 and all(reply.params["thread_ts"] == root for reply in replies)
+    assert all("商机卡片" in reply.params["text"] and approve_buttons(reply.params) for reply in replies)
+    assert [call.params["path"].split("/")[2] for call in slack.stub.calls_to("file.download")] == [
+        first["id"], second["id"], third["id"]]
+    # Durable, not in memory: another store on the same database (another process, a restart) knows the thread.
+    store = SlackConnectorStore()
+    assert store.bot_takes_part_in_thread(CHANNEL, root)
+    assert not store.bot_takes_part_in_thread(CHANNEL, "1700000300.000100")

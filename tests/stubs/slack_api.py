@@ -253,10 +253,15 @@ def block_actions_payload(
     }
 
 
-def file_share_event(files: list[dict[str, Any]], user: str, channel: str, ts: str, text: str = "") -> dict[str, Any]:
-    """A DM with files shared in it, as Slack sends it (message.im, subtype file_share)."""
-    return {"type": "message", "subtype": "file_share", "text": text, "user": user, "channel": channel,
-            "channel_type": "im", "ts": ts, "event_ts": ts, "files": files}
+def file_share_event(files: list[dict[str, Any]], user: str, channel: str, ts: str, text: str = "",
+                     channel_type: str = "im", thread_ts: str | None = None) -> dict[str, Any]:
+    """A message with files shared in it, as Slack sends it (subtype file_share): a DM (message.im) by default,
+    or a channel message (channel_type "channel"), in a thread when thread_ts is given."""
+    event = {"type": "message", "subtype": "file_share", "text": text, "user": user, "channel": channel,
+             "channel_type": channel_type, "ts": ts, "event_ts": ts, "files": files}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
 
 
 def slash_command_form(text: str, user: str, channel: str, response_url: str, command: str = "/salesbot") -> str:

@@ -25,6 +25,7 @@ from tests.stubs.slack_api import (
     block_actions_payload,
     direct_message_event,
     event_callback_body,
+    file_share_event,
 )
 
 
@@ -48,6 +49,20 @@ def test_mentions_with_display_names_are_stripped_everywhere() -> None:
 def test_only_a_human_new_dm_counts_as_a_direct_message(changes: dict, is_plain: bool) -> None:
     event = {**direct_message_event("hello", "U0ZHANGWEI", "D0ZHANGWEI", "1700000000.000200"), **changes}
     assert SlackMessageEvent.from_bolt({}, event).is_plain_direct_message is is_plain
+
+
+@pytest.mark.parametrize(
+    ("text", "mentions_bot"),
+    [("<@U0SALESBOT> 看看", True), ("<@U0SALESBOT|salesbot> 看看", True), ("<@U0SALESBOT2> 看看", False),
+     ("看看 U0SALESBOT", False), ("", False)],
+)
+def test_a_file_share_mentions_the_bot_only_by_its_exact_user_id(text: str, mentions_bot: bool) -> None:
+    event = file_share_event([{"id": "F1"}], "U0ZHANGWEI", "C0SALES001", "1.2", text=text, channel_type="channel",
+                             thread_ts="1.1")
+    parsed = SlackMessageEvent.from_bolt({}, event)
+    assert parsed.is_human_file_share and not parsed.is_direct_file_share
+    assert parsed.mentions("U0SALESBOT") is mentions_bot
+    assert not parsed.mentions(None)
 
 
 def test_pending_block_id_round_trips_even_when_the_action_id_has_colons() -> None:

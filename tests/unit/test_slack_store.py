@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from slack_bolt import BoltRequest, BoltResponse
 
 from connectors.common.dedupe import EventDedupeStore
@@ -35,6 +36,20 @@ def test_messages_showing_an_action_are_remembered_and_updated_in_place() -> Non
     assert SlackConnectorStore().action_messages("B2") == [
         ("C0SALES001", "1.1", [{"type": "context"}, {"type": "actions", "block_id": "b"}])]
     assert store.action_messages("unknown") == []
+
+
+def test_threads_the_bot_replies_in_are_remembered_until_retention_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    import connectors.slack.store
+
+    store = SlackConnectorStore()
+    store.remember_bot_thread("C0SALES001", "1.1")
+    store.remember_bot_thread("C0SALES001", "1.1")  # a second reply in the same thread
+    assert SlackConnectorStore().bot_takes_part_in_thread("C0SALES001", "1.1")
+    assert not store.bot_takes_part_in_thread("C0SALES001", "2.2")
+    assert not store.bot_takes_part_in_thread("C0OTHER001", "1.1")
+    # A month of silence later, opening the store forgets the thread.
+    monkeypatch.setattr(connectors.slack.store, "MESSAGE_RETENTION_SECONDS", -1)
+    assert not SlackConnectorStore().bot_takes_part_in_thread("C0SALES001", "1.1")
 
 
 def _event_request(event_id: str, retry: str | None = None) -> BoltRequest:
