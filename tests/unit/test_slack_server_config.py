@@ -57,9 +57,12 @@ def test_app_manifest_subscribes_to_what_the_handlers_serve() -> None:
 
     manifest = yaml.safe_load((Path(connectors.slack.__file__).parent / "manifest.yaml").read_text(encoding="utf-8"))
     settings = manifest["settings"]
-    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
+    # Channel messages: a file shared in a thread the bot replies in is coached (handle_file_share).
+    assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im", "message.channels",
+                                                                  "message.groups"}
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == SLASH_COMMAND
     for url in (command["url"], settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]):
         assert url.endswith(SLACK_EVENTS_PATH)
-    assert {"chat:write", "files:write", "im:write", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"chat:write", "files:read", "files:write", "im:write", "commands", "channels:history",
+            "groups:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
