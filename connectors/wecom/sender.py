@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import requests
+from wechatpy.constants import WeChatErrorCode
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
@@ -21,6 +22,12 @@ from connectors.wecom.models import ActionCard, RenderedReply
 logger = logging.getLogger(__name__)
 
 DEFAULT_HTTP_TIMEOUT_S = 10.0
+
+# The errcodes after which wechatpy's client fetches a new access token and repeats the call
+# (BaseWeChatClient._handle_result): the token expired (42001), is not valid (40014), or was refused (40001).
+ACCESS_TOKEN_ERRCODES = frozenset({WeChatErrorCode.EXPIRED_ACCESS_TOKEN.value,
+                                   WeChatErrorCode.INVALID_ACCESS_TOKEN.value,
+                                   WeChatErrorCode.INVALID_CREDENTIAL.value})
 
 
 class WeComSendError(RuntimeError):
@@ -126,12 +133,22 @@ class WeComSender:
         self._call("update template card", lambda: self.client.post("message/update_template_card", data=payload))
 
     def download_media(self, media_id: str, max_bytes: int) -> tuple[bytes, str]:
-        """A temporary media file (media/get) and its file name; WeComSendError when absent or over max_bytes."""
+        """A temporary media file (media/get) and its file name; WeComSendError when absent or over max_bytes.
+
+        wechatpy's own media.download would read the whole body before any size check, and its token retry
+        repeats without bound; so the file is streamed here, and on a token errcode the token is refreshed the way
+        wechatpy's client does (fetch_access_token into its session storage) and the download tried once more.
+        """
         with self._lock:
             try:
-                # The access token goes to the configured WeCom API host only (the URL is built from it here).
-                response = self.client._http.get(f"{self.client.API_BASE_URL}media/get", stream=True, params={
-                    "access_token": self.client.access_token, "media_id": media_id})
+                response = self._get_media(media_id)
+                errcode = _errcode(response)
+                if errcode in ACCESS_TOKEN_ERRCODES:
+                    response.close()
+                    logger.info("media/get: access token refused (errcode %s); fetching a new one and retrying once",
+                                errcode)
+                    self.client.fetch_access_token()
+                    response = self._get_media(media_id)
                 with response:
                     if "json" in response.headers.get("Content-Type", "") or response.status_code != 200:
                         raise WeComSendError(f"media/get refused {media_id}: {response.text[:200]}")
@@ -145,6 +162,11 @@ class WeComSender:
         if len(raw) > max_bytes:
             raise WeComSendError(f"media {media_id} is over {max_bytes} bytes")
         return raw, _file_name(disposition, content_type)
+
+    def _get_media(self, media_id: str) -> requests.Response:
+        # The access token goes to the configured WeCom API host only (the URL is built from it here).
+        return self.client._http.get(f"{self.client.API_BASE_URL}media/get", stream=True, params={
+            "access_token": self.client.access_token, "media_id": media_id})
 
     def _call(self, what: str, request: Any) -> Any:
         with self._lock:
@@ -166,6 +188,16 @@ def build_sender(settings: Any, session: SessionStorage | None = None,
 def _agent_id_for_api(agent_id: str) -> int | str:
     # The message API wants the AgentID as an integer; keep odd values as typed so the API's error names them.
     return int(agent_id) if str(agent_id).strip().isdigit() else agent_id
+
+
+def _errcode(response: requests.Response) -> int | None:
+    """The errcode of a JSON error answer (WeCom answers media/get with JSON instead of the file); None for a file."""
+    if "json" not in response.headers.get("Content-Type", ""):
+        return None
+    try:
+        return int(response.json().get("errcode"))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def _file_name(disposition: str, content_type: str) -> str:

@@ -83,3 +83,18 @@ def test_file_of_an_unreadable_type_gets_one_clear_line(wecom: tuple[WeComApiStu
     client.post_plaintext_xml(file_message_xml("chen.jie", "media-deck", "990002"))
     [reply] = api_stub.wait_for_messages(1, timeout_s=REPLY_TIMEOUT_S)
     assert "deck.pptx" in reply["markdown"]["content"] and "抱歉" not in reply["markdown"]["content"]
+
+
+def test_a_file_sent_after_the_access_token_expired_is_still_fetched(
+        wecom: tuple[WeComApiStub, WeComCallbackClient]) -> None:
+    api_stub, client = wecom
+    api_stub.media["media-deck-1"] = ("deck_one.pptx", b"PK\x03\x04")
+    api_stub.media["media-deck-2"] = ("deck_two.pptx", b"PK\x03\x04")
+    client.post_plaintext_xml(file_message_xml("chen.jie", "media-deck-1", "990003"))
+    api_stub.wait_for_messages(1, timeout_s=REPLY_TIMEOUT_S)
+    api_stub.expire_all_tokens()  # two hours later, WeCom has expired the app's token
+    client.post_plaintext_xml(file_message_xml("chen.jie", "media-deck-2", "990004"))
+    replies = api_stub.wait_for_messages(2, timeout_s=REPLY_TIMEOUT_S)
+    # Fetched (so its type is named), not "could not be fetched": the token was refreshed and the download retried.
+    assert "deck_two.pptx" in replies[1]["markdown"]["content"]
+    assert len(api_stub.calls_to("/gettoken")) == 2

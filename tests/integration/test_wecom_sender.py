@@ -11,7 +11,14 @@ import pytest
 from connectors.wecom.models import ActionCard, RenderedReply
 from connectors.wecom.sender import ConfigurableWeComClient, WeComSender, WeComSendError
 from connectors.wecom.session_store import SqliteSessionStorage
-from tests.stubs.wecom_api import STUB_AGENT_ID, STUB_CORP_ID, STUB_SECRET, WeComApiStub
+from tests.stubs.wecom_api import (
+    ERRCODE_EXPIRED_ACCESS_TOKEN,
+    ERRCODE_INVALID_MEDIA_ID,
+    STUB_AGENT_ID,
+    STUB_CORP_ID,
+    STUB_SECRET,
+    WeComApiStub,
+)
 
 
 @pytest.fixture
@@ -84,3 +91,37 @@ def test_an_api_that_never_answers_times_out_instead_of_hanging() -> None:
         sender = sender_for(f"http://127.0.0.1:{port}/cgi-bin/", timeout_s=0.5)
         with pytest.raises(WeComSendError):
             sender.send_markdown("zhang.wei", "x")
+
+
+def test_media_download_after_the_token_expired_refreshes_it_once_and_retries(api_stub: WeComApiStub) -> None:
+    api_stub.media["media-1"] = ("call.txt", "销售：您好".encode())
+    sender = sender_for(api_stub.base_url)
+    assert sender.download_media("media-1", 1000) == ("销售：您好".encode(), "call.txt")
+    api_stub.expire_all_tokens()  # WeCom expired the token the client still holds as fresh
+    assert sender.download_media("media-1", 1000) == ("销售：您好".encode(), "call.txt")
+    assert len(api_stub.calls_to("/gettoken")) == 2
+    assert [(call.query["access_token"], call.errcode) for call in api_stub.calls_to("/media/get")] == [
+        ("stub-token-1", 0), ("stub-token-1", ERRCODE_EXPIRED_ACCESS_TOKEN), ("stub-token-2", 0)]
+    sender.send_markdown("zhang.wei", "x")  # the refreshed token is the one kept
+    assert api_stub.calls_to("/message/send")[-1].query["access_token"] == "stub-token-2"
+
+
+def test_media_download_retries_once_only_when_the_new_token_is_refused_too(api_stub: WeComApiStub) -> None:
+    api_stub.media["media-1"] = ("call.txt", b"hello")
+    sender = sender_for(api_stub.base_url)
+    sender.download_media("media-1", 1000)
+    api_stub.tokens_work = False
+    api_stub.expire_all_tokens()
+    with pytest.raises(WeComSendError, match="media/get refused media-1"):
+        sender.download_media("media-1", 1000)
+    assert len(api_stub.calls_to("/gettoken")) == 2  # one refresh, no loop
+    assert [call.errcode for call in api_stub.calls_to("/media/get")] == [0, ERRCODE_EXPIRED_ACCESS_TOKEN,
+                                                                         ERRCODE_EXPIRED_ACCESS_TOKEN]
+
+
+def test_media_download_with_another_errcode_fails_at_once_without_a_token_refresh(api_stub: WeComApiStub) -> None:
+    sender = sender_for(api_stub.base_url)
+    with pytest.raises(WeComSendError, match="invalid media_id"):
+        sender.download_media("media-gone", 1000)
+    assert len(api_stub.calls_to("/gettoken")) == 1
+    assert [call.errcode for call in api_stub.calls_to("/media/get")] == [ERRCODE_INVALID_MEDIA_ID]

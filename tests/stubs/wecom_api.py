@@ -1,4 +1,5 @@
-"""A stub WeCom API on 127.0.0.1 (gettoken, message/send, media/upload, update_template_card) that records calls,
+"""A stub WeCom API on 127.0.0.1 (gettoken, message/send, media/upload, media/get, update_template_card) that records
+calls and can expire its tokens,
 plus the other side of a callback: an app server in a thread and a client that encrypts like WeCom."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ STUB_AGENT_ID = "1000002"
 ERRCODE_INVALID_ACCESS_TOKEN = 40014
 ERRCODE_EXPIRED_ACCESS_TOKEN = 42001
 ERRCODE_INVALID_SECRET = 40001
+ERRCODE_INVALID_MEDIA_ID = 40007
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -46,6 +48,7 @@ class WeComApiStub:
         self.calls: list[RecordedCall] = []
         self._valid_tokens: set[str] = set()
         self._tokens_issued = 0
+        self.tokens_work = True  # False: gettoken still answers, but its tokens are refused at once
         self._media_uploaded = 0
         self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (file name, bytes), served by media/get
         self._changed = threading.Condition()
@@ -129,7 +132,8 @@ class WeComApiStub:
                 return {"errcode": ERRCODE_INVALID_SECRET, "errmsg": "invalid credential"}
             self._tokens_issued += 1
             token = f"stub-token-{self._tokens_issued}"
-            self._valid_tokens.add(token)
+            if self.tokens_work:
+                self._valid_tokens.add(token)
             return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
         token = query.get("access_token", "")
         if token not in self._valid_tokens:
@@ -145,6 +149,8 @@ class WeComApiStub:
             self._media_uploaded += 1
             return {"errcode": 0, "errmsg": "ok", "type": "image", "media_id": f"stub-media-{self._media_uploaded}",
                     "created_at": str(int(time.time()))}
+        if path.endswith("/media/get"):  # hosted media with a valid token is served by do_GET
+            return {"errcode": ERRCODE_INVALID_MEDIA_ID, "errmsg": "invalid media_id"}
         if path.endswith("/message/update_template_card"):
             return {"errcode": 0, "errmsg": "ok", "invaliduser": []}
         return {"errcode": 60011, "errmsg": f"stub has no endpoint {path}"}
