@@ -67,8 +67,9 @@ class KnowledgeBase:
         session.execute(dialect_insert(self.engine, table).values(key="generation", value=1).on_conflict_do_update(
             index_elements=["key"], set_={"value": table.c.value + 1}))
 
-    def lexical_index(self) -> LexicalIndex:
-        generation = self.generation()
+    def lexical_index(self, generation: int | None = None) -> LexicalIndex:
+        """The BM25 index of this generation (read here unless the caller already read it this search)."""
+        generation = self.generation() if generation is None else generation
         with self._lock:
             if self._lexical is None or self._lexical[0] != generation:
                 with self.session() as session:
@@ -79,9 +80,9 @@ class KnowledgeBase:
                 self._lexical = (generation, index)
             return self._lexical[1]
 
-    def _alias_views(self) -> tuple[AliasMatcher, dict[str, list[str]]]:
+    def _alias_views(self, generation: int | None = None) -> tuple[AliasMatcher, dict[str, list[str]]]:
         """The alias matcher and each entity's aliases, read once per index generation."""
-        generation = self.generation()
+        generation = self.generation() if generation is None else generation
         with self._lock:
             if self._matcher is None or self._matcher[0] != generation:
                 with self.session() as session:
@@ -92,8 +93,8 @@ class KnowledgeBase:
                 self._matcher = (generation, AliasMatcher(pairs), by_entity)
             return self._matcher[1], self._matcher[2]
 
-    def alias_matcher(self) -> AliasMatcher:
-        return self._alias_views()[0]
+    def alias_matcher(self, generation: int | None = None) -> AliasMatcher:
+        return self._alias_views(generation)[0]
 
     def entity_aliases(self) -> dict[str, list[str]]:
         """entity id → its aliases (ordered), for grounding answers in the entities a question names."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 
 import numpy as np
@@ -19,6 +20,8 @@ class LexicalIndex:
         self.chunk_ids = chunk_ids
         self.position = {chunk_id: index for index, chunk_id in enumerate(chunk_ids)}
         self._levels = np.array([ACCESS_LEVELS.index(level) for level in levels], dtype=np.int8)
+        self._hidden: dict[str, np.ndarray] = {}
+        self._hidden_lock = threading.Lock()
         # How many chunks contain each token: the answer composer weighs question terms by rarity (IDF).
         self.document_frequency: Counter[str] = Counter(token for tokens in token_lists for token in set(tokens))
         self._bm25 = bm25s.BM25()
@@ -37,13 +40,42 @@ class LexicalIndex:
         allowed = [ACCESS_LEVELS.index(level) for level in readable_levels(role)]
         return np.isin(self._levels, allowed)
 
+    def _hidden_positions(self, role: str) -> np.ndarray:
+        """Positions of the chunks this role may not read, computed once per index and role: masking a score
+        vector then touches only those rows instead of building an N-long mask on every search."""
+        with self._hidden_lock:
+            if role not in self._hidden:
+                self._hidden[role] = np.flatnonzero(~self.allowed_mask(role))
+            return self._hidden[role]
+
     def scores(self, tokens: list[str], role: str) -> np.ndarray:
         """BM25 score per chunk for these tokens; -inf where the role may not read the chunk."""
+        return self.weighted_scores([(tokens, 1.0)], role)
+
+    def weighted_scores(self, queries: list[tuple[list[str], float]], role: str) -> np.ndarray:
+        """Σ weight × BM25(tokens) per chunk over (tokens, weight) pairs, in one N-long vector; -inf where the
+        role may not read the chunk.
+
+        Reads bm25s's precomputed per-token score columns directly (what its get_scores does, a repeated token
+        counting again), so a question, its glossary expansions and its aliases cost one vector, not one each,
+        and the cost is the postings of the query's tokens plus one allocation.
+        """
+        scores = np.zeros(len(self.chunk_ids), dtype=np.float32)
         if not self.chunk_ids:
-            return np.zeros(0, dtype=np.float32)
-        raw = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32) if tokens else np.zeros(
-            len(self.chunk_ids), dtype=np.float32)
-        return np.where(self.allowed_mask(role), raw, -np.inf)
+            return scores
+        matrix = self._bm25.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        vocabulary = self._bm25.vocab_dict
+        for tokens, weight in queries:
+            for token in tokens:
+                token_id = vocabulary.get(token)
+                if token_id is None:
+                    continue
+                start, end = indptr[token_id], indptr[token_id + 1]
+                # A token's column lists each chunk once, so a plain fancy-index add is exact (np.add.at is slow).
+                scores[indices[start:end]] += data[start:end] if weight == 1.0 else weight * data[start:end]
+        scores[self._hidden_positions(role)] = -np.inf
+        return scores
 
     def top(self, scores: np.ndarray, n: int) -> list[tuple[str, float]]:
         """The n best positive-scoring chunks of a score vector."""

@@ -6,6 +6,7 @@ import json
 import threading
 import weakref
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,13 +60,16 @@ class QueryAnalysis:
     intended_doc_types: list[str] = field(default_factory=list)
 
 
-def analyze_query(query: str, knowledge_base: KnowledgeBase | None = None) -> QueryAnalysis:
+def analyze_query(query: str, knowledge_base: KnowledgeBase | None = None,
+                  generation: int | None = None) -> QueryAnalysis:
+    """generation: the index generation the caller already read (one read per search), else read here."""
     kb = knowledge_base or get_knowledge_base()
+    generation = kb.generation() if generation is None else generation
     expansion_terms = glossary_expansion(query)
     tokens = tokenize(query)
     expansion_tokens = [token for token in tokenize(" ".join(expansion_terms)) if token not in tokens]
-    entity_ids = kb.alias_matcher().entity_ids(query)
-    distinctive = _distinctive_alias_tokens(kb)
+    entity_ids = kb.alias_matcher(generation).entity_ids(query)
+    distinctive = _distinctive_alias_tokens(kb, generation)
     alias_tokens = list(dict.fromkeys(token for entity_id in entity_ids for token in distinctive.get(entity_id, ())
                                       if token not in tokens and token not in expansion_tokens))
     return QueryAnalysis(text=query, language=detect_language(query), tokens=tokens,
@@ -79,12 +83,11 @@ _alias_cache: weakref.WeakKeyDictionary[KnowledgeBase, tuple[int, dict[str, tupl
 _alias_cache_lock = threading.Lock()
 
 
-def _distinctive_alias_tokens(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
+def _distinctive_alias_tokens(kb: KnowledgeBase, generation: int) -> dict[str, tuple[str, ...]]:
     """entity_id -> search tokens of its aliases that no other entity's aliases share (cached per generation).
 
     Shared tokens (the brand, "monitor", "hospital") would pull in every sibling entity's documents.
     """
-    generation = kb.generation()
     with _alias_cache_lock:
         cached = _alias_cache.get(kb)
         if cached is not None and cached[0] == generation:
@@ -111,21 +114,19 @@ def retrieve_with_role_filter(query: str, role: str, k: int = 5,
     """The k best chunks this role may read, best first. The only way passages leave the knowledge base."""
     role = normalize_role(role)
     kb = knowledge_base or get_knowledge_base()
-    analysis = analysis or analyze_query(query, kb)
-    lexical = kb.lexical_index()
+    generation = kb.generation()  # read once: the lexical index and the alias views follow the same generation
+    analysis = analysis or analyze_query(query, kb, generation)
+    lexical = kb.lexical_index(generation)
     if len(lexical) == 0:
         return []
-    scores = lexical.scores(analysis.tokens, role)
-    if analysis.expansion_tokens:
-        scores = scores + EXPANSION_WEIGHT * lexical.scores(analysis.expansion_tokens, role)
-    if analysis.alias_tokens:
-        scores = scores + ALIAS_WEIGHT * lexical.scores(analysis.alias_tokens, role)
+    dense_hits = _start_dense_search(kb, analysis, role)
+    scores = lexical.weighted_scores([(analysis.tokens, 1.0), (analysis.expansion_tokens, EXPANSION_WEIGHT),
+                                      (analysis.alias_tokens, ALIAS_WEIGHT)], role)
     ranked_lists: dict[str, list[str]] = {
         "bm25": [chunk_id for chunk_id, _ in lexical.top(scores, CANDIDATES_PER_LIST)]}
     weights = dict(LIST_WEIGHTS)
-    if kb.dense_store is not None and kb.embedder is not None:
-        vector = kb.embedder.embed_query(dense_query_text(analysis, kb.embedder.multilingual))
-        ranked_lists["dense"] = [chunk_id for chunk_id, _ in kb.dense_store.query(role, vector, CANDIDATES_PER_LIST)]
+    if dense_hits is not None and kb.embedder is not None:
+        ranked_lists["dense"] = [chunk_id for chunk_id, _ in dense_hits.result()]
         if not kb.embedder.multilingual:
             weights["dense"] = ENGLISH_ONLY_DENSE_WEIGHT_BY_LANGUAGE.get(analysis.language, weights["dense"])
     fused = dict(reciprocal_rank_fusion(ranked_lists, weights))
@@ -136,6 +137,24 @@ def retrieve_with_role_filter(query: str, role: str, k: int = 5,
     ranked = rerank_by_document(ranked, _candidate_documents(kb, [chunk_id for chunk_id, _ in ranked]),
                                 analysis.intended_doc_types)
     return _materialize(kb, ranked[: k * 2], role)[:k]
+
+
+# The dense half of a search (query embedding, then the Chroma queries) runs on this pool while the calling
+# thread scores BM25: the embedding is the largest single cost of a search and runs in C without the GIL.
+_dense_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dense-search")
+
+
+def _start_dense_search(kb: KnowledgeBase, analysis: QueryAnalysis, role: str) -> Future[list[tuple[str, float]]] | None:
+    """The dense candidates of this question for this role, computed in the background; None without embedder."""
+    store, embedder = kb.dense_store, kb.embedder
+    if store is None or embedder is None:
+        return None
+    text = dense_query_text(analysis, embedder.multilingual)
+
+    def search() -> list[tuple[str, float]]:
+        return store.query(role, embedder.embed_query(text), CANDIDATES_PER_LIST)
+
+    return _dense_pool.submit(search)
 
 
 def dense_query_text(analysis: QueryAnalysis, multilingual: bool) -> str:

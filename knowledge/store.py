@@ -121,12 +121,10 @@ class ChromaChunkStore:
         """(chunk_id, cosine similarity) best first, searching only the collections this role may read."""
         hits: list[tuple[str, float]] = []
         for level in readable_levels(role):
-            collection = self._collection(level)
-            count = collection.count()
-            if count == 0:
-                continue
-            result = collection.query(query_embeddings=[vector.tolist()], n_results=min(n_results, count),
-                                      include=["distances"])
+            # No count() first: chromadb (1.x) answers an empty or smaller collection with what it holds, and each
+            # count is one more round trip to a Chroma server per level per search.
+            result = self._collection(level).query(query_embeddings=[vector.tolist()], n_results=n_results,
+                                                   include=["distances"])
             hits.extend((chunk_id, 1.0 - float(distance))
                         for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True))
         hits.sort(key=lambda hit: -hit[1])
