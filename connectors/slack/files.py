@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from slack_sdk import WebClient
 
@@ -14,6 +14,8 @@ from tools.coach.inputs import MAX_INPUT_BYTES
 
 # Where Slack serves private file downloads when the configured API host is Slack's own.
 SLACK_FILE_HOSTS = frozenset({"slack.com", "files.slack.com", "slack-files.com"})
+# What stays as it is when a download link is made ASCII: URL syntax and existing %-escapes.
+URL_SAFE_CHARACTERS = ":/?#[]@!$&'()*+,;=%~"
 
 
 class SlackFileRefused(UserFacingError):
@@ -37,7 +39,9 @@ def file_metadata(client: WebClient, shared: dict[str, Any]) -> dict[str, Any]:
 def download_shared_file(client: WebClient, metadata: dict[str, Any]) -> bytes:
     """The file's bytes, at most MAX_INPUT_BYTES; SlackFileRefused for a foreign host, a big file or a failure."""
     name = str(metadata.get("name") or "file")
-    url = str(metadata.get("url_private_download") or metadata.get("url_private") or "")
+    # The link ends with the file's name; a name such as 微信聊天.png must be %-escaped before it is requested.
+    url = quote(str(metadata.get("url_private_download") or metadata.get("url_private") or ""),
+                safe=URL_SAFE_CHARACTERS)
     parsed = urlparse(url)
     # The bot token opens every file of the workspace: it goes to the configured Slack host and nowhere else.
     if parsed.scheme not in ("https", "http") or (parsed.hostname or "").lower() not in allowed_download_hosts(

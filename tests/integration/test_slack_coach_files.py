@@ -10,6 +10,11 @@ from sqlmodel import select
 
 from connectors.slack.models import APPROVE_ACTION_ID, PendingBlockOrigin
 from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
+from tests.chat_screenshots import (
+    assert_card_matches_labels,
+    rendered_chat_screenshot,
+    requires_screenshot_rendering,
+)
 from tests.conftest import TESTDATA_DIR
 from tests.stubs.slack_api import (
     RunningSlackApp,
@@ -117,7 +122,7 @@ def test_a_file_shared_in_a_thread_the_bot_is_in_is_coached_without_a_mention(sl
     assert len(posts(slack)) == 1  # the mention's copy as a message event is not coached a second time
 
     # In that thread, a file with a mention (both events again, now in the thread: still one card) ...
-    second = slack.stub.add_shared_file("call_zh_2.txt", TRANSCRIPT.read_bytes())
+    second = slack.stub.add_shared_file("通话记录2.txt", TRANSCRIPT.read_bytes())  # a name to %-escape
     mention = {**app_mention_event("再看这个", REP, CHANNEL, "1700000200.000200", thread_ts=root), "files": [second]}
     slack.post_event(mention, "EvThread2")
     slack.post_event(file_share_event([second], REP, CHANNEL, "1700000200.000200", text=mention["text"],
@@ -152,3 +157,15 @@ def test_a_file_shared_in_a_thread_the_bot_is_in_is_coached_without_a_mention(sl
     store = SlackConnectorStore()
     assert store.bot_takes_part_in_thread(CHANNEL, root)
     assert not store.bot_takes_part_in_thread(CHANNEL, "1700000300.000100")
+
+
+@pytest.mark.slow
+@requires_screenshot_rendering()
+def test_a_chinese_chat_screenshot_shared_in_a_dm_is_read_by_ocr_into_the_card(slack: RunningSlackApp) -> None:
+    png, expected = rendered_chat_screenshot()
+    shared = slack.stub.add_shared_file("微信聊天.png", png)
+    slack.post_event(file_share_event([shared], REP, DM, "1700000400.000100"), "EvScreenshot1")
+    [reply] = slack.stub.wait_for_calls("chat.postMessage", 1, timeout_s=WAIT_S)
+    slack.executor.wait_idle(WAIT_S)
+    assert_card_matches_labels(reply.params["text"], expected)
+    assert approve_buttons(reply.params) and count_tasks() == 0

@@ -14,6 +14,11 @@ from sqlmodel import select
 from connectors.wecom.app import create_wecom_app
 from connectors.wecom.crypto import WeComCrypto
 from salesbot.settings import SAMPLES_DIR, get_settings, reset_runtime
+from tests.chat_screenshots import (
+    assert_card_matches_labels,
+    rendered_chat_screenshot,
+    requires_screenshot_rendering,
+)
 from tests.conftest import TESTDATA_DIR
 from tests.stubs.wecom_api import (
     STUB_AGENT_ID,
@@ -54,6 +59,14 @@ def file_message_xml(from_user: str, media_id: str, msg_id: str) -> str:
             f"<FromUserName><![CDATA[{from_user}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
             f"<MsgType><![CDATA[file]]></MsgType><MediaId><![CDATA[{media_id}]]></MediaId>"
             f"<MsgId>{msg_id}</MsgId><AgentID>{STUB_AGENT_ID}</AgentID></xml>")
+
+
+def image_message_xml(from_user: str, media_id: str, msg_id: str) -> str:
+    """A decrypted WeCom image message (MsgType=image, PicUrl and MediaId), as the official callback shows it."""
+    return (f"<xml><ToUserName><![CDATA[{OFFICIAL['corp_id']}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{from_user}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+            f"<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[https://wework.qpic.cn/{media_id}]]></PicUrl>"
+            f"<MediaId><![CDATA[{media_id}]]></MediaId><MsgId>{msg_id}</MsgId><AgentID>{STUB_AGENT_ID}</AgentID></xml>")
 
 
 def count_tasks() -> int:
@@ -98,3 +111,16 @@ def test_a_file_sent_after_the_access_token_expired_is_still_fetched(
     # Fetched (so its type is named), not "could not be fetched": the token was refreshed and the download retried.
     assert "deck_two.pptx" in replies[1]["markdown"]["content"]
     assert len(api_stub.calls_to("/gettoken")) == 2
+
+
+@pytest.mark.slow
+@requires_screenshot_rendering()
+def test_a_chinese_chat_screenshot_sent_as_an_image_is_read_by_ocr_into_the_card(
+        wecom: tuple[WeComApiStub, WeComCallbackClient]) -> None:
+    api_stub, client = wecom
+    png, expected = rendered_chat_screenshot()
+    api_stub.media["media-screenshot-1"] = ("media-screenshot-1.png", png)
+    client.post_plaintext_xml(image_message_xml("chen.jie", "media-screenshot-1", "990005"))
+    [reply] = api_stub.wait_for_messages(1, timeout_s=REPLY_TIMEOUT_S)
+    assert_card_matches_labels(reply["markdown"]["content"], expected)
+    assert re.findall(r"「确认 ([A-Za-z0-9_-]+)」", "\n".join(api_stub.sent_markdown())) and count_tasks() == 0
