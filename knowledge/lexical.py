@@ -79,9 +79,12 @@ class LexicalIndex:
 
     def top(self, scores: np.ndarray, n: int) -> list[tuple[str, float]]:
         """The n best positive-scoring chunks of a score vector."""
-        if scores.size == 0:
+        # Only positive scores can be returned, so partition those alone: a question of rare terms touches few
+        # chunks, and the partition then costs its matches, not the whole index.
+        positive = np.flatnonzero(scores > 0)
+        if positive.size == 0:
             return []
-        n = min(n, scores.size)
-        candidates = np.argpartition(-scores, n - 1)[:n]
+        n = min(n, positive.size)
+        candidates = positive[np.argpartition(-scores[positive], n - 1)[:n]]
         ordered = candidates[np.argsort(-scores[candidates], kind="stable")]
-        return [(self.chunk_ids[i], float(scores[i])) for i in ordered if scores[i] > 0]
+        return [(self.chunk_ids[i], float(scores[i])) for i in ordered]
