@@ -17,6 +17,7 @@ from tests.chat_screenshots import (
 )
 from tests.conftest import TESTDATA_DIR
 from tests.stubs.slack_api import (
+    STUB_BOT_USER_ID,
     RunningSlackApp,
     app_mention_event,
     block_actions_payload,
@@ -146,6 +147,9 @@ def test_a_file_shared_in_a_thread_the_bot_is_in_is_coached_without_a_mention(sl
                                       thread_ts="1700000300.000100"), "EvThread4")
     slack.post_event(file_share_event([stranger], REP, CHANNEL, "1700000300.000300", channel_type="channel"),
                      "EvThread5")
+    # Nor is the bot's own upload in its thread (a chart: files_upload_v2 posts it as the bot user).
+    slack.post_event(file_share_event([stranger], STUB_BOT_USER_ID, CHANNEL, "1700000200.000400",
+                                      channel_type="channel", thread_ts=root), "EvThread6")
     slack.executor.wait_idle(WAIT_S)
 
     replies = posts(slack)
