@@ -39,6 +39,17 @@ class RouteDecision(BaseModel):
     route: Route
 
 
+def _model_asked(language: str) -> Any:
+    """The chat model, for a step that asks it before any answer exists; a watching connector is told the turn is
+    in hand (a model call takes seconds). None without a model."""
+    model = _chat_model()
+    if model is not None:
+        progress = current_progress()
+        if progress is not None:
+            progress.working(language)
+    return model
+
+
 def _chat_model() -> Any:
     from salesbot.llm import load_chat_model
 
@@ -57,7 +68,7 @@ def route_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     route: Route = route_by_rules(question)
     # Rules first: the model is asked only where the rules are unsure, and its answer is checked against what the
     # user's words can verify (agent/model_checks.py) before the turn follows it.
-    model = None if rules_are_sure(question, route) else _chat_model()
+    model = None if rules_are_sure(question, route) else _model_asked(language)
     if model is not None:
         from salesbot.llm import ModelUnavailableError, StructuredOutputError, invoke_structured
 
@@ -266,7 +277,7 @@ def answer_data_question(state: AgentState, runtime: Runtime[Context]) -> dict[s
     chart_dir = settings.home_dir / "charts"
     chart_dir.mkdir(parents=True, exist_ok=True)
     answer = run_data_question(question, runtime.context.role, chart_path=str(chart_dir / f"{uuid.uuid4().hex}.png"),
-                               llm=_chat_model())
+                               llm=_model_asked(language))
     table = None if answer.refused or not answer.sql else {"sql": answer.sql, "columns": answer.columns,
                                                            "rows": answer.rows}
     if table is None and not asks_to_change_data(question):
@@ -332,7 +343,7 @@ def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
 
     chinese = detect_language(text) == "zh"
     if kind == "log_opportunity_card":
-        card = extract_opportunity_card(text, llm=_chat_model())
+        card = extract_opportunity_card(text, llm=_model_asked("zh" if chinese else "en"))
         if not card.customer:
             return None, ("没看出是哪个客户，请在文字里写上客户名称。" if chinese else
                           "I couldn't tell which customer this is about; please name the customer.")
@@ -345,7 +356,7 @@ def _propose_from_text(text: str, kind: str, context: Any) -> tuple[Any, str]:
                           "Please name the customer and the target stage (e.g. negotiation).")
         return update_opportunity_stage(customer[0].name_zh, stage, context=context), ""
     parsed = parse_task_request(text)
-    model = _chat_model()
+    model = _model_asked("zh" if chinese else "en")
     if model is not None:
         proposed = _propose_task_with_model(model, text, context, parsed)
         if proposed is not None:

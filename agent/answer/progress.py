@@ -1,7 +1,8 @@
 """An answer's progress for people watching it arrive: the extractive answer first, then the model's text.
 
 A connector that can show progress (Slack edits a message, the CLI prints to a terminal) sets a listener around
-`answer_turn` with `reporting_progress`; the knowledge route tells it the preliminary answer (the extractive one,
+`answer_turn` with `reporting_progress`; a node about to ask the model before any answer exists tells it the turn is
+in hand (`working`); the knowledge route tells it the preliminary answer (the extractive one,
 which is what the turn answers when the model fails) before asking the model, then the model's answer text as it
 grows. The turn's result is unchanged by any listener and is what replaces whatever was shown. A context variable:
 LangGraph runs each node in a copy of the caller's context, so the node sees the connector's listener.
@@ -21,6 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 class AnswerProgress(Protocol):
+    def working(self, language: str) -> None:
+        """The model is being asked before any answer exists (routing, tool arguments, a card): show that the turn
+        is in hand."""
+
     def preliminary(self, result: TurnResult) -> None:
         """The extractive answer, ready before the model is asked; the turn's answer if the model fails."""
 
@@ -46,6 +51,12 @@ class _GuardedProgress:
 
     def __init__(self, listener: AnswerProgress) -> None:
         self._listener = listener
+
+    def working(self, language: str) -> None:
+        try:
+            self._listener.working(language)
+        except Exception:
+            logger.exception("showing that the turn is in hand failed; the turn goes on")
 
     def preliminary(self, result: TurnResult) -> None:
         try:

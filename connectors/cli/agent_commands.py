@@ -109,6 +109,12 @@ class _TerminalStream:
     def __init__(self, console) -> None:
         self.console = console
         self.shown = ""
+        self.asked = False
+
+    def working(self, language: str) -> None:
+        if not self.asked:
+            self.asked = True
+            self.console.print("[dim]… asking the model[/dim]")
 
     def preliminary(self, result) -> None:
         self.console.print("[dim]… found it in the documents; the model is writing the answer:[/dim]")

@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import Ack
 
 from agent.models import TurnRequest, TurnResult
+from connectors.slack.response_url import SLACK_HTTP_TIMEOUT_SECONDS as SLACK_HTTP_TIMEOUT_SECONDS
 from connectors.slack.store import SlackConnectorStore
 from connectors.slack.streaming import STREAM_UPDATE_INTERVAL_S
 from salesbot.roles import role_for_user
@@ -19,8 +20,6 @@ AnswerTurn = Callable[[TurnRequest], TurnResult]
 DecideAction = Callable[..., TurnResult]
 RecordFeedback = Callable[[str, bool, str], Any]
 
-# Seconds for every Web API / response_url call the connector makes (Slack answers in well under one).
-SLACK_HTTP_TIMEOUT_SECONDS = 10
 
 
 def default_answer_turn(request: TurnRequest) -> TurnResult:

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from agent.answer.progress import reporting_progress
 from agent.models import TurnRequest, TurnResult
 from connectors.slack.approvers import notify_approvers
-from connectors.slack.context import SLACK_HTTP_TIMEOUT_SECONDS, SlackConnectorContext
+from connectors.slack.context import SlackConnectorContext
 from connectors.slack.models import PendingBlockOrigin, ReplyTarget
 from connectors.slack.render import friendly_error_text, render_turn_result, section
+from connectors.slack.response_url import send_ephemeral
 from connectors.slack.streaming import SlackAnswerStream
 from salesbot.roles import lower_role
 
@@ -40,18 +40,16 @@ def remember_reply_thread(context: SlackConnectorContext, target: ReplyTarget) -
 
 
 def post_message(
-    client: WebClient, target: ReplyTarget, text: str, blocks: list[dict[str, Any]] | None = None
+    client: WebClient, target: ReplyTarget, text: str, blocks: list[dict[str, Any]] | None = None, *,
+    replace_original: bool = False,
 ) -> str | None:
-    """Post in the target thread, or back through the slash command's response_url (only the user sees it).
+    """Post in the target thread, or back through the slash command's response_url (only the user sees it;
+    replace_original replaces the message that response_url posted before, e.g. a streamed placeholder).
 
     Returns the new message's ts (None for response_url answers, which Slack does not identify).
     """
     if target.response_url:
-        response = WebhookClient(target.response_url, timeout=SLACK_HTTP_TIMEOUT_SECONDS).send(
-            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"response_url answered {response.status_code}: {response.body}")
+        send_ephemeral(target.response_url, text, blocks, replace_original=replace_original)
         return None
     posted = client.chat_postMessage(
         channel=target.channel, thread_ts=target.thread_ts, text=text, blocks=blocks,
@@ -60,9 +58,13 @@ def post_message(
     return posted.get("ts")
 
 
-def post_friendly_error(client: WebClient, target: ReplyTarget, user_text: str) -> None:
+def post_friendly_error(client: WebClient, target: ReplyTarget, user_text: str,
+                        placeholder: SlackAnswerStream | None = None) -> None:
+    """The friendly failure line (in place of a streamed placeholder, which would otherwise stay up)."""
     try:
-        post_message(client, target, friendly_error_text(user_text))
+        text = friendly_error_text(user_text)
+        blocks = [section(text)] if placeholder is not None and placeholder.shown else None
+        show_in_place_of(placeholder, client, target, text, blocks)
     except Exception:
         logger.exception("could not even post the error message to %s", target.channel)
 
@@ -91,18 +93,25 @@ def replace_message(
         return post_message(client, target, text, blocks)
 
 
+def show_in_place_of(placeholder: SlackAnswerStream | None, client: WebClient, target: ReplyTarget, text: str,
+                     blocks: list[dict[str, Any]] | None) -> str | None:
+    """Post a message, replacing the streamed placeholder when one is up (its thread message, or the previous post
+    through a slash command's response_url); the message's ts where Slack gives one."""
+    if placeholder is not None and placeholder.ts:
+        return replace_message(client, target, placeholder.ts, text, blocks or [])
+    return post_message(client, target, text, blocks,
+                        replace_original=placeholder is not None and placeholder.shown)
+
+
 def post_turn_result(context: SlackConnectorContext, client: WebClient, target: ReplyTarget, result: TurnResult,
-                     replace_ts: str | None = None) -> None:
-    """Render and post one agent result (replacing the placeholder `replace_ts` when one was posted); remember
-    proposals for Edit; DM manager/VP approvers."""
+                     placeholder: SlackAnswerStream | None = None) -> None:
+    """Render and post one agent result (replacing the streamed placeholder when one is up); remember proposals for
+    Edit; DM manager/VP approvers."""
     origin = PendingBlockOrigin(action_id="", origin_channel=target.channel, origin_thread_ts=target.thread_ts)
     text, blocks = render_turn_result(result, origin)
     for action in result.pending_actions:
         context.store.remember_pending_action(action)
-    if replace_ts:
-        ts = replace_message(client, target, replace_ts, text, blocks)
-    else:
-        ts = post_message(client, target, text, blocks)
+    ts = show_in_place_of(placeholder, client, target, text, blocks)
     if ts:
         # Remembered so a decision taken anywhere (thread or approver DM) replaces the buttons everywhere.
         for action in result.pending_actions:
@@ -121,24 +130,22 @@ def answer_and_reply(
 
     In a shared channel everybody reads the answer, so the turn runs with the least-privileged role: a
     manager's restricted documents and data are only answered in a DM or a slash command's private reply.
-    With a model configured, a knowledge answer streams (connectors/slack/streaming.py): the extractive answer is
-    posted at once as a placeholder, edited as the model writes, and replaced by the turn's checked result. A
-    slash command's private reply (response_url) cannot be edited, so it gets the one final message.
+    With a model configured, the reply streams (connectors/slack/streaming.py): a "working" note while the model
+    reads the question, the extractive answer as a placeholder as soon as it exists, edits as the model writes, and
+    the turn's checked result in its place; a slash command's private reply too, through its response_url.
     """
-    stream: SlackAnswerStream | None = None
+    stream = SlackAnswerStream(client, target, interval_s=context.stream_update_interval_s)
     remember_reply_thread(context, target)
     try:
         role = context.role_of(target.user_id)
         if not target.is_private:
             role = lower_role(role, context.default_role)
         request = TurnRequest(text=question, user_id=target.user_id, role=role, thread_id=thread_id, channel="slack")
-        if not target.response_url:
-            stream = SlackAnswerStream(client, target, interval_s=context.stream_update_interval_s)
         with context.lock_for_thread(thread_id), reporting_progress(stream):
             result = context.answer_turn(request)
-        post_turn_result(context, client, target, result, replace_ts=stream.ts if stream else None)
+        post_turn_result(context, client, target, result, placeholder=stream)
         return result
     except Exception:
         logger.exception("answering slack user %s in %s (thread %s) failed", target.user_id, target.channel, thread_id)
-        post_friendly_error(client, target, question)
+        post_friendly_error(client, target, question, placeholder=stream)
         return None

@@ -1,5 +1,7 @@
-"""Slack shows an answer as it forms: the preliminary (extractive) answer is posted at once, then edited with
-`chat.update` as the model's text arrives (throttled), and the turn's checked result replaces it (reply.py)."""
+"""Slack shows an answer as it forms: a "working" note while the model reads the question, the preliminary
+(extractive) answer as soon as it exists, then edits as the model's text arrives (throttled), and the turn's checked
+result replaces it (reply.py). A slash command's private reply streams the same way through its response_url, within
+the five posts Slack allows one response_url."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from connectors.slack.render import (
     split_text,
     truncate,
 )
+from connectors.slack.response_url import RESPONSE_URL_POSTS, send_ephemeral
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +32,16 @@ logger = logging.getLogger(__name__)
 # per channel at roughly one call a second).
 STREAM_UPDATE_INTERVAL_S = 1.0
 
+# Posts of a slash command's private placeholder (connectors/slack/response_url.py): the response_url's five,
+# less the final answer and a chart-upload notice.
+RESPONSE_URL_PROGRESS_POSTS = RESPONSE_URL_POSTS - 2
+
 STREAM_LABELS = {
-    "en": {"preliminary": "⏳ _Preliminary answer from the documents; the model is writing a fuller one…_",
+    "en": {"working": "⏳ _Working on it… (the model is reading your question)_",
+           "preliminary": "⏳ _Preliminary answer from the documents; the model is writing a fuller one…_",
            "drafting": "✍️ _The model is writing… (checked against the sources when it is done)_"},
-    "zh": {"preliminary": "⏳ _初步回答（摘自文档），模型正在撰写更完整的回答……_",
+    "zh": {"working": "⏳ _处理中……（模型正在理解您的问题）_",
+           "preliminary": "⏳ _初步回答（摘自文档），模型正在撰写更完整的回答……_",
            "drafting": "✍️ _模型撰写中……（写完后会与来源核对）_"},
 }
 
@@ -57,10 +66,15 @@ def render_model_draft(text: str, language: str) -> tuple[str, list[dict[str, An
 
 
 class SlackAnswerStream:
-    """The agent's progress listener (agent.answer.progress) for one Slack reply in a channel, DM or thread.
+    """The agent's progress listener (agent.answer.progress) for one Slack reply in a channel, DM, thread, or a
+    slash command's private reply.
 
-    `ts` is the placeholder message once posted; the caller replaces it with the final result. A failed
-    chat.update stops further edits (the final result is still posted); nothing here raises into the turn.
+    The first sign of progress posts a placeholder: a short "working" note when the model is asked before any
+    answer exists (routing, tool arguments), or the preliminary (extractive) answer; later progress edits it in
+    place (`chat.update`; through a slash command's response_url, a post with replace_original). `shown` says a
+    placeholder is up, `ts` is its message (None for a response_url, which Slack does not identify); the caller
+    replaces it with the final result. A failed post or edit stops further edits (the final result is still
+    posted); nothing here raises into the turn.
     """
 
     def __init__(self, client: WebClient, target: ReplyTarget, *, interval_s: float = STREAM_UPDATE_INTERVAL_S,
@@ -70,36 +84,56 @@ class SlackAnswerStream:
         self.interval_s = interval_s
         self.clock = clock
         self.ts: str | None = None
+        self.shown = False
         self.language = "en"
         self.updates = 0
+        self._has_answer = False
         self._last_shown_at = 0.0
         self._last_text = ""
         self._editing = True
+        self._posts_left = RESPONSE_URL_PROGRESS_POSTS if target.response_url else None
+
+    def working(self, language: str) -> None:
+        if self.shown:
+            return
+        self.language = language
+        label = stream_labels(language)["working"]
+        self._show(label, [context([label])])
 
     def preliminary(self, result: TurnResult) -> None:
-        if self.ts is not None or self.target.response_url:
+        if self._has_answer:
             return
-        text, blocks = render_preliminary(result)
-        posted = self.client.chat_postMessage(channel=self.target.channel, thread_ts=self.target.thread_ts, text=text,
-                                              blocks=blocks, unfurl_links=False, unfurl_media=False)
-        self.ts = posted.get("ts")
         self.language = result.language
-        self._last_shown_at = self.clock()
+        self._has_answer = self._show(*render_preliminary(result))
 
     def model_text(self, text: str) -> None:
-        if self.ts is None or not self._editing or not text.strip() or text == self._last_text:
+        if not self._has_answer or not self._editing or not text.strip() or text == self._last_text:
             return
-        now = self.clock()
-        if now - self._last_shown_at < self.interval_s:
+        if self.clock() - self._last_shown_at < self.interval_s:
             return
-        notification, blocks = render_model_draft(text, self.language)
+        if self._show(*render_model_draft(text, self.language)):
+            self.updates += 1
+            self._last_text = text
+
+    def _show(self, text: str, blocks: list[dict[str, Any]]) -> bool:
+        """Post the placeholder, or edit it once posted; False (and no more edits) when Slack refuses."""
+        if not self._editing or self._posts_left == 0:
+            return False
         try:
-            self.client.chat_update(channel=self.target.channel, ts=self.ts, text=notification, blocks=blocks)
+            if self.target.response_url:
+                send_ephemeral(self.target.response_url, text, blocks, replace_original=self.shown)
+            elif self.ts is None:
+                posted = self.client.chat_postMessage(channel=self.target.channel, thread_ts=self.target.thread_ts,
+                                                      text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
+                self.ts = posted.get("ts")
+            else:
+                self.client.chat_update(channel=self.target.channel, ts=self.ts, text=text, blocks=blocks)
         except Exception:
-            logger.exception("editing the placeholder %s in %s failed; no more edits until the answer",
-                             self.ts, self.target.channel)
+            logger.exception("showing progress in %s failed; no more edits until the answer", self.target.channel)
             self._editing = False
-            return
-        self.updates += 1
-        self._last_text = text
-        self._last_shown_at = now
+            return False
+        self.shown = True
+        if self._posts_left is not None:
+            self._posts_left -= 1
+        self._last_shown_at = self.clock()
+        return True

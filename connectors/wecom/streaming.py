@@ -26,6 +26,9 @@ class WeComAnswerStream:
             self.sender.deliver(self.user_id, render_turn_result(result))
             self.sent = result  # only once delivered: a failed send leaves the whole reply for the end
 
+    def working(self, language: str) -> None:
+        """Nothing is sent before there is an answer: a WeCom message cannot be taken back or edited."""
+
     def model_text(self, text: str) -> None:
         """The model's text is not shown while it is written (it cannot be taken back)."""
 

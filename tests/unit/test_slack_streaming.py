@@ -8,11 +8,11 @@ from agent.answer.progress import current_progress
 from agent.models import Citation, TurnRequest, TurnResult
 from connectors.slack.context import SlackConnectorContext
 from connectors.slack.models import PendingBlockOrigin, ReplyTarget
-from connectors.slack.render import render_turn_result
+from connectors.slack.render import friendly_error_text, render_turn_result
 from connectors.slack.reply import answer_and_reply
 from connectors.slack.streaming import SlackAnswerStream
 from tests.conftest import TESTDATA_DIR
-from tests.stubs.slack_api import RecordingSlackClient
+from tests.stubs.slack_api import RecordingSlackClient, SlackApiStub
 
 ROLES_FILE = TESTDATA_DIR / "slack" / "roles.yaml"
 THREAD = ReplyTarget(channel="C0SALES001", user_id="U0ZHANGWEI", thread_ts="1700000000.000100")
@@ -103,12 +103,53 @@ def test_without_progress_there_is_exactly_one_message_as_before() -> None:
     assert post.params["text"] == FINAL.answer and client.calls_to("chat.update") == []
 
 
-def test_a_slash_command_reply_is_not_streamed() -> None:
-    target = ReplyTarget(channel="C0SALES001", user_id="U0ZHANGWEI", response_url="http://127.0.0.1:9/response/x")
-    stream = SlackAnswerStream(RecordingSlackClient(), target)  # type: ignore[arg-type]
-    stream.preliminary(EXTRACTIVE)
-    stream.model_text("text")
-    assert stream.ts is None and stream.client.calls == []  # type: ignore[attr-defined]
+def test_a_slash_command_reply_streams_through_its_response_url_within_slacks_five_posts() -> None:
+    many_drafts = tuple("The X3 warranty is 24 months"[:n] for n in range(6, 29, 2))
+    with SlackApiStub() as stub:
+        target = ReplyTarget(channel="C0SALES001", user_id="U0ZHANGWEI", response_url=stub.response_url("slash-1"))
+        client, _agent = reply_with(lambda c: StreamingAgent(c, model_texts=many_drafts), target=target)
+        posts = stub.calls_to("response_url")
+    assert client.calls == []  # nothing in the channel: only the asker sees a slash command's answer
+    # The placeholder, two drafts and the final answer: one post left for a chart notice, and never over five.
+    assert len(posts) == 4 and all(post.params["response_type"] == "ephemeral" for post in posts)
+    assert [post.params["replace_original"] for post in posts] == [False, True, True, True]
+    assert posts[0].params["text"] == EXTRACTIVE.answer and "Preliminary" in str(posts[0].params["blocks"])
+    assert [post.params["text"] for post in posts[1:3]] == list(many_drafts[:2])
+    assert posts[-1].params["text"] == FINAL.answer and "Preliminary" not in str(posts[-1].params["blocks"])
+
+
+class AskingAgent(StreamingAgent):
+    """Asks the model before any answer exists (a routing call), as the agent does where its rules are unsure."""
+
+    def answer_turn(self, request: TurnRequest) -> TurnResult:
+        progress = current_progress()
+        if progress is not None:
+            progress.working("en")
+            self.posts_seen_while_writing.append(len(self.client.calls_to("chat.postMessage")))
+        return super().answer_turn(request)
+
+
+def test_a_working_note_goes_up_while_the_model_is_asked_and_the_answer_replaces_it_in_place() -> None:
+    client, agent = reply_with(AskingAgent)
+    [note] = client.calls_to("chat.postMessage")
+    assert agent.posts_seen_while_writing[0] == 1 and "Working on it" in str(note.params["blocks"])
+    updates = client.calls_to("chat.update")
+    assert {update.params["ts"] for update in updates} == {note.response["ts"]}
+    assert updates[0].params["text"] == EXTRACTIVE.answer and "Preliminary" in str(updates[0].params["blocks"])
+    assert updates[-1].params["text"] == FINAL.answer and updates[-1].params["blocks"] == final_blocks(FINAL)
+
+
+def test_a_turn_that_fails_after_the_placeholder_replaces_it_with_the_friendly_line() -> None:
+    class FailingAgent(StreamingAgent):
+        def answer_turn(self, request: TurnRequest) -> TurnResult:
+            super().answer_turn(request)
+            raise RuntimeError("database is locked")
+
+    client, _agent = reply_with(FailingAgent)
+    [placeholder] = client.calls_to("chat.postMessage")
+    final = client.calls_to("chat.update")[-1]
+    assert final.params["ts"] == placeholder.response["ts"] and "Preliminary" not in str(final.params["blocks"])
+    assert "locked" not in final.params["text"] and final.params["text"] == friendly_error_text("warranty?")
 
 
 def test_a_failed_edit_stops_editing_and_the_answer_is_posted_anew() -> None:

@@ -99,6 +99,22 @@ def test_slack_ends_with_the_extractive_answer_when_the_turn_budget_runs_out(
     assert final["ts"] == placeholder.response["ts"] and final["text"] == no_llm.answer
 
 
+def test_slack_shows_a_working_note_while_the_model_routes_then_the_answer_in_its_place(
+        sample_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fragment = QUESTION.rstrip("？")  # no question form: the rules are unsure and ask the model for the route
+    client = RecordingSlackClient()
+    model = use_model(monkeypatch, streaming_model(json_reply({"route": "knowledge"}), json_reply(GOOD), piece_chars=5))
+    context = SlackConnectorContext(roles_file=ROLES_FILE, stream_update_interval_s=0.0)
+    result = answer_and_reply(context, client, fragment, THREAD, "t-slack-routing")  # type: ignore[arg-type]
+    assert result is not None and result.route == "knowledge" and result.answer == GOOD["answer"]
+    assert model.i == 2  # asked twice: the route, then the answer
+    [note] = client.calls_to("chat.postMessage")
+    assert "处理中" in str(note.params["blocks"])
+    updates = client.calls_to("chat.update")
+    assert {update.params["ts"] for update in updates} == {note.response["ts"]}
+    assert "初步回答" in str(updates[0].params["blocks"]) and updates[-1].params["text"] == GOOD["answer"]
+
+
 def test_slack_without_a_model_posts_exactly_one_message(sample_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     use_model(monkeypatch, None)
     client = RecordingSlackClient()
