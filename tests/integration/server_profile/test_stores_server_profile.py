@@ -85,20 +85,10 @@ def test_checkpointer_setup_and_a_schema_transaction_of_another_process_do_not_d
     statement when it starts. Another process's schema transaction waiting for the schema lock is such a statement:
     with one lock key for both, it waited for the setup and the setup for it, and both hung (Postgres does not see
     that cycle): no process answered. Here the setup queues for its lock first, then a schema transaction."""
-    from sqlalchemy import text
-
-    from agent import service
     from salesbot.database import CHECKPOINT_SCHEMA_LOCK_KEY, SCHEMA_LOCK_KEY, engine_for, schema_transaction
 
     engine = engine_for(server_database)
     errors: list[BaseException] = []
-
-    def set_up_checkpointer() -> None:
-        try:
-            _, pool = service._postgres_saver(server_database)
-            pool.close()
-        except BaseException as error:  # reported below; a thread's exception would otherwise vanish
-            errors.append(error)
 
     def create_tables_meanwhile() -> None:
         try:
@@ -111,7 +101,8 @@ def test_checkpointer_setup_and_a_schema_transaction_of_another_process_do_not_d
     gate.execute(text("SELECT pg_advisory_lock(:a), pg_advisory_lock(:b)"),
                  {"a": SCHEMA_LOCK_KEY, "b": CHECKPOINT_SCHEMA_LOCK_KEY})
     gate.commit()
-    threads = [threading.Thread(target=set_up_checkpointer), threading.Thread(target=create_tables_meanwhile)]
+    threads = [threading.Thread(target=_set_up_checkpointer, args=(server_database, errors)),
+               threading.Thread(target=create_tables_meanwhile)]
     try:
         threads[0].start()
         assert _eventually(lambda: _lock_askers(gate) >= 1), "the setup never asked for its lock"
@@ -130,25 +121,15 @@ def test_two_checkpointer_setups_racing_for_the_schema_lock_both_finish(server_d
     """Two processes starting at once both set the checkpointer up. One waiting in a blocking pg_advisory_lock sits
     in an open statement, and the holder's CREATE INDEX CONCURRENTLY waits for it: both hung for good (seen about
     one start in four). The setup polls for its lock instead, so the holder's migrations never wait for the other."""
-    from sqlalchemy import text
-
-    from agent import service
     from salesbot.database import CHECKPOINT_SCHEMA_LOCK_KEY, engine_for
 
     engine = engine_for(server_database)
     errors: list[BaseException] = []
 
-    def set_up_checkpointer() -> None:
-        try:
-            _, pool = service._postgres_saver(server_database)
-            pool.close()
-        except BaseException as error:  # reported below; a thread's exception would otherwise vanish
-            errors.append(error)
-
     gate = engine.connect()  # holds the key until both setups are waiting, so that they race for it
     gate.execute(text("SELECT pg_advisory_lock(:key)"), {"key": CHECKPOINT_SCHEMA_LOCK_KEY})
     gate.commit()
-    threads = [threading.Thread(target=set_up_checkpointer) for _ in range(2)]
+    threads = [threading.Thread(target=_set_up_checkpointer, args=(server_database, errors)) for _ in range(2)]
     try:
         for thread in threads:
             thread.start()
@@ -163,6 +144,17 @@ def test_two_checkpointer_setups_racing_for_the_schema_lock_both_finish(server_d
     assert not errors, errors
     with engine.connect() as connection:  # the migrations ran once and completely
         assert int(connection.execute(text("SELECT count(*) FROM checkpoint_migrations")).scalar() or 0) > 0
+
+
+def _set_up_checkpointer(database_url: str, errors: list[BaseException]) -> None:
+    """One process's checkpointer setup, in a thread; its failure goes to `errors` (it would otherwise vanish)."""
+    from agent import service
+
+    try:
+        _, pool = service._postgres_saver(database_url)
+        pool.close()
+    except BaseException as error:
+        errors.append(error)
 
 
 def _eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
