@@ -220,17 +220,20 @@ def build_bulk_chunks(size: int, docs_per: int = 20) -> float:
 
 
 def query_embedding_p50_ms(queries: list[str]) -> float:
-    """p50 of the query embedding alone (the embedder the search uses): the part of a search no index size
-    changes, and on loaded cores the part that varies most."""
+    """p50 of the query embedding alone, of the text the search embeds (the question and its glossary terms):
+    the part of a search no index size changes, and on loaded cores the part that varies most."""
     from knowledge.base import get_knowledge_base
+    from knowledge.retriever import analyze_query, dense_query_text
 
-    embedder = get_knowledge_base().embedder
+    kb = get_knowledge_base()
+    embedder = kb.embedder
     if embedder is None:
         return 0.0
     values = []
     for query in queries:
+        text = dense_query_text(analyze_query(query, kb), embedder.multilingual)
         started = time.perf_counter()
-        embedder.embed_query(query)
+        embedder.embed_query(text)
         values.append((time.perf_counter() - started) * 1000)
     return statistics.median(values)
 
