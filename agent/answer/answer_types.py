@@ -73,6 +73,7 @@ _VALUE_PATTERNS: dict[AnswerType, re.Pattern[str]] = {
         r"\b\d{1,2}:\d{2}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?"
         r"(?:,?\s+\d{4})?\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\s+\d{4}\b",
         re.I),
+    AnswerType.QUANTITY: re.compile(r"\d"),
     AnswerType.NAME: re.compile(r"(?<![A-Za-z])[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)+|[（(]?[甲乙丙][方]|"
                                 r"(?:有限|股份)?公司|[省市区县]|\b(?:Ltd|Inc|LLC|SIA|GmbH|AB|AS)\b"),
     AnswerType.LIST: re.compile(r"[、，,;；].+[、，,;；]"),
@@ -98,33 +99,12 @@ def is_yes_no_question(question: str) -> bool:
     return bool(_YES_NO_EN.match(question) or _YES_NO_ZH.search(question))
 
 
-# A count: a number standing on its own ("256只", "at least 20 sensors", "twelve"), not a digit inside a code or a
-# product name ("G5", "IP67", "M6") and not a clause number opening the text ("6.2 ", "(3)").
-_COUNT = re.compile(r"(?<![A-Za-z0-9.])\d[\d,]*(?:\.\d+)?|"
-                    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-                    r"hundred|thousand|million)\b", re.I)
-_ITEM_NUMBER = re.compile(r"^\W*(?:\d+(?:\.\d+)*[.)、]?\s*(?=[A-Z\u4e00-\u9fff])|[（(]\d+[)）])")
-# Values that are a figure of another type: "24 months" answers "how long", not "how many".
-_NOT_COUNTS = (AnswerType.DURATION, AnswerType.DATE, AnswerType.PERCENTAGE, AnswerType.AMOUNT)
-
-
 def value_spans(text: str, kind: AnswerType) -> list[tuple[int, int]]:
     """Where the text holds a value of this type (character spans); yes/no values are stated polarity."""
     if kind is AnswerType.YES_NO:
         return [(0, len(text))] if stated_polarity(text) is not None else []
-    if kind is AnswerType.QUANTITY:
-        return _count_spans(text)
     pattern = _VALUE_PATTERNS.get(kind)
     return [match.span() for match in pattern.finditer(text)] if pattern else []
-
-
-def _count_spans(text: str) -> list[tuple[int, int]]:
-    """Numbers that are counts: outside the values of the other figure types, codes and a leading clause number."""
-    taken = [span for other in _NOT_COUNTS for span in value_spans(text, other)]
-    item = _ITEM_NUMBER.match(text)
-    start = item.end() if item else 0
-    return [match.span() for match in _COUNT.finditer(text) if match.start() >= start
-            and not any(low <= match.start() < high for low, high in taken)]
 
 
 # A value that answers a question of another type: an amount is often stated as a share of the price.

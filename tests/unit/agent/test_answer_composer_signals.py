@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent.answer.answer_types import AnswerType, asked_types, type_match, value_spans
+from agent.answer.answer_types import AnswerType, asked_types, value_spans
 from agent.answer.extractive import unit_scores
 from agent.answer.params import ComposerParams
 from agent.answer.question import QuestionProfile, QuestionTerm
@@ -107,30 +107,3 @@ def test_the_refusal_threshold_balances_both_kinds_of_error() -> None:
     assert 0.2 < threshold < 0.3
     assert (accuracy, answerable_refused, unanswerable_answered) == (1.0, 0, 0)
     assert balanced_accuracy([(False, True), (False, False), (True, True), (True, False)]) == 0.5
-
-
-def test_a_count_is_a_number_standing_on_its_own_not_a_code_or_another_figure() -> None:
-    """'How many' wants a count: the digit of a product code, a duration and a leading clause number are none."""
-    def counts(text: str) -> list[str]:
-        return [text[start:end] for start, end in value_spans(text, AnswerType.QUANTITY)]
-
-    assert counts("One hub takes at most 128 Z4 probes.") == ["One", "128"]
-    assert counts("最多接入64只探头") == ["64"]
-    assert counts("Warranty: 18 months for the H7 hub and 6 months for the Z4 probe.") == []
-    assert counts("| Item | Z4 probe |\n| Protection | IP65 |") == []
-    assert counts("4.3 The Distributor keeps at least 15 probes in stock.") == ["15"]
-    assert counts("Sampling up to 12.8 kHz") == ["12.8"]
-
-
-def test_how_many_prefers_the_unit_stating_a_count_over_one_stating_a_duration() -> None:
-    """Both units name the asked product; only one says how many."""
-    profile = QuestionProfile(text="How many Z4 probes can one H7 hub take?",
-                              terms=(QuestionTerm("z4", ("z4",), 2.0, identifier=True),
-                                     QuestionTerm("probe", ("probe",), 1.0)),
-                              types=asked_types("How many Z4 probes can one H7 hub take?"))
-    warranty, capacity = "Warranty: 18 months for the H7 hub and 6 months for the Z4 probe.", \
-        "One H7 hub takes at most 128 Z4 probes."
-    candidates = [_candidate(quote, lexical=0.5, dense=0.8, answer_type=type_match(quote, profile.types))
-                  for quote in (warranty, capacity)]
-    scores = unit_scores(candidates, ComposerParams(type_weight=0.5))
-    assert scores[1] > scores[0]
