@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from knowledge.embeddings import Embedder, embedding_fingerprint, load_embedder
@@ -14,8 +13,8 @@ from knowledge.graph import AliasMatcher, all_aliases
 from knowledge.lexical import LexicalIndex
 from knowledge.registry import EntityRegistry
 from knowledge.store import ChromaChunkStore
-from knowledge.tables import IndexState, KnowledgeChunk, KnowledgeTable
-from salesbot.database import dialect_insert, engine_for, schema_transaction
+from knowledge.tables import IndexState, KnowledgeChunk
+from salesbot.database import dialect_insert, engine_for, upgrade_schema
 from salesbot.settings import Settings, get_settings, on_reset
 
 
@@ -30,9 +29,7 @@ class KnowledgeBase:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: Engine = engine_for(settings.database_url or f"sqlite:///{settings.graph_db_path}")
-        with schema_transaction(self.engine) as connection:
-            KnowledgeTable.metadata.create_all(connection)
-            _add_missing_entity_columns(connection)
+        upgrade_schema(self.engine, "knowledge")
         self._lock = threading.RLock()
         self._lexical: tuple[int, LexicalIndex] | None = None
         self._matcher: tuple[int, AliasMatcher, dict[str, list[str]]] | None = None
@@ -104,15 +101,6 @@ class KnowledgeBase:
     def entity_registry(self) -> EntityRegistry:
         """The registry every layer asks (graph + SALESBOT_ENTITIES_FILE + registered outside sources)."""
         return EntityRegistry(self.session, self.generation, self.settings.entities_file)
-
-
-def _add_missing_entity_columns(connection: Connection) -> None:
-    """Knowledge stores made before entities had `key` and `attributes` get the columns (empty values)."""
-    columns = {column["name"] for column in inspect(connection).get_columns("entities")}
-    if "key" not in columns:
-        connection.execute(text("ALTER TABLE entities ADD COLUMN key VARCHAR NOT NULL DEFAULT ''"))
-    if "attributes" not in columns:
-        connection.execute(text("ALTER TABLE entities ADD COLUMN attributes JSON NOT NULL DEFAULT '{}'"))
 
 
 _instance: KnowledgeBase | None = None

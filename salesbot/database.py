@@ -2,7 +2,7 @@
 
 With SALESBOT_DATABASE_URL set (the server profile), every store asks `database_url_or_file` and lands in that
 one database; the helpers below keep their SQL the same on SQLite and Postgres (conflict-tolerant inserts,
-schema creation under a lock several processes may race for).
+schema migrations under a lock several processes may race for).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from salesbot.settings import get_settings, on_reset
 
-# Key of the Postgres advisory lock held while creating tables: CREATE TABLE IF NOT EXISTS from two processes at
-# once can still fail on the pg_type unique index, so schema creation is serialised across processes.
+# Key of the Postgres advisory lock held while migrating tables: CREATE TABLE IF NOT EXISTS from two processes at
+# once can still fail on the pg_type unique index, so schema migrations are serialised across processes.
 SCHEMA_LOCK_KEY = 0x5A1E5B07
 # Key of the lock around the LangGraph checkpointer's own migrations. A key of its own: they include CREATE INDEX
 # CONCURRENTLY, which waits for every transaction running a statement when it starts: under SCHEMA_LOCK_KEY it
@@ -29,8 +29,10 @@ SCHEMA_LOCK_KEY = 0x5A1E5B07
 CHECKPOINT_SCHEMA_LOCK_KEY = 0x5A1E5B08
 
 _engines: dict[str, Engine] = {}
-_tables_created: set[str] = set()
 _engines_lock = threading.Lock()
+# (database URL, store) pairs whose schema this process has brought to head; _schema_lock serialises threads.
+_schemas_current: set[tuple[str, str]] = set()
+_schema_lock = threading.Lock()
 
 
 def engine_for(url: str) -> Engine:
@@ -91,11 +93,29 @@ def schema_transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
-def create_tables(engine: Engine, metadata: MetaData | None = None) -> None:
-    """Create every table of this metadata (default: the sales models) that is missing; idempotent and safe
-    when several processes start at once."""
-    with schema_transaction(engine) as connection:
-        (metadata if metadata is not None else SQLModel.metadata).create_all(connection)
+def upgrade_schema(engine: Engine, store: str) -> None:
+    """Bring one store's tables (salesbot.migrations: sales, knowledge, connector_events, slack, wecom) to its newest
+    migration: once per process per URL, and safe when several processes start at once.
+
+    A database already at head costs one SELECT of its version table, without the lock or importing Alembic (cold
+    start). Otherwise Alembic runs on the connection of a `schema_transaction`, so the lock is held from before the
+    version table is read until the upgrade commits: a second process waits, then finds the database at head.
+    A database made by `create_all` before migrations existed is adopted by the baselines (see salesbot.migrations).
+    """
+    from salesbot.migrations import STORE_HEADS, current_revision
+
+    key = (engine.url.render_as_string(hide_password=False), store)
+    with _schema_lock:
+        if key in _schemas_current:
+            return
+        with engine.connect() as connection:
+            at_head = current_revision(connection, store) == STORE_HEADS[store]
+        if not at_head:
+            from salesbot.migrations import upgrade_to_head
+
+            with schema_transaction(engine) as connection:
+                upgrade_to_head(connection, store)
+        _schemas_current.add(key)
 
 
 def dialect_insert(engine: Engine, table: Table) -> Any:
@@ -127,17 +147,13 @@ def upsert(engine: Engine, table: Table) -> Any:
 
 
 def sales_engine() -> Engine:
-    """The engine of the configured sales database, with its tables created once per process.
+    """The engine of the configured sales database, its tables migrated to head once per process.
 
-    Creating under the lock matters: concurrent first turns (Slack, WeCom) would otherwise race on
+    Migrating under the lock matters: concurrent first turns (Slack, WeCom) would otherwise race on
     CREATE TABLE and fail with "table already exists".
     """
-    url = get_settings().sales_database_url
-    engine = engine_for(url)
-    with _engines_lock:
-        if url not in _tables_created:
-            create_tables(engine)
-            _tables_created.add(url)
+    engine = engine_for(get_settings().sales_database_url)
+    upgrade_schema(engine, "sales")
     return engine
 
 
@@ -148,4 +164,5 @@ def reset_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
-        _tables_created.clear()
+    with _schema_lock:
+        _schemas_current.clear()

@@ -16,7 +16,7 @@ from typing import Literal
 from sqlalchemy import Column, Float, MetaData, String, Table, delete, func, select
 from sqlalchemy.engine import Engine
 
-from salesbot.database import create_tables, engine_for, insert_ignoring_conflicts
+from salesbot.database import engine_for, insert_ignoring_conflicts, upgrade_schema
 from salesbot.settings import Settings, get_settings
 
 EventSource = Literal["slack", "wecom"]
@@ -26,10 +26,10 @@ RETENTION_SECONDS = 7 * 24 * 3600
 PRUNE_EVERY_N_CLAIMS = 500
 
 # Its own metadata: the table goes where the store is (its SQLite file or the server database), not with the
-# sales models.
-_metadata = MetaData()
+# sales models. Its migrations (salesbot/migrations/versions/connector_events) create it.
+metadata = MetaData()
 handled_events = Table(
-    "handled_events", _metadata,
+    "handled_events", metadata,
     Column("source", String, primary_key=True),
     Column("event_key", String, primary_key=True),
     Column("first_seen", Float, nullable=False),
@@ -55,7 +55,7 @@ class EventDedupeStore:
             self.database_path.parent.mkdir(parents=True, exist_ok=True)
             database_url = f"sqlite:///{self.database_path}"
         self._engine: Engine = engine_for(database_url)
-        create_tables(self._engine, _metadata)
+        upgrade_schema(self._engine, "connector_events")
         self._claims_since_prune = 0
         self._prune()
 

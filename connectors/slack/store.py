@@ -15,38 +15,39 @@ from typing import Any
 from sqlalchemy import Column, Float, MetaData, String, Table, Text, text
 from sqlalchemy.engine import Engine
 
-from salesbot.database import create_tables, engine_for, insert_ignoring_conflicts, upsert
+from salesbot.database import engine_for, insert_ignoring_conflicts, upgrade_schema, upsert
 from salesbot.settings import get_settings
 from tools.gate.models import ActionView
 
 # Proposals older than this are not expected to be decided from Slack any more.
 MESSAGE_RETENTION_SECONDS = 30 * 24 * 3600
 
-# Its own metadata: these tables go where the store is, never into the sales models' create_all.
-_metadata = MetaData()
+# Its own metadata: these tables go where the store is, never with the sales models. Its migrations
+# (salesbot/migrations/versions/slack) create them; tests/unit/test_migrations.py checks that the two agree.
+metadata = MetaData()
 pending_action_snapshots = Table(
-    "slack_pending_action_snapshots", _metadata,
+    "slack_pending_action_snapshots", metadata,
     Column("action_id", String, primary_key=True),
     Column("args_json", Text, nullable=False),
     Column("summary", Text, nullable=False),
     Column("saved_at", Float, nullable=False),
 )
 posted_messages = Table(
-    "slack_posted_messages", _metadata,
+    "slack_posted_messages", metadata,
     Column("channel", String, primary_key=True),
     Column("ts", String, primary_key=True),
     Column("blocks_json", Text, nullable=False),
     Column("saved_at", Float, nullable=False),
 )
 action_messages = Table(
-    "slack_action_messages", _metadata,
+    "slack_action_messages", metadata,
     Column("action_id", String, primary_key=True),
     Column("channel", String, primary_key=True),
     Column("ts", String, primary_key=True),
 )
 # Threads the bot has replied in: a file shared there later, without an @mention, is meant for the bot too.
 bot_threads = Table(
-    "slack_bot_threads", _metadata,
+    "slack_bot_threads", metadata,
     Column("channel", String, primary_key=True),
     Column("thread_ts", String, primary_key=True),
     Column("saved_at", Float, nullable=False),
@@ -71,7 +72,7 @@ class SlackConnectorStore:
             self.database_path = Path(database_path) if database_path else default_store_path()
             self.database_path.parent.mkdir(parents=True, exist_ok=True)
         self._engine: Engine = engine_for(server_url or f"sqlite:///{self.database_path}")
-        create_tables(self._engine, _metadata)
+        upgrade_schema(self._engine, "slack")
         with self._engine.begin() as connection:
             connection.execute(
                 text("DELETE FROM slack_posted_messages WHERE saved_at < :cutoff"),

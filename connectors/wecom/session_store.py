@@ -11,12 +11,13 @@ from sqlalchemy import Column, Float, MetaData, String, Table, Text, delete, sel
 from sqlalchemy.engine import Engine
 from wechatpy.session import SessionStorage
 
-from salesbot.database import create_tables, engine_for, upsert
+from salesbot.database import engine_for, upgrade_schema, upsert
 from salesbot.settings import Settings, get_settings
 
-_metadata = MetaData()
+# Created by this store's migrations (salesbot/migrations/versions/wecom), which must match it.
+metadata = MetaData()
 wechatpy_session = Table(
-    "wechatpy_session", _metadata,
+    "wechatpy_session", metadata,
     Column("key", String, primary_key=True),
     Column("value", Text, nullable=False),
     Column("expires_at", Float),
@@ -44,7 +45,7 @@ class SqlSessionStorage(SessionStorage):
             self.database_path.parent.mkdir(parents=True, exist_ok=True)
             database_url = f"sqlite:///{self.database_path}"
         self._engine: Engine = engine_for(database_url)
-        create_tables(self._engine, _metadata)
+        upgrade_schema(self._engine, "wecom")
 
     @classmethod
     def for_settings(cls, settings: Settings | None = None) -> SqlSessionStorage:

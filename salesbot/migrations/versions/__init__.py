@@ -1,0 +1,1 @@
+"""Revision scripts, one folder (one history) per store."""
