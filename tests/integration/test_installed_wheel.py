@@ -49,6 +49,18 @@ def test_every_package_imports_from_the_installed_wheel(installed_wheel: Path, t
         found["commands"] = sorted([command.name or command.callback.__name__ for command in app.registered_commands]
                                    + [group.name for group in app.registered_groups])
         found["sample_files"] = len(list(Path(samples.__file__).parent.rglob("*.md")))
+        # the migrations ship too: every store's history runs from the wheel (no alembic.ini, no source tree)
+        import tempfile
+        from salesbot.database import engine_for, upgrade_schema
+        from salesbot.migrations import MIGRATIONS_DIR, STORE_HEADS, current_revision
+        found["migrations"] = str(MIGRATIONS_DIR)
+        found["template"] = (MIGRATIONS_DIR / "script.py.mako").is_file()
+        engine = engine_for(f"sqlite:///{{Path(tempfile.mkdtemp()) / 'stores.db'}}")
+        with engine.connect() as connection:
+            for store in STORE_HEADS:
+                upgrade_schema(engine, store)
+            found["revisions"] = {{store: current_revision(connection, store) for store in STORE_HEADS}}
+        found["heads"] = STORE_HEADS
         print(json.dumps(found))
     """)
     completed = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
@@ -58,6 +70,8 @@ def test_every_package_imports_from_the_installed_wheel(installed_wheel: Path, t
         assert found[name].startswith(str(installed_wheel)), f"{name} imported from {found[name]}"
     assert {"ask", "search", "ingest", "sql", "tasks", "eval", "demo"} <= set(found["commands"])
     assert found["sample_files"] >= 10  # the demo company's documents ship in the wheel
+    assert found["migrations"].startswith(str(installed_wheel)) and found["template"]
+    assert found["revisions"] == found["heads"]  # every store's migrations ran from the installed wheel
 
 
 def test_no_other_distribution_claims_our_top_level_names() -> None:
