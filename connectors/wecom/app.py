@@ -45,6 +45,7 @@ from salesbot.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/wecom/callback"
+HEALTH_PATH = "/healthz"
 DEFAULT_WORKER_THREADS = 4
 SHUTDOWN_GRACE_S = 60.0
 MAX_CALLBACK_BODY_BYTES = 1_000_000  # WeCom callbacks are a few KB; refuse anything absurd before decrypting
@@ -180,6 +181,11 @@ def create_wecom_app(
     app = FastAPI(title="salesbot WeCom callback", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.wecom_service = service
+
+    @app.get(HEALTH_PATH)
+    def health() -> Response:
+        """Liveness for a load balancer in front of several processes (and tests); the stores opened at creation."""
+        return PlainTextResponse("ok")
 
     @app.get(CALLBACK_PATH)
     def verify_callback_url(request: Request) -> Response:

@@ -119,6 +119,13 @@ def test_url_verification_with_the_documented_urlencoded_and_raw_echostr() -> No
     assert (raw.status_code, raw.text) == (200, verify["expected_echo_plaintext"])
 
 
+def test_health_endpoint_answers_for_a_load_balancer() -> None:
+    _app, server = serve(settings_for("tencent_xml"))
+    with server as base_url:
+        response = httpx.get(f"{base_url}/healthz", timeout=10)
+    assert (response.status_code, response.text) == (200, "ok")
+
+
 def test_url_verification_with_a_wrong_nonce_or_missing_parameters_is_refused() -> None:
     bad = VECTORS["wechatpy"]["verify_url_bad_nonce_must_fail"]
     _app, server = serve(settings_for("wechatpy"), clock=pinned_clock(bad["timestamp"]))
