@@ -186,12 +186,15 @@ def parse_screenshot(path: Path) -> list[Turn]:
         raise CoachInputError(f"could not read text from the image {path.name} / 无法识别图片文字") from error
     width = float(getattr(result, "width", 0) or 0)
     turns: list[Turn] = []
+    previous: tuple[bool, float, float] | None = None  # (right, bottom, height) of the last line read
     for item in getattr(result, "lines", []):
         text = str(getattr(item, "text", "")).strip()
         if not text:
             continue
         box = getattr(item, "box", None)
-        right = bool(box and width and (float(box[0]) + float(box[2])) / 2 > width / 2)
+        right = _is_right_hand(box, width, previous)
+        if box:
+            previous = (right, float(box[3]), float(box[3]) - float(box[1]))
         side: Literal["rep", "customer", "unknown"] = "rep" if right else "customer"
         speaker = "me" if right else "customer"
         if turns and turns[-1].side == side:  # wrapped lines of one bubble
@@ -199,6 +202,27 @@ def parse_screenshot(path: Path) -> list[Turn]:
             continue
         turns.append(Turn(line=len(turns) + 1, speaker=speaker, text=text, side=side))
     return turns
+
+
+def _is_right_hand(box: tuple[float, ...] | None, width: float, previous: tuple[bool, float, float] | None) -> bool:
+    """Whether an OCR line sits in a right-hand (the rep's) bubble.
+
+    A line in one half is that half's. A bubble wide enough to span the middle with about equal margins (a long
+    message wrapped to the bubble's full width) says nothing by position: it belongs to the line just above it
+    when that line is close (the sender's name over the bubble, or its wrapped first line), else to the side of
+    the smaller margin.
+    """
+    if not box or not width:
+        return False
+    left, top, right_edge = float(box[0]), float(box[1]), float(box[2])
+    if right_edge <= width / 2 or left >= width / 2:
+        return left >= width / 2
+    left_margin, right_margin = left, width - right_edge
+    if abs(left_margin - right_margin) < 0.1 * width and previous is not None:
+        previous_right, previous_bottom, previous_height = previous
+        if top - previous_bottom < previous_height:
+            return previous_right
+    return (left + right_edge) / 2 > width / 2
 
 
 def read_conversation(path: Path) -> Conversation:
