@@ -7,17 +7,19 @@ import re
 from knowledge.base import get_entity_registry
 from salesbot.text import detect_language
 from tools.coach.models import CoachCard, CompetitorPrice, Conversation, Evidence, Objection, Turn
+from tools.coach.objections import objection_types
 from tools.sales.customers import find_customer_in_text
 from tools.sales.opportunity import find_budget, find_stage
 
 # A customer turn raises price when it names price (asks, pushes, complains); general zh + en cue words.
 # 贵 alone is "expensive", but 贵公司/贵司/贵方 is the polite "your company".
-PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低价|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
+PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低(?:价|多少|能给|能到)|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
                           r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|"
                           r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
                           r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|"
                           r"expensive|pricey|ballpark|best price|better price|come down|wiggle room|"
-                          r"per (?:unit|device|piece|seat|licen[cs]e)|(?:a|some|the) (?:number|figure)s?)\b", re.I)
+                          r"per (?:unit|device|piece|seat|licen[cs]e)|(?:a|some|the|their|your|any) (?:number|figure)s?|"
+                          r"(?:run|set) us(?: back)?)\b", re.I)
 QUOTE_REQUEST_RE = re.compile(r"报个价|报价单|出个报价|提供报价|给.{0,6}报价|发.{0,4}报价|\b(?:send (?:us |me )?a quote|"
                               r"quotation|formal quote)\b", re.I)
 _QUESTION_FORM_RE = re.compile(r"[?？]|吗|呢|多少|能不能|可不可以|可以|请|吧|\b(?:what|how|can|could|would|please|share|"
@@ -41,8 +43,11 @@ _DISCOUNT_OFFER_RE = re.compile(r"(?:可以|能|给您|给你们)(?:给|打|做|
                                 r"\b(?:can|could|will) (?:offer|give) (?:you )?(?:a |an )?(?:\w+ )?discount\b", re.I)
 _PRICE_COMMITMENT_RE = re.compile(r"(?:今天|明天|马上|稍后|会后|下午|晚上|尽快|周[一二三四五六日]|下周[一二三四五六日]?).{0,8}"
                                   r"(?:发|给|出).{0,6}(?:报价|价格)|报价单?.{0,6}(?:发|给)|"
-                                  r"\b(?:i'll|we'll|i will|we will) send (?:you )?(?:the |a |our )?(?:formal )?"
-                                  r"(?:quote|quotation|pricing|price)", re.I)
+                                  r"\b(?:i'll|we'll|i will|we will) (?:send|have|get|email) (?:you )?(?:the |a |our )?"
+                                  r"(?:formal |full |final )?(?:quote|quotation|pricing|price|numbers|figures)", re.I)
+# A bare yes to a quote request with a time on it ("Will do today", "好的，今天发您") commits to sending it.
+_AGREES_RE = re.compile(r"^(?:好的?|行|可以|没问题|收到|马上)|\b(?:will do|sure|of course|absolutely|no problem|ok(?:ay)?|"
+                        r"certainly|yes)\b", re.I)
 # Deferring the price ("回头再说", "let me check", "we'll get back to you") is no commitment even when it says 报价.
 _PRICE_DEFERRAL_RE = re.compile(r"回头再|后面再|以后再|再说|再讲|再谈|再议|先看看|等方案|方案出来|不好说|看情况|看配置|看需求|"
                                 r"商量一下|请示|问问公司|\b(?:let me check|get back to you|circle back|depends on|"
@@ -50,42 +55,38 @@ _PRICE_DEFERRAL_RE = re.compile(r"回头再|后面再|以后再|再说|再讲|�
 _COMMITMENT_TIME_RE = re.compile(r"今天|明天|马上|稍后|会后|今晚|下午|晚上|尽快|周[一二三四五六日]|下周|\b(?:today|tomorrow|tonight|"
                                  r"this (?:morning|afternoon|evening|week)|by (?:monday|tuesday|wednesday|thursday|friday|"
                                  r"end of (?:day|week)|eod)|within \d+ (?:hours|days))\b", re.I)
-# After-sales "support" needs a service word next to it, so "is that supported?" stays a compatibility question.
-_OBJECTION_LEXICON: list[tuple[str, re.Pattern[str]]] = [
-    ("price", re.compile(r"太贵|贵了|偏高|价格高|超预算|预算不够|预算有限|预算只有|预算就|\b(?:too expensive|expensive|"
-                         r"too high|over budget|over our budget|budget is tight)\b", re.I)),
-    ("compatibility", re.compile(r"兼容|对接|集成|接口|接入|适配|\b(?:compatib\w*|integrat\w*|interface|HL7|API|"
-                                 r"(?:is|are) (?:that|it|this|they) supported|does it support|support for our|"
-                                 r"work with our)\b", re.I)),
-    ("delivery", re.compile(r"交期|交货|到货|发货|供货|交付|\b(?:delivery|deliver|lead time|ship\w*)\b", re.I)),
-    ("after_sales", re.compile(r"售后|维修|保修|维保|响应时间|\b(?:after-sales|(?:technical|customer) support|"
-                               r"support (?:team|contract|response)|warranty|repairs?|maintenance|service level|SLA)\b",
-                               re.I)),
-]
-_COMPETITOR_CONCERN_RE = re.compile(r"更便宜|便宜|低|报价|报了|报的|比你们|对比|考虑|\b(?:cheaper|offered|quoted|"
-                                    r"compar\w*|considering)\b", re.I)
 _CLASSIFIERS = r"台|套|个|件|只|支|块|路|units?\b|pcs\b|devices?\b|sets?\b"
 _CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "¥": "CNY", "￥": "CNY", "usd": "USD", "eur": "EUR", "rmb": "CNY", "cny": "CNY"}
-_AMOUNT_RE = re.compile(r"(?:[¥￥$]|RMB|CNY|USD)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*(?P<unit>万元|万|千|元|块|k\b|K\b)?")
+_AMOUNT_RE = re.compile(r"(?:[¥￥$€]|RMB|CNY|USD|EUR)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*(?P<unit>万元|万|千|元|块|k\b|K\b)?")
+_CURRENCY_MARK_RE = re.compile(r"[¥￥$€]|RMB|CNY|USD|EUR|euros?\b|dollars?\b", re.I)
+# "6900一台", "€150 apiece", "才3500", "came in at 2,450": a figure with no unit or currency that still is a price.
+_PER_UNIT_AFTER_RE = re.compile(r"\s*(?:[一每]\s*(?:台|套|个|件|只|支)|/\s*(?:台|套|个|unit)|(?:per|a|each) (?:unit|piece|device|"
+                                r"sensor|gateway|monitor|pump)|each\b|apiece\b)", re.I)
+_QUOTING_VERB_BEFORE_RE = re.compile(r"(?:才|只要|只卖|报了?|报价|报的|开价|卖|\b(?:quoted|charges?|offered|came in at|priced at|"
+                                     r"at)\b)\s*(?:us\s*)?(?:[¥￥$€]|RMB|CNY|USD|EUR)?\s*$", re.I)
 _UNIT = {"万元": 10_000, "万": 10_000, "千": 1000, "k": 1000, "元": 1, "块": 1}
 _ZH_MONTH = r"(?:\d{1,2}|[一二三四五六七八九十]|十[一二])月份?"
+_EN_MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
 _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下周[一二三四五六日天]?|下季度|年底|年前|年内|月底|季度末|"
                           + _ZH_MONTH + r"|Q[1-4]).{0,12}"
-                          r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|之前|以前|前))|"
+                          r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|开业|投产|开通|验收|竣工|之前|以前|前))|"
                           r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before \w+|"
                           r"by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|\w+ \d{1,2}\b)|"
-                          r"within \d+ (?:days|weeks|months)|\d+(?:-\d+)? (?:weeks|months) from)\b|"
+                          r"within \d+ (?:days|weeks|months)|\d+(?:-\d+)? (?:weeks|months) from|"
+                          r"(?:(?:on|by|before|from|starts?|opens?|until) )?(?:" + _EN_MONTH + r") \d{1,2}(?:st|nd|rd|th)?|"
+                          r"(?:(?:on|by|before|from|starts?|opens?|until) )?\d{1,2}(?:st|nd|rd|th)? (?:" + _EN_MONTH + r"))\b|"
                           r"\d+\s*(?:天|周|个月)内", re.I)
 _DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|总监|总|处长|科长|经理))(?:.{0,8})(?:拍板|决定|说了算|签字|审批|定)|"
                                 r"(?:拍板|决定|签字)的?(?:是|人是)(?P<who2>[\u4e00-\u9fff]{1,6})|"
                                 r"\b(?P<who3>(?:our |the )?(?:CFO|CEO|CTO|COO|director|VP|head of \w+|[A-Z][a-z]+ [A-Z][a-z]+))"
-                                r",?\s+(?:makes the (?:final )?(?:call|decision)|decides|signs off|has the final say|"
+                                r",?\s+(?:who )?(?:makes the (?:final )?(?:call|decision)|decides|signs off|has the final say|"
                                 r"approves|will decide|will sign)", re.I)
 # The speaker names themself as the one who decides ("我这边定了就行", "I make the call").
 _SELF_DECIDES_RE = re.compile(r"我(?:这边|来)?(?:定了?就行|说了算|拍板|来定|决定就行)|\bI (?:make the (?:final )?call|decide|sign off|"
                               r"have the final say)\b", re.I)
 _LEADING_FILLER_RE = re.compile(r"^(?:最后|最终|还是|还要|需要|要|得|由|是|让|请|等|我们|咱们|我方|贵方)+")
 _NAMED_PERSON_RE = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b")
+_APPOSITIVE_NAME_RE = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+),\s+(?:(?:our|the|their)\s+(?:[a-z]+\s+){0,3})?$")
 # Discovery questions mark the rep's side when no id or sales-DB name does.
 _DISCOVERY_RE = re.compile(r"预算|需求|几台|多少台|什么时候|时间表|谁来决定|决策|用在|\b(?:budget|how many|timeline|"
                            r"who decides|decision|requirements?|use case|what are you looking for)\b", re.I)
@@ -94,10 +95,11 @@ _REP_LABEL_RE = re.compile(r"销售|客户经理|^(?:我|me)$|\b(?:sales|rep|acc
 _CUSTOMER_LABEL_RE = re.compile(r"客户|采购|\b(?:customer|client|buyer|procurement)\b", re.I)
 # What a vendor says ("our X", an offer, a follow-up promise) and what a buyer says ("your price", "we need N").
 _REP_CUE_RE = re.compile(r"我们的(?:产品|方案|设备)?|我(?:会|来)?(?:把|安排|整理|准备|约)|给您|可以给到|可以做到|能给到|"
-                         r"\b(?:our (?:\w+ )?(?:product|solution|price|list price|team)|we can offer|i'll (?:send|prepare|set "
-                         r"up|get back)|we can support)\b", re.I)
+                         r"\b(?:our (?:\w+ )?(?:product|solution|price|list price|team)|we can offer|(?:i'll|i will|let me) (?:send|"
+                         r"prepare|set up|get back|have|include|put together|share)|we can support)\b", re.I)
 _CUSTOMER_CUE_RE = re.compile(r"你们|贵公司|我们(?:需要|大概要|要|计划|想|拟)|\b(?:your (?:price|product|quote|pricing)|"
-                              r"we(?:'d| would)? need|we are looking|we're looking|our budget)\b", re.I)
+                              r"we(?:'d| would)? need|we are looking|we're looking|our budget|our (?:legacy|existing|current|old) (?:\w+ )?"
+                              r"(?:systems?|RTUs?|PLCs?|equipment|devices|software|platform|sites?|plants?))\b", re.I)
 
 
 def _name_key(name: str) -> str:
@@ -227,6 +229,11 @@ def _answers_price(text: str) -> bool:
     return bool(_COMMITMENT_TIME_RE.search(text)) or not _PRICE_DEFERRAL_RE.search(text)
 
 
+def _agrees_with_time(text: str) -> bool:
+    """A yes with a time and no deferral: to a quote request, that is the promise to send it."""
+    return bool(_AGREES_RE.search(text) and _COMMITMENT_TIME_RE.search(text)) and not _PRICE_DEFERRAL_RE.search(text)
+
+
 def _raises_price(text: str, price_on_table: bool) -> bool:
     """The customer asks about, pushes on or complains about price, or counters with a competitor's price.
 
@@ -264,7 +271,9 @@ def price_raises(turns: list[Turn]) -> list[tuple[Turn, bool]]:
         if raising is not None:
             price_on_table = True
             if rep_turns:
-                raises.append((raising, any(_answers_price(turn.text) for turn in rep_turns)))
+                quote_requested = bool(QUOTE_REQUEST_RE.search(raising.text))
+                raises.append((raising, any(_answers_price(turn.text) or (quote_requested and _agrees_with_time(turn.text))
+                                            for turn in rep_turns)))
         if any(_PRICE_FIGURE_RE.search(turn.text) for turn in rep_turns):
             price_on_table = True
     return raises
@@ -286,10 +295,34 @@ def _price_pushes(turns: list[Turn]) -> list[Turn]:
     return pushes
 
 
+def _competitor_price(text: str, name_end: int) -> re.Match[str] | None:
+    """The first amount after a competitor's name when it is a price: it has a unit (万, k) or a currency, or,
+    bare, a per-unit word after it ("6900一台", "150 apiece") or a quoting verb before it ("才3500", "came in at")."""
+    price = _AMOUNT_RE.search(text, name_end)
+    if not price or not price["amount"]:
+        return None
+    if price["unit"] or _CURRENCY_MARK_RE.search(price[0]) or _CURRENCY_MARK_RE.match(text, price.end()):
+        return price
+    start = price.start("amount")
+    bare_price = _amount(price) >= 100 and (_PER_UNIT_AFTER_RE.match(text, price.end("amount"))
+                                            or _QUOTING_VERB_BEFORE_RE.search(text[name_end:start]))
+    return price if bare_price else None
+
+
 def _currency(amount_text: str) -> str:
     """The currency a stated amount names by symbol or code; CNY when it names none (万, 元)."""
     found = re.search(r"[$€¥￥]|\b(?:USD|EUR|RMB|CNY)\b", amount_text, re.I)
     return _CURRENCY_SYMBOLS.get(found[0].lower(), "CNY") if found else "CNY"
+
+
+_UNITS_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+                "seventeen eighteen nineteen").split()
+_TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_NUMBER_WORD_VALUES = {word: index for index, word in enumerate(_UNITS_WORDS, 1)} | {
+    word: 10 * index for index, word in enumerate(_TENS_WORDS, 2)}
+# "twenty-five", "forty", "twelve": a count of up to 99 spelled out (a dozen and larger words are rarely counts).
+_NUMBER_WORDS = (rf"(?:{'|'.join(_TENS_WORDS)})(?:[\s-](?:{'|'.join(_UNITS_WORDS[:9])}))?|"
+                 rf"(?:{'|'.join(sorted(_UNITS_WORDS, key=len, reverse=True))})")
 
 
 def _quantity_re() -> re.Pattern[str]:
@@ -298,9 +331,20 @@ def _quantity_re() -> re.Pattern[str]:
     nouns = sorted({words[-1].lower() for entity in registry.of_type("product")
                     if (words := entity.latin_name().split()) and words[-1].isalpha() and len(words[-1]) > 2})
     noun_pattern = "|".join(re.escape(noun) for noun in nouns)
-    product_nouns = rf"(?:[A-Za-z-]+\s+){{0,2}}?(?:{noun_pattern})(?:e?s)?\b" if nouns else "(?!)"
+    product_nouns = rf"(?:[A-Za-z][A-Za-z0-9-]*\s+){{0,2}}?(?:{noun_pattern})(?:e?s)?\b" if nouns else "(?!)"
     # Not the digit of a model name ("M7 gateway") or the tail of an amount ("$2,600 per unit").
-    return re.compile(rf"(?<![A-Za-z0-9_.,$¥￥])(?P<count>\d{{1,5}})\s*(?:{_CLASSIFIERS}|{product_nouns})", re.I)
+    return re.compile(rf"(?:(?<![A-Za-z0-9_.,$¥￥])(?P<count>\d{{1,5}})|\b(?P<words>{_NUMBER_WORDS}))\s*"
+                      rf"(?:{_CLASSIFIERS}|{product_nouns})", re.I)
+
+
+def _count(match: re.Match[str]) -> int:
+    """The count a quantity match states, in digits or in English words ("twenty-five" = 25)."""
+    if match["count"]:
+        return int(match["count"])
+    value = 0
+    for word in re.split(r"[\s-]+", match["words"].lower()):
+        value += _NUMBER_WORD_VALUES[word]
+    return value
 
 
 def _decision_maker(turn: Turn) -> str | None:
@@ -309,7 +353,10 @@ def _decision_maker(turn: Turn) -> str | None:
     if maker:
         who = (maker["who"] or maker["who2"] or maker["who3"]).strip()
         named = _NAMED_PERSON_RE.search(who) if maker["who3"] else None
-        return named[0] if named else _LEADING_FILLER_RE.sub("", who) or who
+        # "Dr. Alan Fisher, our medical director, who makes the final call": the name before the role.
+        named = named or (_APPOSITIVE_NAME_RE.search(turn.text[:maker.start()]) if maker["who3"] else None)
+        return named[1] if named and named.re is _APPOSITIVE_NAME_RE else named[0] if named else \
+            _LEADING_FILLER_RE.sub("", who) or who
     if turn.side == "customer" and _SELF_DECIDES_RE.search(turn.text):
         return re.sub(r"[（(\[【].*?[)）\]】]", "", turn.speaker).strip() or None
     return None
@@ -344,9 +391,8 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
             if name not in card.competitors:
                 card.competitors.append(name)
                 cite("competitors", turn)
-            price = _AMOUNT_RE.search(text, end)
-            if price and price["amount"] and (price["unit"] or re.search(r"[¥￥$]|RMB|CNY|USD", price[0])) and \
-                    not any(item.competitor == name for item in card.competitor_prices):
+            price = _competitor_price(text, end)
+            if price and not any(item.competitor == name for item in card.competitor_prices):
                 card.competitor_prices.append(CompetitorPrice(competitor=name, amount=_amount(price),
                                                               currency=_currency(price[0]), line=turn.line))
                 cite("competitor_prices", turn)
@@ -360,17 +406,17 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
             card.decision_maker = maker
             cite("decision_maker", turn)
         if turn.side == "customer":
-            for kind, pattern in _OBJECTION_LEXICON:
-                if pattern.search(text):
-                    card.objections.append(Objection(type=kind, line=turn.line))  # type: ignore[arg-type]
-                    cite("objections", turn)
-            if _competitor_names(text) and _COMPETITOR_CONCERN_RE.search(text):
-                card.objections.append(Objection(type="competitor", line=turn.line))
+            for kind in objection_types(text, names_competitor=bool(_competitor_names(text))):
+                card.objections.append(Objection(type=kind, line=turn.line))
                 cite("objections", turn)
     # The buyer states the demand; a count the rep mentions (a volume tier) only when the buyer names none.
+    # Two products with a count each in the same turn ("G3 20台、S2 100个") is several quantities: none is the deal's.
     for turn in sorted(conversation.turns, key=lambda item: item.side != "customer"):
         if quantity := quantity_pattern.search(turn.text):
-            card.quantity = int(quantity["count"])
+            counts = {_count(match) for match in quantity_pattern.finditer(turn.text)}
+            if len(counts) > 1 and len(_products(turn.text)) > 1:
+                break
+            card.quantity = _count(quantity)
             cite("quantity", turn)
             break
     for push in _price_pushes(conversation.turns):

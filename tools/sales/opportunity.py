@@ -36,8 +36,14 @@ _NEXT_STEP_CUES = re.compile(
     r"下一步|下周|明天|约了|安排|会后|将会|我们会|我会|需要我们|待|\b(?:next step|next week|tomorrow|will send|"
     r"follow up|schedule|we'll|i'll|let's|agreed to|by friday|by monday)\b", re.I)
 _BUDGET_RE = re.compile(
-    r"(?:预算|budget)[^0-9。.;；\n]{0,30}?(?:¥|RMB|CNY|人民币)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*"
-    r"(?P<unit>亿|万元|万|千|元|k|K|m|M|million|thousand)?",
+    r"(?:预算|经费|budget)[^0-9。.;；\n]{0,30}?(?:¥|RMB|CNY|人民币)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*"
+    r"(?P<unit>亿|万元|万|千|元|k|K|m|M|million|thousand)?|"
+    # Money put aside without the word budget: "we've set aside €40k", "about $50k for the rollout", "90k euros to
+    # spend"; a plain "we have 40" (a count) needs the currency or the verb of putting money aside.
+    r"\b(?:set aside|earmarked|allocated|(?:have|got) (?:about |around |roughly |up to )?(?=[$€¥￥]|RMB|EUR|USD))"
+    r"\s*(?:[$€¥￥]|RMB|EUR|USD|CNY)?\s*(?P<amount_set>\d+(?:[.,]\d+)*)\s*(?P<unit_set>k|K|m|M|million|thousand|万)?|"
+    r"(?P<amount_spend>\d+(?:[.,]\d+)*)\s*(?P<unit_spend>k|K|m|M|million|thousand|万)?\s*"
+    r"(?:euros?|dollars?|RMB|USD|EUR|元)?\s+to spend\b",
     re.I,
 )
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[。！？!?；;\n])|(?<=\.)\s+")
@@ -84,8 +90,9 @@ def _find_budget(text: str) -> int | None:
     match = _BUDGET_RE.search(text)
     if not match:
         return None
-    amount = Decimal(match["amount"].replace(",", ""))
-    unit = (match["unit"] or "").lower()
+    amount_text = match["amount"] or match["amount_set"] or match["amount_spend"]
+    amount = Decimal(amount_text.replace(",", ""))
+    unit = (match["unit"] or match["unit_set"] or match["unit_spend"] or "").lower()
     return int(amount * _UNIT_MULTIPLIERS.get(unit, Decimal(1)))
 
 
