@@ -441,16 +441,22 @@ def confirm_action(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
     if not action or action.get("status") != "pending":
         return {}
     # Everything above this line re-runs on resume; the write happens only after the human decision.
-    decision = interrupt({"action_id": action["id"], "kind": action["kind"], "summary": action["summary"],
-                          "required_approver": action["required_approver"]})
+    request = {"action_id": action["id"], "kind": action["kind"], "summary": action["summary"],
+               "required_approver": action["required_approver"]}
+    decision = interrupt(request)
+    while decision.get("action_id", action["id"]) != action["id"]:
+        # A decision for an earlier action of this thread, whose gate another process resumed first (the thread
+        # then moved on to this one): it must not approve this action, so the gate pauses again.
+        decision = interrupt(request)
     try:
         view = decide_action(action["id"], decision["decision"], decision["user_id"], decision["role"],
                              decision.get("edited_args"))
     except ActionError as error:
         # The gate is consumed either way; the action stays pending in the database and can still be
         # decided (the service then applies it directly), so nothing is lost.
-        return {"result": _result(str(error), decision.get("language", "en"), "decision_error")}
-    return {"pending_action": view.model_dump(mode="json"),
+        return {"decision_token": decision.get("decision_token"),
+                "result": _result(str(error), decision.get("language", "en"), "decision_error")}
+    return {"pending_action": view.model_dump(mode="json"), "decision_token": decision.get("decision_token"),
             "result": decision_result(view, decision.get("language", state.get("language", "zh")))}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 import threading
 import time
@@ -167,9 +168,9 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
     """Approve, edit or reject a pending action as this user.
 
     When the proposing thread is still paused at the confirmation gate, the graph is resumed with
-    Command(resume=...), so the gate node applies the decision; otherwise (the thread moved on, or the
-    action came from elsewhere) the decision is applied directly. Both paths end in the same idempotent
-    tools.gate.store.decide_action. ActionError (not found / not allowed) propagates to the caller.
+    Command(resume=...), so the gate node applies the decision; otherwise (the thread moved on, the action came
+    from elsewhere, or another process resumed the gate first) the decision is applied directly. Both paths end
+    in the same idempotent tools.gate.store.decide_action. ActionError (not found / not allowed) propagates to the caller.
     """
     from agent.nodes import decision_result
     from tools.gate.store import ActionError, ActionNotFound, ensure_may_decide, get_action
@@ -184,8 +185,12 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
         raise ActionNotFound(f"no action with id {action_id!r}; `salesbot tasks` lists them")
     language = language or detect_language(decision)
     actor_role = normalize_role(role)
+    # The token tells whether the gate applied *this* call's decision: between the _paused_on check and the resume,
+    # another process (a card click there, "确认" here) may resume the gate first, and LangGraph resumes nothing on
+    # a thread no longer paused: invoke() then returns that other run's result as if it were ours.
+    token = secrets.token_hex(8)
     payload = {"decision": decision, "user_id": user_id, "role": actor_role, "edited_args": edited_args,
-               "language": language}
+               "language": language, "action_id": view.id, "decision_token": token}
     graph = compiled_graph()
     config = _config(view.thread_id)
     if view.status == "pending" and _paused_on(graph, config, view.id):
@@ -194,10 +199,12 @@ def decide_action(action_id: str, decision: str, user_id: str, role: str,
         ensure_may_decide(view, decision, user_id, actor_role, edited_args)
         context = Context(user_id=user_id, role=actor_role, thread_id=view.thread_id)
         state = graph.invoke(Command(resume=payload), config, context=context)
-        result = state["result"]
-        if result.get("route") == "decision_error":
-            raise ActionError(result["answer"])
-        return TurnResult(**result)
+        if state.get("decision_token") == token:
+            result = state["result"]
+            if result.get("route") == "decision_error":
+                raise ActionError(result["answer"])
+            return TurnResult(**result)
+        logger.info("gate of %s was resumed elsewhere first; deciding it directly", view.id)
     return TurnResult(**decision_result(apply_decision(view.id, decision, user_id, actor_role, edited_args),
                                         language))
 

@@ -19,6 +19,8 @@ class AgentState(TypedDict, total=False):
     focus: list[str]
     passages: list[dict[str, Any]]
     pending_action: dict[str, Any] | None
+    # The token of the decision the confirmation gate last applied (agent.service.decide_action checks it was its own).
+    decision_token: str | None
     # Set by a route that cannot serve the turn (role not allowed, a required slot missing): the knowledge
     # route answers instead when the knowledge base supports an answer, else this route's message is shown.
     fallback: dict[str, Any] | None
