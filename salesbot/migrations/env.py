@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from salesbot.migrations import include_table_name
 
@@ -20,11 +23,26 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     return type_ != "table" or include_table_name(name, target_metadata, dialect_name)
 
 
+def render_item(type_: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """sqlmodel's column types written as the plain SQLAlchemy types whose DDL they emit, as in the baselines: a
+    revision then needs no sqlmodel import and cannot change with a sqlmodel release."""
+    if type_ == "type":
+        from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
+
+        if isinstance(item, AutoString):
+            length = getattr(item.impl, "length", None)
+            return f"sa.String(length={length})" if length else "sa.String()"
+        if isinstance(item, UTCDateTime):
+            return "sa.DateTime(timezone=True)"
+    return False  # Alembic's own rendering
+
+
 context.configure(
     connection=connection,
     target_metadata=target_metadata,
     version_table=config.attributes["version_table"],
     include_name=include_name,
+    render_item=render_item,
     compare_type=True,
     # SQLite alters tables by copying them; autogenerate then writes batch operations that work on both.
     render_as_batch=dialect_name == "sqlite",
