@@ -113,11 +113,6 @@ def test_another_reps_refused_confirmation_does_not_block_the_proposer(
 
 def wait_for_markdown_to(api_stub: WeComApiStub, user_id: str, count: int) -> list[str]:
     """Markdown texts sent to one user, once at least `count` of them arrived (cards are left out)."""
-    def markdown_to_user(messages: list[dict]) -> list[str]:
-        return [message["markdown"]["content"] for message in messages
-                if message["touser"] == user_id and message["msgtype"] == "markdown"]
-
-    messages = api_stub.wait_until(lambda sent: len(markdown_to_user(sent)) >= count, REPLY_TIMEOUT_S)
-    texts = markdown_to_user(messages)
+    texts = api_stub.wait_for_markdown_to(user_id, count, REPLY_TIMEOUT_S)
     assert len(texts) >= count, f"expected {count} replies to {user_id}, got {texts}"
     return texts

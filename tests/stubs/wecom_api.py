@@ -99,6 +99,12 @@ class WeComApiStub:
             self._changed.wait_for(lambda: condition(self._sent_locked()), timeout=timeout_s)
             return list(self._sent_locked())
 
+    def wait_for_markdown_to(self, user_id: str, count: int, timeout_s: float = 30.0) -> list[str]:
+        """The Markdown texts sent to one user (cards and images left out), once at least `count` arrived or the
+        timeout passed."""
+        return markdown_texts_to(self.wait_until(lambda messages: len(markdown_texts_to(messages, user_id)) >= count,
+                                                 timeout_s), user_id)
+
     def expire_all_tokens(self) -> None:
         """Make every issued token invalid, as WeCom does after 7200 s, to exercise the refresh path."""
         with self._changed:
@@ -195,6 +201,12 @@ class WeComApiStub:
                 return  # keep test output clean
 
         return StubRequestHandler
+
+
+def markdown_texts_to(messages: list[dict[str, Any]], user_id: str) -> list[str]:
+    """The Markdown texts among sent messages that went to one user."""
+    return [message["markdown"]["content"] for message in messages
+            if message["touser"] == user_id and message["msgtype"] == "markdown"]
 
 
 def wecom_app_settings(api_stub: WeComApiStub, official: dict[str, str], roles_file: Any) -> dict[str, str]:

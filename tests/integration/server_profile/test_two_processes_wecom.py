@@ -85,15 +85,9 @@ def card_to(stub: WeComApiStub, user: str) -> dict[str, Any]:
     return found[0]
 
 
-def markdown_texts(messages: list[dict[str, Any]], user: str) -> list[str]:
-    return [message["markdown"]["content"] for message in messages
-            if message["touser"] == user and message["msgtype"] == "markdown"]
-
-
-def markdown_to(stub: WeComApiStub, user: str, count: int, timeout_s: float = ANSWER_TIMEOUT_S) -> list[str]:
+def markdown_to(stub: WeComApiStub, user: str, count: int) -> list[str]:
     """The Markdown texts sent to `user`, once at least `count` of them arrived."""
-    found = markdown_texts(stub.wait_until(lambda messages: len(markdown_texts(messages, user)) >= count, timeout_s),
-                           user)
+    found = stub.wait_for_markdown_to(user, count, ANSWER_TIMEOUT_S)
     assert len(found) >= count, f"expected {count} replies to {user}, got {found}"
     return found
 
@@ -124,8 +118,8 @@ def test_proposal_through_a_killed_process_is_approved_through_the_other_once(
     assert_all_answered_in_time(send_deliveries([WeComDelivery(process_b.callback_url, again)]))
     assert action_id in markdown_to(stub, REP, 3)[-1]
     # Room for a late answer to the retried click (the bug this guards against) to show up.
-    late = stub.wait_until(lambda messages: len(markdown_texts(messages, REP)) > 3, timeout_s=3)
-    assert len(markdown_texts(late, REP)) == 3, markdown_texts(late, REP)
+    late = stub.wait_for_markdown_to(REP, 4, timeout_s=3)
+    assert len(late) == 3, late
 
     from tools.db.tables import AuditEvent, Task, sales_session
 
