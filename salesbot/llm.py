@@ -44,6 +44,9 @@ LLAMACPP_SEED = 42
 # Enough for a cited answer of a few paragraphs; on 2 cores a 1.5B model writes ~30 tokens/s.
 LLAMACPP_MAX_TOKENS = 512
 LLAMACPP_PROMPT_BATCH = 512
+# Fewer prompt tokens read than this in one call (most of the prompt was in llama.cpp's cache) tell too little about
+# how fast the model reads prompts to update the rate.
+PREFILL_SAMPLE_MIN_TOKENS = 16
 # Chat-template tokens around each message (ChatML: <|im_start|>role\n ... <|im_end|>\n) for the estimate.
 CHAT_TEMPLATE_TOKENS_PER_MESSAGE = 5
 # Rough OpenAI-side estimate when no tokenizer is at hand: ~4 characters of English per token, but about
@@ -126,6 +129,7 @@ def forget_loaded_models() -> None:
     """Drop cached models (settings changed, or a test wants a fresh process state)."""
     with _loading_lock:
         _loaded_models.clear()
+        _prefill_rates.clear()
 
 
 def load_chat_model(spec: str | None = None) -> BaseChatModel | None:
@@ -216,6 +220,10 @@ def invoke_model(
     turn's budget); past it a ModelUnavailableError says so, for llama.cpp as for a server.
     """
     chat_model = underlying_chat_model(model)
+    if _provider_of(chat_model) == "llamacpp" and hasattr(getattr(chat_model, "client", None), "token_eos"):
+        # Read token by token so that past the deadline generation ends at the next token, grammar or not: a forced
+        # tool call is grammar-constrained JSON, which the deadline processor alone cannot end before max_tokens.
+        return _stream_message(model, messages, timeout_s, None)
     with _calling(chat_model, timeout_s) as call:
         return model.invoke(messages, **call.invoke_kwargs)
 
@@ -281,7 +289,7 @@ def _invoke_structured_llamacpp(
     # llama-cpp-python takes OpenAI-style role/content dicts; langchain_core's public converter writes them.
     message_dicts = convert_to_openai_messages(_as_messages(messages), text_format="string")
     client = chat_model.client  # type: ignore[attr-defined]
-    with _calling(chat_model, timeout_s) as call:
+    with _calling(chat_model, timeout_s, messages) as call:
         request: dict[str, Any] = dict(
             messages=message_dicts,
             response_format={"type": "json_object", "schema": schema.model_json_schema()},
@@ -290,21 +298,27 @@ def _invoke_structured_llamacpp(
             max_tokens=chat_model.max_tokens,  # type: ignore[attr-defined]
             **call.invoke_kwargs,
         )
-        if on_text is None:
-            choice = client.create_chat_completion(**request)["choices"][0]
-            text, finish_reason = choice["message"].get("content") or "", choice.get("finish_reason")
-        else:
-            # The same greedy, grammar-constrained decoding, read token by token (the deadline processor holds).
-            pieces: list[str] = []
-            finish_reason = None
-            for chunk in client.create_chat_completion(stream=True, **request):
+        # Always read token by token, even with nobody watching: past the deadline the loop stops at the next
+        # token. The deadline processor alone cannot end a schema-constrained answer (the grammar forbids
+        # end-of-text mid-JSON, so generation went on to max_tokens: turns of 95 s against a 20 s budget).
+        pieces: list[str] = []
+        finish_reason = None
+        stream = client.create_chat_completion(stream=True, **request)
+        try:
+            for chunk in stream:
                 chunk_choice = chunk["choices"][0]
                 piece = (chunk_choice.get("delta") or {}).get("content") or ""
                 if piece:
                     pieces.append(piece)
-                    on_text(piece)
+                    if on_text is not None:
+                        on_text(piece)
                 finish_reason = chunk_choice.get("finish_reason") or finish_reason
-            text = "".join(pieces)
+                if call.deadline.passed() and finish_reason is None:
+                    call.stopped_at_deadline = True
+                    break
+        finally:
+            stream.close()  # ends llama.cpp's generator here, under the inference lock
+        text = "".join(pieces)
     if finish_reason == "length":
         raise StructuredOutputError(
             f"the model ran out of tokens before finishing its {schema.__name__} answer: {text[:200]!r}"
@@ -351,7 +365,7 @@ def _invoke_structured_openai(
 
 def _stream_message(
     model: Runnable[LanguageModelInput, Any], messages: LanguageModelInput, timeout_s: float | None,
-    on_text: TextListener,
+    on_text: TextListener | None,
 ) -> AIMessage:
     """Stream one reply through the model's own .stream(), telling on_text each text piece; the merged message.
 
@@ -362,15 +376,21 @@ def _stream_message(
 
     chat_model = underlying_chat_model(model)
     merged: AIMessageChunk | None = None
-    with _calling(chat_model, timeout_s) as call:
-        for chunk in model.stream(messages, **call.invoke_kwargs):
-            merged = chunk if merged is None else merged + chunk
-            piece = str(chunk.text)
-            if piece:
-                on_text(piece)
-            if call.deadline.passed():
-                call.stopped_at_deadline = True
-                break
+    with _calling(chat_model, timeout_s, messages) as call:
+        stream = model.stream(messages, **call.invoke_kwargs)
+        try:
+            for chunk in stream:
+                merged = chunk if merged is None else merged + chunk
+                piece = str(chunk.text)
+                if piece and on_text is not None:
+                    on_text(piece)
+                if call.deadline.passed() and not (chunk.response_metadata or {}).get("finish_reason"):
+                    call.stopped_at_deadline = True
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # ends the backend's generator here, inside the call (llama.cpp: under its lock)
     if merged is None:
         return AIMessage(content="")
     return AIMessage(content=merged.content, tool_calls=merged.tool_calls, id=merged.id)
@@ -573,6 +593,50 @@ class _Deadline:
 
 
 @dataclass
+class _PrefillRate:
+    """How long one llama.cpp model takes to read a prompt token, from llama.cpp's own counters on recent calls.
+
+    llama.cpp reads the whole prompt before the first token, one uninterruptible llama_decode per batch, so no
+    deadline can cut that part short; this rate tells before a call whether its prompt can be read in the time left.
+    """
+
+    seconds_per_token: float | None = None
+
+    def record(self, prompt_tokens: int, seconds: float) -> None:
+        if prompt_tokens <= 0 or seconds < 0:
+            return
+        measured = seconds / prompt_tokens
+        # The mean of the last reading and what came before: follows a machine getting busier within a few calls.
+        previous = self.seconds_per_token
+        self.seconds_per_token = measured if previous is None else (previous + measured) / 2
+
+    def estimate_s(self, prompt_tokens: int) -> float | None:
+        return None if self.seconds_per_token is None else prompt_tokens * self.seconds_per_token
+
+
+# By llama.cpp client (one per loaded model); forgotten with the models.
+_prefill_rates: dict[int, _PrefillRate] = {}
+
+
+def prefill_rate_of(chat_model: Any) -> _PrefillRate:
+    """The prefill rate measured so far for this llama.cpp chat model (a fresh, empty one before its first call)."""
+    key = id(underlying_chat_model(chat_model).client)
+    with _loading_lock:
+        return _prefill_rates.setdefault(key, _PrefillRate())
+
+
+def _prompt_eval_counters(llama: Any) -> tuple[float, int] | None:
+    """llama.cpp's running totals for this context: milliseconds spent reading prompts, and prompt tokens read."""
+    import llama_cpp
+
+    ctx = getattr(llama, "ctx", None)
+    if ctx is None:
+        return None
+    data = llama_cpp.llama_perf_context(ctx)
+    return float(data.t_p_eval_ms), int(data.n_p_eval)
+
+
+@dataclass
 class _Call:
     """One model call in progress: the extra keyword arguments its backend needs to keep to the deadline."""
 
@@ -605,18 +669,28 @@ def _llamacpp_deadline_processor(call: _Call, llama: Any) -> Any:
 
 
 @contextmanager
-def _calling(chat_model: Any, timeout_s: float | None = None) -> Iterator[_Call]:
-    """Around every model call: llama.cpp calls take turns, the deadline holds, failures become ModelUnavailableError."""
+def _calling(
+    chat_model: Any, timeout_s: float | None = None, messages: LanguageModelInput | None = None
+) -> Iterator[_Call]:
+    """Around every model call: llama.cpp calls take turns, the deadline holds, failures become ModelUnavailableError.
+
+    With the call's messages, a llama.cpp call whose prompt would take longer to read than the time left (at the
+    rate measured on this model's earlier calls) is not made: it fails at once like a call past its deadline.
+    """
     provider = _provider_of(chat_model)
     # The deadline starts before waiting for the llama.cpp lock: time spent queued behind another turn counts.
     call = _Call(deadline=_Deadline.start(timeout_s), invoke_kwargs={})
     guard = _llamacpp_inference_lock if provider == "llamacpp" else nullcontext()
+    counters_before: tuple[float, int] | None = None
     with guard:
         if provider in ("llamacpp", "openai") and call.deadline.passed():
             raise _timeout_error(chat_model, call.deadline.timeout_s, call.deadline.by_turn_budget)
         # A stand-in without a llama.cpp client (test doubles named like it) gets no processor.
         if provider == "llamacpp" and hasattr(getattr(chat_model, "client", None), "token_eos"):
+            if messages is not None:
+                _check_prefill_fits(chat_model, messages, call.deadline)
             call.invoke_kwargs["logits_processor"] = _llamacpp_deadline_processor(call, chat_model.client)
+            counters_before = _prompt_eval_counters(chat_model.client)
         elif provider == "openai":
             call.invoke_kwargs["timeout"] = call.deadline.remaining_s()
         try:
@@ -626,9 +700,35 @@ def _calling(chat_model: Any, timeout_s: float | None = None) -> Iterator[_Call]
             if unavailable is None:
                 raise
             raise unavailable from error
+        finally:
+            if counters_before is not None:
+                _record_prefill(chat_model, counters_before)
         if call.stopped_at_deadline:
             # A cut-off answer is not an answer: callers fall back to the no-LLM path as for any timeout.
             raise _timeout_error(chat_model, call.deadline.timeout_s, call.deadline.by_turn_budget)
+
+
+def _check_prefill_fits(chat_model: Any, messages: LanguageModelInput, deadline: _Deadline) -> None:
+    prompt_tokens = count_prompt_tokens(messages, chat_model)
+    estimate = prefill_rate_of(chat_model).estimate_s(prompt_tokens)
+    left = deadline.remaining_s()
+    if estimate is not None and estimate > left:
+        budget = "of the turn's model budget (SALESBOT_LLM_TURN_BUDGET_S)" if deadline.by_turn_budget else (
+            "of SALESBOT_LLM_TIMEOUT_S")
+        raise ModelUnavailableError(
+            f"the model would need about {estimate:.3g} s to read this {prompt_tokens}-token prompt, more than "
+            f"the {left:.3g} s left {budget}; the answer comes without it"
+        )
+
+
+def _record_prefill(chat_model: Any, before: tuple[float, int]) -> None:
+    after = _prompt_eval_counters(chat_model.client)
+    if after is None:
+        return
+    milliseconds, tokens = after[0] - before[0], after[1] - before[1]
+    # Only a call that read a real prompt says something about the rate (a fully cached prompt reads ~1 token).
+    if tokens >= PREFILL_SAMPLE_MIN_TOKENS:
+        prefill_rate_of(chat_model).record(tokens, milliseconds / 1000.0)
 
 
 def _timeout_error(chat_model: Any, timeout_s: float, by_turn_budget: bool = False) -> ModelUnavailableError:

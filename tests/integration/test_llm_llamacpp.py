@@ -166,3 +166,75 @@ def test_a_long_in_process_generation_stops_at_the_deadline(monkeypatch: pytest.
     from salesbot.llm import count_prompt_tokens
 
     assert 15 < count_prompt_tokens(prompt, model) < 40
+
+
+class LongReport(BaseModel):
+    """A schema whose JSON takes hundreds of tokens to write: the grammar keeps the model writing it."""
+
+    items: list[str] = Field(min_length=600, max_length=700)
+
+
+@pytest.mark.slow
+def test_a_schema_constrained_answer_stops_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    use_smollm2(monkeypatch, n_ctx=4096, turn_budget_s=None)
+    model = load_chat_model()
+    assert model is not None
+    monkeypatch.setattr(model, "max_tokens", 3500)  # room for the 600 items: uncut, this takes well over 10 s
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailableError, match=r"did not finish within 0\.5 s"):
+        invoke_structured(model, "List the numbers from 1 to 600 as words.", LongReport, timeout_s=0.5)
+    # The grammar forbids end-of-text inside the JSON, so only reading token by token can stop it: without that the
+    # answer ran on to max_tokens (turns of 95 s against a 20 s budget in benchmarks/llm_modes.py).
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.slow
+def test_a_forced_tool_call_stops_at_the_deadline_and_the_same_call_in_time_keeps_its_arguments(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    use_smollm2(monkeypatch, n_ctx=1024, turn_budget_s=None)
+    model = load_chat_model()
+    assert model is not None
+    bound = bind_tools_for(model, [create_follow_up_task], tool_name="create_follow_up_task")
+    prompt = "Create a follow-up task: call the customer about the renewal next Friday."
+    reply = invoke_model(bound, prompt)
+    assert [call["name"] for call in reply.tool_calls] == ["create_follow_up_task"]
+    assert isinstance(reply.tool_calls[0]["args"], dict) and reply.tool_calls[0]["args"]
+    from salesbot.llm import prefill_rate_of
+
+    prefill_rate_of(model).seconds_per_token = None  # the call is made: this is about the cut, not the estimate
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailableError, match=r"did not finish within 0\.2 s"):
+        invoke_model(bound, prompt, timeout_s=0.2)
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.slow
+def test_a_prompt_that_cannot_be_read_in_the_time_left_is_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from salesbot.llm import prefill_rate_of
+
+    use_smollm2(monkeypatch, n_ctx=1024, turn_budget_s=None)
+    model = load_chat_model()
+    assert model is not None
+    assert prefill_rate_of(model).seconds_per_token is None  # nothing measured before the first call
+    invoke_structured(model, "Route: what is the warranty?", RouteDecision)
+    measured = prefill_rate_of(model).seconds_per_token
+    assert measured is not None and 0 < measured < 1  # SmolLM2 reads far more than a token a second
+
+    client = model.client  # type: ignore[attr-defined]
+    sent: list[object] = []
+    real_create = client.create_chat_completion
+    monkeypatch.setattr(client, "create_chat_completion", lambda **request: sent.append(request) or real_create(
+        **request))
+    prefill_rate_of(model).seconds_per_token = 1.0  # as if the machine had become very busy
+    with pytest.raises(ModelUnavailableError, match=r"would need about .* to read this \d+-token prompt"):
+        invoke_structured(model, "Route: what is the warranty?", RouteDecision, timeout_s=3)
+    with pytest.raises(ModelUnavailableError, match=r"would need about"):
+        invoke_model(model, "Say hello.", timeout_s=3)
+    assert sent == []
+    prefill_rate_of(model).seconds_per_token = measured
+    assert invoke_structured(model, "Route: what is the warranty?", RouteDecision, timeout_s=30).route
+    assert len(sent) == 1

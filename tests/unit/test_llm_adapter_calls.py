@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,20 @@ class RecordingLlamaClient:
         self.requests: list[dict[str, Any]] = []
         self.lock_held: list[bool] = []
 
-    def create_chat_completion(self, **request: Any) -> dict[str, Any]:
+    def create_chat_completion(self, **request: Any) -> Any:
         self.requests.append(request)
         self.lock_held.append(llamacpp_lock_is_held())
+        if request.get("stream"):
+            return self._chunks()
         return {"choices": [{"message": {"role": "assistant", "content": self.content},
                              "finish_reason": self.finish_reason}]}
+
+    def _chunks(self) -> Iterator[dict[str, Any]]:
+        # As llama_cpp.Llama streams: a role delta, the text a few characters at a time, then the finish reason.
+        yield {"choices": [{"delta": {"role": "assistant"}, "finish_reason": None}]}
+        for start in range(0, len(self.content), 4):
+            yield {"choices": [{"delta": {"content": self.content[start:start + 4]}, "finish_reason": None}]}
+        yield {"choices": [{"delta": {}, "finish_reason": self.finish_reason}]}
 
 
 class StructuredChatLlamaCpp:
