@@ -13,7 +13,8 @@ from tools.sales.opportunity import find_budget, find_stage
 
 # A customer turn raises price when it names price (asks, pushes, complains); general zh + en cue words.
 # 贵 alone is "expensive", but 贵公司/贵司/贵方 is the polite "your company".
-PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低(?:价|多少|能给|能到)|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
+PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低(?:价|多少|能给|能到)|参考价|预算价|指导价|大概价|大致价|有个价|"
+                          r"(?:你们|您|这个|这款|那款).{0,12}多少[?？]|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
                           r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|"
                           r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
                           r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|"
@@ -38,7 +39,8 @@ _PRICE_FIGURE_RE = re.compile(r"\d[\d,.]*\s*(?:万(?!多|余|家|台|套|个|人
                               r"[kK]\b(?=\s*(?:per|each|a unit|/)))|[¥￥$€]\s*\d|\b(?:RMB|CNY|USD|EUR)\s*\d|"
                               r"[一二三四五六七八九]折|\d[\d.]*\s*(?:%|percent)\s*(?:off|discount|的?优惠|的?折扣)|"
                               r"(?:优惠|折扣|降价?|让利|便宜|\b(?:discount|off)\b).{0,6}\d[\d.]*\s*(?:%|percent)|"
-                              r"\d+\s*(?:percent )?off\b", re.I)
+                              r"\d+\s*(?:percent )?off\b|(?:每|一)(?:台|套|个|件|只)\s*\d{3,}|\d{3,}\s*(?:每|一)(?:台|套|个|件|只)|"
+                              r"单价\s*\d{3,}|\d{3,}\s*(?:per|a|each) (?:unit|piece|device)", re.I)
 _DISCOUNT_OFFER_RE = re.compile(r"(?:可以|能|给您|给你们)(?:给|打|做|再)?(?:些|点|一些|一个)?(?:优惠|折扣|让利)|"
                                 r"\b(?:can|could|will) (?:offer|give) (?:you )?(?:a |an )?(?:\w+ )?discount\b", re.I)
 _PRICE_COMMITMENT_RE = re.compile(r"(?:今天|明天|马上|稍后|会后|下午|晚上|尽快|周[一二三四五六日]|下周[一二三四五六日]?).{0,8}"
@@ -62,15 +64,17 @@ _CURRENCY_MARK_RE = re.compile(r"[¥￥$€]|RMB|CNY|USD|EUR|euros?\b|dollars?\b
 # "6900一台", "€150 apiece", "才3500", "came in at 2,450": a figure with no unit or currency that still is a price.
 _PER_UNIT_AFTER_RE = re.compile(r"\s*(?:[一每]\s*(?:台|套|个|件|只|支)|/\s*(?:台|套|个|unit)|(?:per|a|each) (?:unit|piece|device|"
                                 r"sensor|gateway|monitor|pump)|each\b|apiece\b)", re.I)
-_QUOTING_VERB_BEFORE_RE = re.compile(r"(?:才|只要|只卖|报了?|报价|报的|开价|卖|\b(?:quoted|charges?|offered|came in at|priced at|"
+_QUOTING_VERB_BEFORE_RE = re.compile(r"(?:才|只要|只卖|报了?|报价|报的|开价|卖|给的是|给的|给到|每台|每个|每套|\b(?:quoted|charges?|offered|came in at|priced at|"
                                      r"at)\b)\s*(?:us\s*)?(?:[¥￥$€]|RMB|CNY|USD|EUR)?\s*$", re.I)
 _UNIT = {"万元": 10_000, "万": 10_000, "千": 1000, "k": 1000, "元": 1, "块": 1}
 _ZH_MONTH = r"(?:\d{1,2}|[一二三四五六七八九十]|十[一二])月份?"
 _EN_MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
 _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下周[一二三四五六日天]?|下季度|年底|年前|年内|月底|季度末|"
                           + _ZH_MONTH + r"|Q[1-4]).{0,12}"
-                          r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|开业|投产|开通|验收|竣工|之前|以前|前))|"
-                          r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before \w+|"
+                          r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|开业|投产|开通|验收|竣工|要到|到位|送到|之前|以前|前))|"
+                          r"(?:国庆|春节|元旦|五一|中秋|端午|过年|开学)(?:节)?(?:前|之前|以前)|"
+                          r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before \w+|ahead of (?:the |our )?\w+|"
+                          r"in time for|"
                           r"by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|\w+ \d{1,2}\b)|"
                           r"within \d+ (?:days|weeks|months)|\d+(?:-\d+)? (?:weeks|months) from|"
                           r"(?:(?:on|by|before|from|starts?|opens?|until) )?(?:" + _EN_MONTH + r") \d{1,2}(?:st|nd|rd|th)?|"
@@ -78,9 +82,15 @@ _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下�
                           r"\d+\s*(?:天|周|个月)内", re.I)
 _DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|总监|总|处长|科长|经理))(?:.{0,8})(?:拍板|决定|说了算|签字|审批|定)|"
                                 r"(?:拍板|决定|签字)的?(?:是|人是)(?P<who2>[\u4e00-\u9fff]{1,6})|"
-                                r"\b(?P<who3>(?:our |the )?(?:CFO|CEO|CTO|COO|director|VP|head of \w+|[A-Z][a-z]+ [A-Z][a-z]+))"
-                                r",?\s+(?:who )?(?:makes the (?:final )?(?:call|decision)|decides|signs off|has the final say|"
+                                r"\b(?P<who3>(?:our |the )?(?:CFO|CEO|CTO|COO|director|VP|head of \w+|(?:Dr|Mr|Ms|Mrs|Prof)\.? [A-Z][a-z]+|"
+                                r"[A-Z][a-z]+ [A-Z][a-z]+))"
+                                r",?\s+(?:who )?(?:makes the (?:final )?(?:call|decision)|decides|signs off|"
+                                r"has the (?:final|last) (?:say|word)|calls the shots|owns the decision|"
                                 r"approves|will decide|will sign)", re.I)
+# "the final sign-off sits with our CTO, Karin Holm": the name, else the role.
+_DECISION_SITS_WITH_RE = re.compile(r"\b(?:sign-off|say|decision|call|approval|word) (?:sits|rests|lies|is|stays) with "
+                                    r"(?:our |the )?(?P<role>(?:[A-Za-z]+ ){0,2}?[A-Za-z]+)"
+                                    r"(?:, (?P<name>[A-Z][a-z]+ [A-Z][a-z]+))?\b")
 # The speaker names themself as the one who decides ("我这边定了就行", "I make the call").
 _SELF_DECIDES_RE = re.compile(r"我(?:这边|来)?(?:定了?就行|说了算|拍板|来定|决定就行)|\bI (?:make the (?:final )?call|decide|sign off|"
                               r"have the final say)\b", re.I)
@@ -349,14 +359,20 @@ def _count(match: re.Match[str]) -> int:
 
 def _decision_maker(turn: Turn) -> str | None:
     """Who decides, as the turn names them; a customer saying "I decide" names themself."""
+    sits_with = _DECISION_SITS_WITH_RE.search(turn.text)
+    if sits_with:
+        return sits_with["name"] or sits_with["role"]
     maker = _DECISION_MAKER_RE.search(turn.text)
     if maker:
         who = (maker["who"] or maker["who2"] or maker["who3"]).strip()
         named = _NAMED_PERSON_RE.search(who) if maker["who3"] else None
         # "Dr. Alan Fisher, our medical director, who makes the final call": the name before the role.
         named = named or (_APPOSITIVE_NAME_RE.search(turn.text[:maker.start()]) if maker["who3"] else None)
-        return named[1] if named and named.re is _APPOSITIVE_NAME_RE else named[0] if named else \
-            _LEADING_FILLER_RE.sub("", who) or who
+        if named:
+            return named[1] if named.re is _APPOSITIVE_NAME_RE else named[0]
+        # "这块是赵总", "采购这边由刘副院长": the words before 是/由 are not the person.
+        who = re.split(r"[由是让请等给归]", who)[-1] if not maker["who3"] else who
+        return _LEADING_FILLER_RE.sub("", who) or who
     if turn.side == "customer" and _SELF_DECIDES_RE.search(turn.text):
         return re.sub(r"[（(\[【].*?[)）\]】]", "", turn.speaker).strip() or None
     return None

@@ -11,7 +11,7 @@ from tools.coach.models import ObjectionType
 _SYSTEM_NOUNS = (r"系统|平台|软件|MES|ERP|HIS|LIS|PACS|EMR|EHR|DCS|SCADA|PLC|RTU|中央站|监护站|中控|网管|后台|"
                  r"system|platform|software|historian|network")
 _PROTOCOLS = (r"Modbus|OPC[ -]?UA|OPC|Profinet|PROFIBUS|EtherNet/IP|EtherCAT|DNP3|IEC[ -]?(?:104|61850|60870)|BACnet|"
-              r"MQTT|HL7|DICOM|FHIR|CAN ?bus|RS-?485|RS-?232|串口|规约|通信协议|通讯协议|接口协议")
+              r"MQTT|Sparkplug|HL7|DICOM|FHIR|CAN ?bus|RS-?485|RS-?232|串口|规约|通信协议|通讯协议|接口协议")
 # 接 as "connect", not 接受 (accept), 接手, 接待, 接单 or 接到货/接货 (receive goods).
 _CONNECT_ZH = r"(?:对接|接入|接进|接到(?!货)|接上|直接接(?!受)|连到|连上|联网|打通|传到|传上去|上传|读取|进(?=我们|现有|咱们))"
 
@@ -19,8 +19,9 @@ _PRICE = re.compile(
     r"太贵|贵了|偏贵|偏高|贵(?:一倍|不少|很多|这么多|太多|出)|(?:价格|报价|价钱|这价|这个价|单价|总价)[^，,。？?！!]{0,4}(?:高|贵)|"
     r"(?:有点|还是|太|偏|稍微|稍)高(?!兴|效|端|性能|精度)了?|高了(?:点|些|一点)|比.{0,8}(?:预想|预期|想象|预计|估计)的?(?:要)?(?:高|贵)|"
     r"超(?:了|出)?(?:预算|预期)|有点超|超了|(?:预算|经费|资金)(?:不够|有限|紧张|吃紧|只有|就)|性价比(?:不高|不行|低|一般|太低)|"
-    r"吃不消|承受不了|负担不起|(?:能|可以|可不可以)(?:再)?便宜|便宜(?:点|些|一点|一些)|再(?:优惠|便宜|低|少)(?:点|些|一点)?|"
-    r"\b(?:too expensive|expensive|pricey|pricier|steep|too high|over (?:our |the )?budget|budget is tight|"
+    r"吃不消|承受不了|负担不起|让一让|再让|差得(?:有点|比较|太|很)?远|心理价位|(?:能|可以|可不可以)(?:再)?便宜|便宜(?:点|些|一点|一些)|再(?:优惠|便宜|低|少)(?:点|些|一点)?|"
+    r"\b(?:too expensive|expensive|pricey|pricier|steep|too high|(?:a bit|too|rather|pretty|quite) rich|"
+    r"hoping for (?:something )?(?:closer to|lower|less|better)|closer to [$€¥￥]|hard to sell|tough sell|hard sell|over (?:our |the )?budget|budget is tight|"
     r"out of (?:our )?(?:range|budget)|hard to justify|sharpen (?:the|your) pencil|can(?:'t|not) afford|"
     r"(?:above|over|more than|higher than|beyond) (?:what )?(?:we|our) (?:budget\w*|planned|expected|assumed|"
     r"had in mind|can spend|were expecting)|(?:can|could) you do better)\b", re.I)
@@ -31,7 +32,8 @@ _COMPATIBILITY = re.compile(
     r"\b(?:compatib\w*|integrat\w*|interface|API|(?:is|are) (?:that|it|this|they) supported|does it support|"
     r"support for our|work with our|locked into|without (?:extra |additional )?(?:converters?|adapters?|middleware))\b|"
     r"\b(?:will|can|does|do|would|could) (?:it|they|this|these|the \w+|your \w+)\b[^.?!]{0,30}"
-    r"\b(?:talk|speak|connect|feed|plug|hook|integrate|read|push|send data)\b", re.I)
+    r"\b(?:talk|speak|connect|feed|plug|hook|link|integrate|read|push|send data|publish)\b|"
+    r"\b(?:need|want) (?:the |your |these )?\w+ to (?:publish|talk|speak|connect|feed|report|send data)\b", re.I)
 _DELIVERY = re.compile(
     r"交期|交货|到货|发货|供货|交付|工期|排期|现货|备货|库存|分批|(?:送|运)到|到场|到现场|来得及|赶得上|赶不上|排得过来|人手|"
     r"多久(?:能)?到|什么时候(?:能)?到|(?:能|可以|会)(?:保证)?[^，,。？?]{0,8}(?<![做得收看找听想办达])到(?:货|位|场|现场)?吗|"
@@ -44,7 +46,7 @@ _AFTER_SALES = re.compile(
     r"驻场|巡检|校准|标定|耗材|"
     r"\b(?:after-sales|services?|serviced|servicing|(?:technical|customer) support|support (?:team|contract|response|hours)|"
     r"warranty|repairs?|maintenance contract|service level|SLA|uptime|breaks(?: down)?|break down|broken|fail(?:s|ed|ure)?|"
-    r"spare(?: parts)?|loaner|replacement (?:units?|parts?)|calibrat\w*|recalibrat\w*|training|on-site support|"
+    r"spare(?: parts)?|loaner|(?:your|the) support\b|go(?:es)? (?:offline|down)|replacement (?:units?|parts?)|calibrat\w*|recalibrat\w*|training|on-site support|"
     r"(?:firmware|security|software) (?:updates?|upgrades?|patch\w*)|patch(?:es|ing)?)\b", re.I)
 # A competitor the speaker does not name ("别的厂家都报过了", "other vendors are cheaper"): only with a price or an
 # offer next to it, so "上次别家的设备坏了" (a past supplier's failure) stays an after-sales story.

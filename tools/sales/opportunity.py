@@ -36,6 +36,8 @@ _NEXT_STEP_CUES = re.compile(
     r"下一步|下周|明天|约了|安排|会后|将会|我们会|我会|需要我们|待|\b(?:next step|next week|tomorrow|will send|"
     r"follow up|schedule|we'll|i'll|let's|agreed to|by friday|by monday)\b", re.I)
 _BUDGET_RE = re.compile(
+    # In Chinese numerals: "经费大概五十万", "预算一百二十万" (before the digits: "预算五十万，要20台" is 50万).
+    r"(?:预算|经费)[^0-9。.;；\n]{0,12}?(?P<amount_zh>[一二两三四五六七八九十百千]+)(?P<unit_zh>万|亿)|"
     r"(?:预算|经费|budget)[^0-9。.;；\n]{0,30}?(?:¥|RMB|CNY|人民币)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*"
     r"(?P<unit>亿|万元|万|千|元|k|K|m|M|million|thousand)?|"
     # Money put aside without the word budget: "we've set aside €40k", "about $50k for the rollout", "90k euros to
@@ -86,10 +88,28 @@ def _find_competitor(text: str) -> str | None:
     return entity.name if detect_language(text) == "zh" else entity.latin_name()
 
 
+_ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_POWERS = {"十": 10, "百": 100, "千": 1000}
+
+
+def _zh_number(text: str) -> int:
+    """A Chinese-numeral count below 10,000 ("五十" = 50, "一百二十" = 120, "十五" = 15)."""
+    total, digit = 0, 0
+    for char in text:
+        if char in _ZH_DIGITS:
+            digit = _ZH_DIGITS[char]
+        else:
+            total += (digit or 1) * _ZH_POWERS[char]
+            digit = 0
+    return total + digit
+
+
 def _find_budget(text: str) -> int | None:
     match = _BUDGET_RE.search(text)
     if not match:
         return None
+    if match["amount_zh"]:
+        return _zh_number(match["amount_zh"]) * int(_UNIT_MULTIPLIERS[match["unit_zh"]])
     amount_text = match["amount"] or match["amount_set"] or match["amount_spend"]
     amount = Decimal(amount_text.replace(",", ""))
     unit = (match["unit"] or match["unit_set"] or match["unit_spend"] or "").lower()

@@ -133,3 +133,34 @@ def test_a_full_width_bubble_belongs_to_the_name_above_it(monkeypatch: pytest.Mo
     turns = parse_screenshot(Path("chat.png"))
     assert [(turn.side, turn.text) for turn in turns] == [
         ("customer", "客户甲 很长的一条消息占满了整个气泡宽度"), ("rep", "乙 同样很长的一条回复也占满了宽度")]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("离我们的心理价位还差得远。", "price"),
+    ("We were hoping for something closer to €600.", "price"),
+    ("That figure is a tough sell to our board.", "price"),
+    ("Will it link with the nurse call system?", "compatibility"),
+    ("We need the meters to publish over MQTT.", "compatibility"),
+    ("What does your support cover on weekends?", "after_sales"),
+])
+def test_more_objection_phrasings(text: str, kind: str) -> None:
+    assert kind in objection_types(text, names_competitor=False)
+
+
+def test_reference_prices_bare_unit_figures_and_who_the_decision_sits_with() -> None:
+    assert count_price_avoidance(_sided([("c", "给个参考价也行。"), ("r", "这个不好说。")])) == [1]
+    assert count_price_avoidance(_sided([("c", "你们这款多少？"), ("r", "每台5200，含安装。")])) == []
+    sits_with = _sided([("c", "The final sign-off sits with our COO, Ruth Lang."), ("r", "Understood.")])
+    assert build_card(Conversation(source="transcript", turns=sits_with)).decision_maker == "Ruth Lang"
+    titled = _sided([("c", "Prof. Okafor has the last word here."), ("r", "Noted.")])
+    assert build_card(Conversation(source="transcript", turns=titled)).decision_maker == "Prof. Okafor"
+    zh = _sided([("c", "这批设备由孙副主任审批。"), ("r", "好的。")])
+    assert build_card(Conversation(source="transcript", turns=zh)).decision_maker == "孙副主任"
+
+
+def test_holiday_and_ahead_of_timelines_and_budgets_in_chinese_numerals() -> None:
+    for text in ("春节前要装完。", "We want it live ahead of the harvest."):
+        assert build_card(Conversation(source="transcript", turns=_sided([("c", text)]))).timeline
+    assert build_card(Conversation(source="transcript", turns=_sided([("c", "这个环节前面还有审批。")]))).timeline is None
+    assert find_budget("经费大约八十万。") == 800_000
+    assert find_budget("预算三十五万，要20台。") == 350_000
