@@ -36,6 +36,16 @@ class DataTable(BaseModel):
     rows: list[list[Any]]
 
 
+class ModelCheck(BaseModel):
+    """One model call of a turn and what became of its output after the rules checked it."""
+
+    step: Literal["route", "task_arguments", "answer"]
+    outcome: Literal["accepted", "rejected", "failed"] = Field(
+        description="accepted: the turn used it; rejected: the rules' check turned it down (the rule result stands); "
+                    "failed: no usable output (unavailable, out of time, invalid output).")
+    detail: str = ""
+
+
 class TurnResult(BaseModel):
     """What the agent answers; `salesbot ask --json` prints exactly these fields (a stable contract)."""
 
@@ -51,3 +61,5 @@ class TurnResult(BaseModel):
     table: DataTable | None = None
     chart: str | None = None
     pricing: dict[str, Any] | None = None
+    model_checks: list[ModelCheck] = Field(
+        default_factory=list, description="Each model call of the turn and its outcome; empty with no model.")

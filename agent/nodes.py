@@ -18,7 +18,7 @@ from agent.answer.llm_answer import compose_llm_answer
 from agent.answer.models import AnswerDraft
 from agent.answer.progress import AnswerProgress, current_progress
 from agent.answer.refusal import restricted_refusal
-from agent.context import Context
+from agent.context import Context, record_model_check
 from agent.model_checks import MODEL_UNVERIFIED_ORIGIN, check_task_arguments, checked_route, rules_are_sure
 from agent.models import Route, TurnResult
 from agent.router import asks_for_restricted_pricing, asks_to_change_data, route_by_rules, task_kind
@@ -78,8 +78,10 @@ def route_question(state: AgentState, runtime: Runtime[Context]) -> dict[str, An
             route, reason = checked_route(proposed, question, runtime.context.role)
             if route != proposed:
                 logger.info("model route %r not taken (%s); the rule route %r stands", proposed, reason, route)
+            record_model_check("route", "accepted" if route == proposed else "rejected", f"{proposed}: {reason}")
         except (ModelUnavailableError, StructuredOutputError) as error:
             logger.warning("LLM routing failed, keeping the rule route: %s", error)
+            record_model_check("route", "failed", error)
     return {"route": route, "language": language, "passages": [], "pending_action": None, "result": {},
             "fallback": None}
 
@@ -389,12 +391,17 @@ def _propose_task_with_model(model: Any, text: str, context: Any, rule_parse: di
             message=text, today=clock.today().isoformat()))])
         call = next((c for c in reply.tool_calls if c["name"] == "create_follow_up_task"), None)
         if call is None:
+            record_model_check("task_arguments", "failed", "no create_follow_up_task call")
             return None
         args = {key: str(call["args"].get(key) or "") for key in ("customer", "due", "description")}
         if not _customer_named_by_user(args["customer"], text):
             logger.info("model proposed customer %r that the user's message does not name", args["customer"])
+            record_model_check("task_arguments", "rejected", "a customer the user's message does not name")
             return None
         checked = check_task_arguments(args, rule_parse, clock.now())
+        record_model_check("task_arguments", "accepted" if checked.may_auto_execute else "rejected",
+                           "rules and model agree" if checked.may_auto_execute else
+                           "rules and model disagree or the rules could not verify every field: confirmation needed")
         if not checked.args["due"]:
             return None  # neither the rules nor the model read a date: the rules' "when?" question follows
         if not checked.may_auto_execute and context.origin == "user":
@@ -403,6 +410,7 @@ def _propose_task_with_model(model: Any, text: str, context: Any, rule_parse: di
                                      context=context)
     except (ModelUnavailableError, ActionError, ValueError, TypeError, KeyError) as error:
         logger.info("model tool call for a task failed, using the rules: %s", error)
+        record_model_check("task_arguments", "failed", error)
         return None
 
 

@@ -148,12 +148,14 @@ def answer_turn(request: TurnRequest) -> TurnResult:
             return decide_action(command.action_id, command.decision, request.user_id, role,
                                  command.edited_args or None, language=command.language)
         context = Context(user_id=request.user_id, role=role, thread_id=request.thread_id, channel=request.channel)
+        from agent.context import recording_model_checks
         from salesbot.llm import turn_budget
 
-        with turn_budget():  # every model call of the turn shares SALESBOT_LLM_TURN_BUDGET_S
+        # Every model call of the turn shares SALESBOT_LLM_TURN_BUDGET_S, and what became of each is reported.
+        with turn_budget(), recording_model_checks() as model_checks:
             state = compiled_graph().invoke({"messages": [HumanMessage(content=request.text)],
                                              "question": request.text}, _config(request.thread_id), context=context)
-        return TurnResult(**state["result"])
+        return TurnResult(**{**state["result"], "model_checks": model_checks})
     except UserFacingError as error:
         logger.info("turn for thread %s ended with a message for the user: %s", request.thread_id, error)
         return TurnResult(answer=str(error), route=route, language=language)

@@ -43,6 +43,7 @@ METRICS: dict[str, bool] = {
     "task_arg_accuracy": True,
     "turn_errors": False,
     "post_check_rejection_rate": False,
+    "model_call_failure_rate": False,
     "latency_p50_ms": False,
     "latency_p95_ms": False,
     "prompt_tokens_mean": False,
@@ -59,7 +60,8 @@ LABELS = {
     "must_refuse_refused": "must-refuse refused",
     "task_arg_accuracy": "task args (agreement with rules)",
     "turn_errors": "turns that failed (route error)",
-    "post_check_rejection_rate": "post-check rejection rate",
+    "post_check_rejection_rate": "post-check rejection rate (of model outputs)",
+    "model_call_failure_rate": "model calls with no usable output",
     "latency_p50_ms": "turn latency p50 (ms)",
     "latency_p95_ms": "turn latency p95 (ms)",
     "prompt_tokens_mean": "prompt tokens per turn, mean",
@@ -231,15 +233,9 @@ def model_check_records(result: Any) -> list[Any] | None:
     return list(records) if records is not None else None
 
 
-def _rejected(record: Any) -> bool:
-    for name in ("rejected",):
-        if _field(record, name) is not None:
-            return bool(_field(record, name))
-    for name in ("kept", "accepted", "passed", "ok"):
-        if _field(record, name) is not None:
-            return not bool(_field(record, name))
-    status = str(_field(record, "status") or _field(record, "outcome") or "").casefold()
-    return status in {"rejected", "failed", "fail"}
+def _outcome(record: Any) -> str:
+    # TurnResult.model_checks (agent.models.ModelCheck): accepted | rejected | failed.
+    return str(_field(record, "outcome") or "").casefold()
 
 
 def score_mode(run: ModeRun, rules: ModeRun | None) -> dict[str, float | None]:
@@ -264,16 +260,15 @@ def score_mode(run: ModeRun, rules: ModeRun | None) -> dict[str, float | None]:
         "task_arg_accuracy": task_argument_agreement(run, rules or run),
         "turn_errors": float(sum(1 for outcome in outcomes if outcome.route == "error" or outcome.answer is None)),
         "post_check_rejection_rate": post_check_rejection_rate(run),
+        "model_call_failure_rate": model_call_failure_rate(run),
         "latency_p50_ms": statistics.median(run.latencies_ms) if run.latencies_ms else None,
         "latency_p95_ms": percentile(run.latencies_ms, 0.95),
         "prompt_tokens_mean": statistics.fmean(run.prompt_tokens) if run.tokens_counted else None,
         "prompt_tokens_max": float(max(run.prompt_tokens)) if run.tokens_counted else None,
     }
     if run.mode == "no_llm":
-        # No model is called: zero prompt tokens, no model checks to reject.
+        # No model is called: zero prompt tokens, no model outputs to check (n/a).
         metrics["prompt_tokens_mean"] = metrics["prompt_tokens_max"] = 0.0
-        metrics["post_check_rejection_rate"] = 0.0 if metrics["post_check_rejection_rate"] is None else \
-            metrics["post_check_rejection_rate"]
     return metrics
 
 
@@ -291,17 +286,32 @@ def task_argument_agreement(run: ModeRun, rules: ModeRun) -> float | None:
     return agreed / compared if compared else None
 
 
-def post_check_rejection_rate(run: ModeRun) -> float | None:
-    records: list[Any] = []
+def _model_check_outcomes(run: ModeRun) -> list[str] | None:
+    outcomes: list[str] = []
     seen = False
     for result in run.results.values():
         checks = model_check_records(result)
         if checks is not None:
             seen = True
-            records.extend(checks)
-    if not seen:
+            outcomes.extend(_outcome(record) for record in checks)
+    return outcomes if seen else None
+
+
+def post_check_rejection_rate(run: ModeRun) -> float | None:
+    """Of the model outputs the rules checked (routes, task arguments, answers), the share they turned down."""
+    outcomes = _model_check_outcomes(run)
+    if outcomes is None:
         return None
-    return sum(1 for record in records if _rejected(record)) / len(records) if records else 0.0
+    checked = [outcome for outcome in outcomes if outcome in ("accepted", "rejected")]
+    return sum(1 for outcome in checked if outcome == "rejected") / len(checked) if checked else None
+
+
+def model_call_failure_rate(run: ModeRun) -> float | None:
+    """Of the model calls, the share that gave nothing to check (unavailable, out of time, invalid output)."""
+    outcomes = _model_check_outcomes(run)
+    if not outcomes:
+        return None
+    return sum(1 for outcome in outcomes if outcome == "failed") / len(outcomes)
 
 
 def not_worse(name: str, base: float | None, other: float | None) -> bool | None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from agent.answer.models import AnswerDraft
 from agent.answer.units import answer_units
+from agent.context import record_model_check
 from agent.models import Citation
 from knowledge.models import RetrievedChunk
 from knowledge.text import tokenize
@@ -62,14 +63,19 @@ def compose_llm_answer(model: Any, question: str, language: str, passages: list[
         reply = invoke_structured(model, [("human", prompt)], LLMAnswer, on_text=on_text)
     except (ModelUnavailableError, StructuredOutputError) as error:
         logger.warning("LLM answer failed, using the extractive answer: %s", error)
+        record_model_check("answer", "failed", error)
         return None
     cited = [passages[n - 1] for n in dict.fromkeys(reply.cited_passages) if 1 <= n <= len(passages)]
     if not reply.answer.strip() or not cited:
+        record_model_check("answer", "rejected", "an empty answer" if not reply.answer.strip() else
+                           "cites no passage it was given")
         return None
     missing = unsupported_terms(reply.answer, "\n".join(p.text for p in cited))
     if missing:
         logger.info("LLM answer rejected by the post-check (unsupported: %s)", missing[:5])
+        record_model_check("answer", "rejected", f"not in the cited passages: {', '.join(missing[:5])}")
         return None
+    record_model_check("answer", "accepted")
     citations = [Citation(source=p.source, section=p.section, quote=_best_quote(reply.answer, p)) for p in cited]
     return AnswerDraft(text=reply.answer.strip(), citations=citations, used_llm=True)
 

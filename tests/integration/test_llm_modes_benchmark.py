@@ -28,6 +28,9 @@ def test_the_benchmark_scores_both_modes_side_by_side(sample_home: Path, tmp_pat
     rules = figures["modes"]["no_llm"]
     assert rules["prompt_tokens_max"] == 0.0 and rules["latency_p50_ms"] > 0
     assert 0.0 <= rules["key_fact_coverage"] <= 1.0
+    assert rules["post_check_rejection_rate"] is None and rules["model_call_failure_rate"] is None  # no model
+    # The model answered (or failed to answer) both questions: each outcome is on the turns' record.
+    assert figures["modes"]["llm"]["model_call_failure_rate"] is not None
     assert len(figures["routes"]["llm"]) == 2
     printed = capsys.readouterr().out
     assert "no LLM" in printed and "key-fact coverage" in printed

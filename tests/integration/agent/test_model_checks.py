@@ -86,6 +86,7 @@ def test_a_model_date_that_disagrees_never_auto_executes(sample_home: Path, monk
     assert action.status == "pending" and action.args["due"] == expected_due
     assert not action.args["due"].startswith(local_day(0))
     assert result.executed_actions == [] and task_count() == 0
+    assert [(check.step, check.outcome) for check in result.model_checks] == [("task_arguments", "rejected")]
 
 
 def test_rules_and_model_agreeing_keep_what_the_responsibility_list_allows(sample_home: Path, monkeypatch,
@@ -97,6 +98,7 @@ def test_rules_and_model_agreeing_keep_what_the_responsibility_list_allows(sampl
     [action] = result.executed_actions
     assert action.args["due"] == parse_task_request(RENEWAL_REQUEST)["due"]
     assert task_count() == 1
+    assert [(check.step, check.outcome) for check in result.model_checks] == [("task_arguments", "accepted")]
 
 
 def test_a_model_route_the_words_do_not_support_is_not_taken(sample_home: Path, monkeypatch,
@@ -108,6 +110,9 @@ def test_a_model_route_the_words_do_not_support_is_not_taken(sample_home: Path, 
     assert result.route == "knowledge" and not result.refused
     assert result.citations[0].source == "supply_agreement_northwind_g5_2025.md"
     assert "route" in str(model.received_messages[0][-1].content).lower()  # the model was asked, and overruled
+    # Overruled, then its answer ("not an answer": no JSON) gave nothing usable: both are on the turn's record.
+    assert [(check.step, check.outcome) for check in result.model_checks] == [("route", "rejected"),
+                                                                              ("answer", "failed")]
 
 
 def test_a_question_is_never_sent_to_the_model_for_routing(sample_home: Path, monkeypatch,
@@ -118,3 +123,19 @@ def test_a_question_is_never_sent_to_the_model_for_routing(sample_home: Path, mo
                                      thread_id="t-check-question"))
     assert result.route == "knowledge" and result.citations
     assert len(model.received_messages) == 1 and "<<<passage" in str(model.received_messages[0][-1].content)
+
+
+def test_a_model_answer_stating_a_figure_its_passages_do_not_hold_is_rejected_and_reported(
+        sample_home: Path, monkeypatch, scripted_chat_model_factory) -> None:
+    from agent.answer.llm_answer import LLMAnswer
+
+    question = "What are the payment terms in the Northwind supply agreement?"
+    rules_only = answer_turn(TurnRequest(text=question, thread_id="t-check-answer-rules"))
+    assert rules_only.model_checks == []  # no model, nothing to report
+    model = scripted_chat_model_factory(json_reply(LLMAnswer(answer="Payment is due within 987654 days.",
+                                                             cited_passages=[1])))
+    monkeypatch.setattr("agent.nodes._chat_model", lambda: model)
+    result = answer_turn(TurnRequest(text=question, thread_id="t-check-answer"))
+    [check] = result.model_checks
+    assert (check.step, check.outcome) == ("answer", "rejected") and "987654" in check.detail
+    assert "987654" not in result.answer and result.answer == rules_only.answer  # the extractive answer stands
