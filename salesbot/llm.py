@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -316,6 +317,15 @@ def _invoke_structured_llamacpp(
                 if call.deadline.passed() and finish_reason is None:
                     call.stopped_at_deadline = True
                     break
+                if piece and finish_reason is None and len(pieces) % REPETITION_CHECK_EVERY == 0:
+                    looping = _repeating_tail("".join(pieces[-REPETITION_TAIL_PIECES:]))
+                    if looping is not None:
+                        # Greedy decoding that has fallen into a loop does not leave it: stop now rather than at
+                        # max_tokens, seconds later, with the same broken answer.
+                        raise StructuredOutputError(
+                            f"the model repeated {looping!r} over and over instead of finishing its "
+                            f"{schema.__name__} answer: {''.join(pieces)[:120]!r}"
+                        )
         finally:
             stream.close()  # ends llama.cpp's generator here, under the inference lock
         text = "".join(pieces)
@@ -361,6 +371,23 @@ def _invoke_structured_openai(
             logger.info("server rejected response_format %s; trying the next form: %s",
                         response_format["type"], error)
     return parse_structured_text(_message_text(reply), schema)
+
+
+# A streamed answer whose end is one short unit repeated this many times is a decoding loop (e.g. "1.1.1.1…").
+REPETITION_MIN_REPEATS = 24
+REPETITION_MAX_UNIT_CHARS = 8
+REPETITION_CHECK_EVERY = 8  # pieces (tokens) between checks
+REPETITION_TAIL_PIECES = 256
+_REPEATING_TAIL = re.compile(
+    rf"(.{{1,{REPETITION_MAX_UNIT_CHARS}}}?)\1{{{REPETITION_MIN_REPEATS - 1},}}\Z", re.DOTALL)
+
+
+def _repeating_tail(text: str) -> str | None:
+    """The unit a text ends by repeating REPETITION_MIN_REPEATS times or more, or None."""
+    match = _REPEATING_TAIL.search(text[-REPETITION_MAX_UNIT_CHARS * REPETITION_MIN_REPEATS * 2:])
+    if match is None or len(match.group(1).strip()) == 0:
+        return None  # runs of spaces or newlines are layout, not a loop
+    return match.group(1)
 
 
 def _stream_message(

@@ -54,6 +54,7 @@ class RecordingLlamaClient:
         self.finish_reason = finish_reason
         self.requests: list[dict[str, Any]] = []
         self.lock_held: list[bool] = []
+        self.chunks_read = 0
 
     def create_chat_completion(self, **request: Any) -> Any:
         self.requests.append(request)
@@ -67,6 +68,7 @@ class RecordingLlamaClient:
         # As llama_cpp.Llama streams: a role delta, the text a few characters at a time, then the finish reason.
         yield {"choices": [{"delta": {"role": "assistant"}, "finish_reason": None}]}
         for start in range(0, len(self.content), 4):
+            self.chunks_read += 1
             yield {"choices": [{"delta": {"content": self.content[start:start + 4]}, "finish_reason": None}]}
         yield {"choices": [{"delta": {}, "finish_reason": self.finish_reason}]}
 
@@ -161,3 +163,17 @@ def test_parse_structured_text_does_not_repair_broken_or_misshapen_json(text: st
 def test_the_adapter_uses_no_private_langchain_api() -> None:
     source = Path(llm.__file__).read_text(encoding="utf-8")
     assert "._create_message_dicts" not in source and "_convert_message_to_dict" not in source
+
+
+def test_a_structured_answer_caught_in_a_decoding_loop_is_stopped_early() -> None:
+    # What SmolLM2 does on a long prompt: '{ "answer" : "1.1.1.1.…' until max_tokens.
+    client = RecordingLlamaClient('{"route": "help", "reason": "' + "1." * 2000 + '"}')
+    with pytest.raises(StructuredOutputError, match="repeated '1.'|repeated '.1'"):
+        invoke_structured(StructuredChatLlamaCpp(client), "what can you do?", RouteDecision)
+    assert client.chunks_read < 100  # stopped within a few dozen tokens of the loop, not at the answer's end (1,000)
+
+
+def test_a_structured_answer_with_repeated_words_but_no_loop_is_kept() -> None:
+    reason = "ab " * 10 + "-" * 12  # short repeats, under the loop threshold
+    client = RecordingLlamaClient('{"route": "help", "reason": "' + reason + '"}')
+    assert invoke_structured(StructuredChatLlamaCpp(client), "what can you do?", RouteDecision).route == "help"
