@@ -73,7 +73,7 @@ _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下�
                           + _ZH_MONTH + r"|Q[1-4]).{0,12}"
                           r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|开业|投产|开通|验收|竣工|要到|到位|送到|之前|以前|前))|"
                           r"(?:国庆|春节|元旦|五一|中秋|端午|过年|开学)(?:节)?(?:前|之前|以前)|"
-                          r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before \w+|ahead of (?:the |our )?\w+|"
+                          r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before \w+|ahead of (?:the|our) \w+|"
                           r"in time for|"
                           r"by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|\w+ \d{1,2}\b)|"
                           r"within \d+ (?:days|weeks|months)|\d+(?:-\d+)? (?:weeks|months) from|"

@@ -20,7 +20,7 @@ _PRICE = re.compile(
     r"(?:有点|还是|太|偏|稍微|稍)高(?!兴|效|端|性能|精度)了?|高了(?:点|些|一点)|比.{0,8}(?:预想|预期|想象|预计|估计)的?(?:要)?(?:高|贵)|"
     r"超(?:了|出)?(?:预算|预期)|有点超|超了|(?:预算|经费|资金)(?:不够|有限|紧张|吃紧|只有|就)|性价比(?:不高|不行|低|一般|太低)|"
     r"吃不消|承受不了|负担不起|让一让|再让|差得(?:有点|比较|太|很)?远|心理价位|(?:能|可以|可不可以)(?:再)?便宜|便宜(?:点|些|一点|一些)|再(?:优惠|便宜|低|少)(?:点|些|一点)?|"
-    r"\b(?:too expensive|expensive|pricey|pricier|steep|too high|(?:a bit|too|rather|pretty|quite) rich|"
+    r"\b(?:too expensive|expensive|pricey|pricier|(?:that's|it's|is|a bit|pretty|rather|quite) steep|too high|(?:a bit|too|rather|pretty|quite) rich|"
     r"hoping for (?:something )?(?:closer to|lower|less|better)|closer to [$€¥￥]|hard to sell|tough sell|hard sell|over (?:our |the )?budget|budget is tight|"
     r"out of (?:our )?(?:range|budget)|hard to justify|sharpen (?:the|your) pencil|can(?:'t|not) afford|"
     r"(?:above|over|more than|higher than|beyond) (?:what )?(?:we|our) (?:budget\w*|planned|expected|assumed|"
@@ -32,7 +32,7 @@ _COMPATIBILITY = re.compile(
     r"\b(?:compatib\w*|integrat\w*|interface|API|(?:is|are) (?:that|it|this|they) supported|does it support|"
     r"support for our|work with our|locked into|without (?:extra |additional )?(?:converters?|adapters?|middleware))\b|"
     r"\b(?:will|can|does|do|would|could) (?:it|they|this|these|the \w+|your \w+)\b[^.?!]{0,30}"
-    r"\b(?:talk|speak|connect|feed|plug|hook|link|integrate|read|push|send data|publish)\b|"
+    r"\b(?:talk|speak|connect|feed|plug|hook|link|integrate|(?:send|push) data|publish)\b|"
     r"\b(?:need|want) (?:the |your |these )?\w+ to (?:publish|talk|speak|connect|feed|report|send data)\b", re.I)
 _DELIVERY = re.compile(
     r"交期|交货|到货|发货|供货|交付|工期|排期|现货|备货|库存|分批|(?:送|运)到|到场|到现场|来得及|赶得上|赶不上|排得过来|人手|"
@@ -44,7 +44,8 @@ _DELIVERY = re.compile(
 _AFTER_SALES = re.compile(
     r"售后|维修|保修|维保|质保|响应时间|坏了|坏掉|(?:老|总|经常|又)坏|出问题|故障|(?<!送货)上门|备件|备机|配件|换新|先换后修|换电池|培训|网点|服务站|"
     r"驻场|巡检|校准|标定|耗材|"
-    r"\b(?:after-sales|services?|serviced|servicing|(?:technical|customer) support|support (?:team|contract|response|hours)|"
+    r"\b(?:after-sales|who services|servic(?:ed|ing)|with (?:the |your )?service|(?:after|on-site|field|local) service|"
+    r"service (?:agreement|contract|plan|team|engineers?|cent(?:er|re)|network|partner|visits?|response)|(?:technical|customer) support|support (?:team|contract|response|hours)|"
     r"warranty|repairs?|maintenance contract|service level|SLA|uptime|breaks(?: down)?|break down|broken|fail(?:s|ed|ure)?|"
     r"spare(?: parts)?|loaner|(?:your|the) support\b|go(?:es)? (?:offline|down)|replacement (?:units?|parts?)|calibrat\w*|recalibrat\w*|training|on-site support|"
     r"(?:firmware|security|software) (?:updates?|upgrades?|patch\w*)|patch(?:es|ing)?)\b", re.I)
