@@ -30,9 +30,12 @@ CHECKPOINT_SCHEMA_LOCK_KEY = 0x5A1E5B08
 
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
-# (database URL, store) pairs whose schema this process has brought to head; _schema_lock serialises threads.
+# (database URL, store) pairs whose schema this process has brought to head. Threads upgrading the same pair take
+# turns on that pair's own lock (re-entrant): one lock for all of them made a thread opening one store wait for
+# another thread's upgrade of a different store, which may itself wait on a database lock the first thread holds.
 _schemas_current: set[tuple[str, str]] = set()
-_schema_lock = threading.Lock()
+_schema_locks: dict[tuple[str, str], threading.RLock] = {}
+_schema_locks_guard = threading.Lock()
 
 
 def engine_for(url: str) -> Engine:
@@ -105,7 +108,11 @@ def upgrade_schema(engine: Engine, store: str) -> None:
     from salesbot.migrations import STORE_HEADS, current_revision
 
     key = (engine.url.render_as_string(hide_password=False), store)
-    with _schema_lock:
+    if key in _schemas_current:
+        return
+    with _schema_locks_guard:
+        lock = _schema_locks.setdefault(key, threading.RLock())
+    with lock:
         if key in _schemas_current:
             return
         with engine.connect() as connection:
@@ -164,5 +171,5 @@ def reset_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
-    with _schema_lock:
+    with _schema_locks_guard:
         _schemas_current.clear()
