@@ -592,6 +592,28 @@ def turn_budget(seconds: float | None = None) -> Iterator[None]:
         _turn_ends_at.reset(token)
 
 
+def turn_time_left_s() -> float | None:
+    """Seconds left of the current turn's model budget (turn_budget), or None outside a turn."""
+    ends_at = _turn_ends_at.get()
+    return None if ends_at is None else max(ends_at - time.monotonic(), 0.0)
+
+
+def prompt_token_budget(model: Any, share: float) -> int | None:
+    """How many prompt tokens this model can read in `share` of the time the next call has, at the prompt-eval
+    rate measured on its earlier calls; None when nothing bounds it (no rate measured yet, not llama.cpp)."""
+    chat_model = underlying_chat_model(model)
+    if _provider_of(chat_model) != "llamacpp" or not hasattr(getattr(chat_model, "client", None), "token_eos"):
+        return None
+    seconds_per_token = prefill_rate_of(chat_model).seconds_per_token
+    if not seconds_per_token:
+        return None
+    left = get_settings().llm_timeout_s
+    turn_left = turn_time_left_s()
+    if turn_left is not None:
+        left = min(left, turn_left)
+    return int(left * share / seconds_per_token)
+
+
 @dataclass
 class _Deadline:
     """When the current model call must be over: SALESBOT_LLM_TIMEOUT_S, the caller's own budget and the turn's."""

@@ -31,10 +31,58 @@ class LLMAnswer(BaseModel):
     cited_passages: list[int] = Field(default_factory=list, description="Numbers of the passages used.")
 
 
-def passages_prompt(passages: list[RetrievedChunk]) -> str:
+# The share of the time left that reading the prompt may take; the rest is for writing the answer.
+PROMPT_TIME_SHARE = 0.5
+
+
+def passages_prompt(passages: list[RetrievedChunk], texts: list[str] | None = None) -> str:
     template = load_prompt("passage")
-    return "\n".join(template.format(number=number, source=p.source, section=p.section, text=p.text)
-                     for number, p in enumerate(passages, start=1))
+    texts = [p.text for p in passages] if texts is None else texts
+    return "\n".join(template.format(number=number, source=p.source, section=p.section, text=text)
+                     for number, (p, text) in enumerate(zip(passages, texts, strict=True), start=1))
+
+
+def fitted_passages(question: str, passages: list[RetrievedChunk], budget_tokens: int | None,
+                    count_tokens: Callable[[str], int]) -> tuple[list[RetrievedChunk], list[str]]:
+    """The passages (in rank order) and the text of each that fit a prompt-token budget; all of them, whole, when
+    nothing bounds it (budget None).
+
+    A passage that does not fit whole keeps the answer units that share most words with the question, in their
+    order in the passage, as many as fit; the passages after the budget is spent are left out. The best passage
+    always keeps at least its best unit, so the model has something to answer from.
+    """
+    if budget_tokens is None:
+        return passages, [p.text for p in passages]
+    question_tokens = set(tokenize(question))
+    template = load_prompt("passage")
+    kept: list[RetrievedChunk] = []
+    texts: list[str] = []
+    left = budget_tokens
+    for passage in passages:
+        # The passage's header line (number, source, section) and markers are read too.
+        header = count_tokens(template.format(number=len(kept) + 1, source=passage.source, section=passage.section,
+                                              text=""))
+        room = left - header
+        if count_tokens(passage.text) <= room:
+            kept.append(passage)
+            texts.append(passage.text)
+            left = room - count_tokens(passage.text)
+            continue
+        units = answer_units(passage.text)
+        ranked = sorted(range(len(units)), key=lambda i: -len(question_tokens & set(tokenize(units[i].scoring_text))))
+        chosen: list[int] = []
+        for index in ranked:
+            cost = count_tokens(units[index].quote)
+            if cost <= room or not kept and not chosen:
+                chosen.append(index)
+                room -= cost
+        if chosen:
+            kept.append(passage)
+            texts.append("\n".join(units[i].quote for i in sorted(chosen)))
+            left = room
+        if left <= 0:
+            break
+    return kept, texts
 
 
 def unsupported_terms(answer: str, cited_text: str) -> list[str]:
@@ -56,8 +104,22 @@ def compose_llm_answer(model: Any, question: str, language: str, passages: list[
 
     if not passages:
         return None
+    from salesbot.llm import count_prompt_tokens, prompt_token_budget
+
+    frame = load_prompt("answer").format(language_name="Chinese" if language == "zh" else "English",
+                                         question=question, passages="")
+    # The prompt is cut to what the model can read in half the time left (at its measured prompt-eval rate): a
+    # bigger model on the same cores reads fewer passages, rather than running out of time before it writes.
+    budget = prompt_token_budget(model, PROMPT_TIME_SHARE)
+    if budget is not None:
+        budget -= count_prompt_tokens(frame, model)
+    passages, texts = fitted_passages(question, passages, budget,
+                                      lambda text: count_prompt_tokens(text, model))
+    if not passages:
+        record_model_check("answer", "failed", "no passage fits the time left")
+        return None
     prompt = load_prompt("answer").format(language_name="Chinese" if language == "zh" else "English",
-                                          question=question, passages=passages_prompt(passages))
+                                          question=question, passages=passages_prompt(passages, texts))
     on_text = None if on_answer_text is None else AnswerTextStream(on_answer_text)
     try:
         reply = invoke_structured(model, [("human", prompt)], LLMAnswer, on_text=on_text)

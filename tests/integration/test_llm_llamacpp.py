@@ -238,3 +238,36 @@ def test_a_prompt_that_cannot_be_read_in_the_time_left_is_not_sent(monkeypatch: 
     prefill_rate_of(model).seconds_per_token = measured
     assert invoke_structured(model, "Route: what is the warranty?", RouteDecision, timeout_s=30).route
     assert len(sent) == 1
+
+
+@pytest.mark.slow
+def test_an_answer_prompt_is_cut_to_what_the_model_can_read_in_half_the_time_left(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.answer.llm_answer import compose_llm_answer
+    from knowledge.models import RetrievedChunk
+    from salesbot.llm import count_prompt_tokens, prefill_rate_of, turn_budget
+
+    use_smollm2(monkeypatch, n_ctx=4096, turn_budget_s=None)
+    model = load_chat_model()
+    assert model is not None
+    filler = "\n".join(f"{n}.{k} The parties shall keep records of clause {n}.{k} for audit." for n in range(3, 9)
+                       for k in range(1, 6))
+    passages = [RetrievedChunk(chunk_id=f"c{n}", doc_id=f"d{n}", source=f"contract_{n}.md", title=f"Contract {n}",
+                               section="Terms", text=(f"7.1 The warranty runs for 24 months from acceptance.\n{filler}"
+                                                      if n == 1 else filler), score=1.0, doc_type="contract")
+                for n in range(1, 5)]
+    whole_prompt_tokens = count_prompt_tokens("\n".join(p.text for p in passages), model)
+    client = model.client  # type: ignore[attr-defined]
+    sent: list[dict[str, object]] = []
+    real_create = client.create_chat_completion
+    monkeypatch.setattr(client, "create_chat_completion", lambda **request: sent.append(request) or real_create(
+        **request))
+    prefill_rate_of(model).seconds_per_token = 0.02  # as fast as a 1.5B model reads on 2 cores: ~50 tokens/s
+    with turn_budget(10):
+        compose_llm_answer(model, "How long is the warranty?", "en", passages)
+    [request] = sent
+    prompt = request["messages"][0]["content"]  # type: ignore[index]
+    # Half of the 10 s at 0.02 s a token: 250 tokens, instead of all four passages (over 1,500 tokens).
+    assert whole_prompt_tokens > 1500
+    assert count_prompt_tokens(prompt, model) <= 250 + 10
+    assert "24 months" in prompt  # the unit that answers the question is the one kept
