@@ -65,6 +65,13 @@ class LlamaServer:
         self.process.wait(timeout=10)
 
 
+def _end_of_text_token() -> int:
+    from gguf import GGUFReader
+
+    field = GGUFReader(GGUF).fields["tokenizer.ggml.eos_token_id"]
+    return int(field.parts[field.data[0]][0])
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -166,7 +173,10 @@ def test_server_killed_mid_request_is_a_clear_error_and_the_turn_falls_back(
         monkeypatch.setenv("SALESBOT_LLM", server.spec)
         monkeypatch.setenv("SALESBOT_LLM_TIMEOUT_S", "20")
         reset_runtime()
-        model = load_chat_model().bind(max_tokens=1000)  # type: ignore[union-attr]
+        # End-of-text banned: the answer runs to max_tokens, so the request is surely in flight when the server dies
+        # (SmolLM2 sometimes stops counting within a second).
+        model = load_chat_model().bind(  # type: ignore[union-attr]
+            max_tokens=1000, logit_bias={str(_end_of_text_token()): -100})
         outcome: dict[str, object] = {}
 
         def long_call() -> None:

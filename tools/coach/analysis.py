@@ -426,7 +426,8 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
                 card.objections.append(Objection(type=kind, line=turn.line))
                 cite("objections", turn)
     # The buyer states the demand; a count the rep mentions (a volume tier) only when the buyer names none.
-    # Two products with a count each in the same turn ("G3 20台、S2 100个") is several quantities: none is the deal's.
+    # Two products with a count each in the same turn ("<product A> 20台、<product B> 100个") is several quantities:
+    # none is the deal's.
     for turn in sorted(conversation.turns, key=lambda item: item.side != "customer"):
         if quantity := quantity_pattern.search(turn.text):
             counts = {_count(match) for match in quantity_pattern.finditer(turn.text)}
