@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -168,6 +168,20 @@ def test_a_long_in_process_generation_stops_at_the_deadline(monkeypatch: pytest.
     assert 15 < count_prompt_tokens(prompt, model) < 40
 
 
+def recorded_requests(model: object, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every chat-completion request the model's llama.cpp client gets from now on (still sent)."""
+    client = model.client  # type: ignore[attr-defined]
+    sent: list[dict[str, Any]] = []
+    real_create = client.create_chat_completion
+
+    def create(**request: Any) -> Any:
+        sent.append(request)
+        return real_create(**request)
+
+    monkeypatch.setattr(client, "create_chat_completion", create)
+    return sent
+
+
 class LongReport(BaseModel):
     """A schema whose JSON takes hundreds of tokens to write: the grammar keeps the model writing it."""
 
@@ -224,11 +238,7 @@ def test_a_prompt_that_cannot_be_read_in_the_time_left_is_not_sent(monkeypatch: 
     measured = prefill_rate_of(model).seconds_per_token
     assert measured is not None and 0 < measured < 1  # SmolLM2 reads far more than a token a second
 
-    client = model.client  # type: ignore[attr-defined]
-    sent: list[object] = []
-    real_create = client.create_chat_completion
-    monkeypatch.setattr(client, "create_chat_completion", lambda **request: sent.append(request) or real_create(
-        **request))
+    sent = recorded_requests(model, monkeypatch)
     prefill_rate_of(model).seconds_per_token = 1.0  # as if the machine had become very busy
     with pytest.raises(ModelUnavailableError, match=r"would need about .* to read this \d+-token prompt"):
         invoke_structured(model, "Route: what is the warranty?", RouteDecision, timeout_s=3)
@@ -257,16 +267,12 @@ def test_an_answer_prompt_is_cut_to_what_the_model_can_read_in_half_the_time_lef
                                                       if n == 1 else filler), score=1.0, doc_type="contract")
                 for n in range(1, 5)]
     whole_prompt_tokens = count_prompt_tokens("\n".join(p.text for p in passages), model)
-    client = model.client  # type: ignore[attr-defined]
-    sent: list[dict[str, object]] = []
-    real_create = client.create_chat_completion
-    monkeypatch.setattr(client, "create_chat_completion", lambda **request: sent.append(request) or real_create(
-        **request))
+    sent = recorded_requests(model, monkeypatch)
     prefill_rate_of(model).seconds_per_token = 0.02  # as fast as a 1.5B model reads on 2 cores: ~50 tokens/s
     with turn_budget(10):
         compose_llm_answer(model, "How long is the warranty?", "en", passages)
     [request] = sent
-    prompt = request["messages"][0]["content"]  # type: ignore[index]
+    prompt = request["messages"][0]["content"]
     # Half of the 10 s at 0.02 s a token: 250 tokens, instead of all four passages (over 1,500 tokens).
     assert whole_prompt_tokens > 1500
     assert count_prompt_tokens(prompt, model) <= 250 + 10

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from tests.servers import free_port
 
@@ -132,3 +132,17 @@ def post_concurrently(deliveries: Sequence[DeliveryT], prepare: Callable[[Delive
             return list(await asyncio.gather(*(send_one(client, gate, delivery) for delivery in deliveries)))
 
     return asyncio.run(main())
+
+
+def tasks_and_executions(action_id: str) -> tuple[list[Any], list[Any]]:
+    """One action's Task rows and its 'executed' audit events, read from the shared (Postgres) database."""
+    from sqlmodel import select
+
+    from tools.db.tables import AuditEvent, Task, sales_session
+
+    with sales_session() as session:
+        assert session.get_bind().dialect.name == "postgresql"
+        tasks = list(session.exec(select(Task).where(Task.action_id == action_id)).all())
+        executed = list(session.exec(select(AuditEvent).where(AuditEvent.action_id == action_id,
+                                                              AuditEvent.event == "executed")).all())
+    return tasks, executed

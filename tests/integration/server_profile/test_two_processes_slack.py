@@ -8,9 +8,9 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import select
 
 from connectors.slack.models import APPROVE_ACTION_ID, PendingBlockOrigin
+from tests.stubs.serve_processes import tasks_and_executions
 from tests.stubs.slack_api import SlackApiStub, app_mention_event, block_actions_payload, event_callback_body
 from tests.stubs.slack_processes import (
     SignedDelivery,
@@ -92,12 +92,6 @@ def test_proposal_through_a_killed_process_is_approved_through_the_other_once(
     assert post_interaction(process_b.events_url, payload).status_code == 200  # a double click
     stub.wait_for_calls("chat.update", 2, timeout_s=5)
 
-    from tools.db.tables import AuditEvent, Task, sales_session
-
-    with sales_session() as session:
-        assert session.get_bind().dialect.name == "postgresql"
-        tasks = session.exec(select(Task).where(Task.action_id == action_id)).all()
-        executed = session.exec(select(AuditEvent).where(AuditEvent.action_id == action_id,
-                                                         AuditEvent.event == "executed")).all()
+    tasks, executed = tasks_and_executions(action_id)
     assert len(tasks) == 1 and len(executed) == 1, process_b.log_tail()
     assert tasks[0].owner == REP

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
 from knowledge.registry import read_registry_file
 from salesbot.settings import SAMPLES_DIR
+from tests.stubs.serve_processes import tasks_and_executions
 from tests.stubs.wecom_api import WeComApiStub, card_event_xml, text_message_xml
 from tests.stubs.wecom_processes import (
     CALLBACK_KEYS,
@@ -121,13 +121,7 @@ def test_proposal_through_a_killed_process_is_approved_through_the_other_once(
     late = stub.wait_for_markdown_to(REP, 4, timeout_s=3)
     assert len(late) == 3, late
 
-    from tools.db.tables import AuditEvent, Task, sales_session
-
-    with sales_session() as session:
-        assert session.get_bind().dialect.name == "postgresql"
-        tasks = session.exec(select(Task).where(Task.action_id == action_id)).all()
-        executed = session.exec(select(AuditEvent).where(AuditEvent.action_id == action_id,
-                                                         AuditEvent.event == "executed")).all()
+    tasks, executed = tasks_and_executions(action_id)
     assert len(tasks) == 1 and len(executed) == 1, process_b.log_tail()
     assert tasks[0].owner == REP
     [update] = stub.calls_to("/message/update_template_card")

@@ -6,20 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from salesbot.settings import get_settings, reset_runtime
 from tools.coach import coach_path, coach_text
 from tools.coach.inputs import CoachInputError, parse_email, parse_subtitles, parse_transcript
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "coach"
-SAMPLES = Path(__file__).resolve().parents[3] / "samples"
-
-
-@pytest.fixture(autouse=True)
-def demo_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SALESBOT_PRICING_POLICY_FILE", str(SAMPLES / "policy" / "pricing_policy.yaml"))
-    monkeypatch.setenv("SALESBOT_ENTITIES_FILE", str(SAMPLES / "entities.yaml"))
-    reset_runtime()
-    get_settings.cache_clear()
 
 
 def test_transcript_card_fields_come_with_their_lines() -> None:

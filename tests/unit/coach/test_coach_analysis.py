@@ -6,27 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from salesbot.settings import get_settings, reset_runtime
+from salesbot.settings import get_settings
+from tests.unit.coach.turns import sided
 from tools.coach import coach_text
 from tools.coach.analysis import assign_sides, build_card, count_price_avoidance, rep_display_names
 from tools.coach.inputs import parse_email, parse_text
 from tools.coach.models import Conversation, Turn
-
-SAMPLES = Path(__file__).resolve().parents[3] / "samples"
-
-
-@pytest.fixture(autouse=True)
-def demo_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SALESBOT_PRICING_POLICY_FILE", str(SAMPLES / "policy" / "pricing_policy.yaml"))
-    monkeypatch.setenv("SALESBOT_ENTITIES_FILE", str(SAMPLES / "entities.yaml"))
-    reset_runtime()
-    get_settings.cache_clear()
-
-
-def _sided(lines: list[tuple[str, str]]) -> list[Turn]:
-    """Turns already sided: ("c", text) is the customer's, ("r", text) the rep's."""
-    return [Turn(line=index, speaker=side, text=text, side="customer" if side == "c" else "rep")
-            for index, (side, text) in enumerate(lines, 1)]
 
 
 def _sides(text: str, known_reps: set[str] | None = None) -> dict[str, str]:
@@ -70,7 +55,7 @@ def test_a_me_label_is_the_exporting_rep() -> None:
 
 
 def test_pushes_and_competitor_counters_count_as_raising_price() -> None:
-    turns = _sided([("c", "What would the pumps cost?"), ("r", "It depends on the configuration."),
+    turns = sided([("c", "What would the pumps cost?"), ("r", "It depends on the configuration."),
                     ("c", "I still need a number before Friday."), ("r", "Understood, let me check."),
                     ("c", "Another vendor quoted us $900 each."), ("r", "Their pump is older than ours."),
                     ("c", "Our team needs 30 units in spring."), ("r", "Great, that works.")])
@@ -78,13 +63,13 @@ def test_pushes_and_competitor_counters_count_as_raising_price() -> None:
 
 
 def test_a_competitor_price_before_any_price_talk_is_background() -> None:
-    turns = _sided([("c", "另一家报的是每台5000元，我们在比较。"), ("r", "我们的稳定性更好。"),
+    turns = sided([("c", "另一家报的是每台5000元，我们在比较。"), ("r", "我们的稳定性更好。"),
                     ("c", "你们的价格是多少？"), ("r", "每台5200元，批量可以再优惠。")])
     assert count_price_avoidance(turns) == []
 
 
 def test_budget_statements_and_price_acknowledgements_do_not_raise_price() -> None:
-    turns = _sided([("c", "我们预算大概50万。"), ("r", "明白。"), ("c", "报价收到了，贵公司效率很高。"), ("r", "谢谢。"),
+    turns = sided([("c", "我们预算大概50万。"), ("r", "明白。"), ("c", "报价收到了，贵公司效率很高。"), ("r", "谢谢。"),
                     ("c", "Thanks for the quote, the price looks fine."), ("r", "Glad to hear it.")])
     assert count_price_avoidance(turns) == []
 
@@ -100,12 +85,12 @@ def test_budget_statements_and_price_acknowledgements_do_not_raise_price() -> No
     ("先看看方案再说。", False),
 ])
 def test_what_answers_a_price_question(reply: str, answered: bool) -> None:
-    turns = _sided([("c", "How much is it per unit?"), ("r", reply)])
+    turns = sided([("c", "How much is it per unit?"), ("r", reply)])
     assert count_price_avoidance(turns) == ([] if answered else [1])
 
 
 def test_consecutive_messages_are_one_raise_and_one_reply() -> None:
-    turns = _sided([("c", "在吗？"), ("c", "这个多少钱？"), ("c", "能便宜点吗？"),
+    turns = sided([("c", "在吗？"), ("c", "这个多少钱？"), ("c", "能便宜点吗？"),
                     ("r", "在的"), ("r", "单价3.2万元")])
     assert count_price_avoidance(turns) == []
     turns[-1].text = "我问一下"
@@ -138,7 +123,7 @@ def test_email_thread_in_chinese_runs_oldest_first_with_each_sender() -> None:
 
 
 def test_card_quantity_skips_model_digits_amounts_and_rep_volume_tiers() -> None:
-    turns = _sided([("c", "We are comparing the Qingquan G5 gateway with one at $2,600 per gateway."),
+    turns = sided([("c", "We are comparing the Qingquan G5 gateway with one at $2,600 per gateway."),
                     ("r", "Volume tiers start from 50 units."),
                     ("c", "We need about 35 gateways in total.")])
     card = build_card(Conversation(source="transcript", turns=turns))
@@ -151,7 +136,7 @@ def test_card_decision_maker_named_or_self_and_timeline_in_words() -> None:
              Turn(line=2, speaker="阿杰", text="好的。", side="rep")]
     card = build_card(Conversation(source="transcript", turns=turns))
     assert card.decision_maker == "老周" and card.timeline
-    english = _sided([("c", "Our CFO, Ana Ruiz, signs off on anything this size."), ("r", "Noted.")])
+    english = sided([("c", "Our CFO, Ana Ruiz, signs off on anything this size."), ("r", "Noted.")])
     assert build_card(Conversation(source="transcript", turns=english)).decision_maker == "Ana Ruiz"
 
 
@@ -176,6 +161,6 @@ def test_outlook_header_block_starts_the_quoted_message() -> None:
 
 
 def test_price_pushes_without_the_word_price_and_counts_that_are_not_money() -> None:
-    turns = _sided([("c", "能不能再低一点？"), ("r", "我们在全国有1万多家客户。"),
+    turns = sided([("c", "能不能再低一点？"), ("r", "我们在全国有1万多家客户。"),
                     ("c", "Any wiggle room on that?"), ("r", "We have over 10k installs.")])
     assert count_price_avoidance(turns) == [1, 3]

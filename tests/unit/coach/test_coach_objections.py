@@ -7,31 +7,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from salesbot.settings import get_settings, reset_runtime
+from tests.unit.coach.turns import sided
 from tools.coach.analysis import build_card, count_price_avoidance
 from tools.coach.inputs import parse_screenshot
-from tools.coach.models import Conversation, Turn
+from tools.coach.models import Conversation
 from tools.coach.objections import objection_types
 from tools.sales.opportunity import find_budget
 
-SAMPLES = Path(__file__).resolve().parents[3] / "samples"
-
-
-@pytest.fixture(autouse=True)
-def demo_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SALESBOT_PRICING_POLICY_FILE", str(SAMPLES / "policy" / "pricing_policy.yaml"))
-    monkeypatch.setenv("SALESBOT_ENTITIES_FILE", str(SAMPLES / "entities.yaml"))
-    reset_runtime()
-    get_settings.cache_clear()
-
-
-def _sided(lines: list[tuple[str, str]]) -> list[Turn]:
-    return [Turn(line=index, speaker=side, text=text, side="customer" if side == "c" else "rep")
-            for index, (side, text) in enumerate(lines, 1)]
-
 
 def _card_types(lines: list[tuple[str, str]]) -> set[str]:
-    card = build_card(Conversation(source="transcript", turns=_sided(lines)))
+    card = build_card(Conversation(source="transcript", turns=sided(lines)))
     return {objection.type for objection in card.objections}
 
 
@@ -83,35 +68,35 @@ def test_a_competitor_the_customer_names_or_an_unnamed_rivals_offer_is_a_competi
 
 
 def test_competitor_prices_without_a_currency_or_unit() -> None:
-    turns = _sided([("c", "北辰那款才4100，你们呢？"), ("r", "我们4300一台。"),
+    turns = sided([("c", "北辰那款才4100，你们呢？"), ("r", "我们4300一台。"),
                     ("c", "Kangtuo charges €2,900 each."), ("r", "We can do €2,850.")])
     prices = {item.competitor: (item.amount, item.currency) for item in
               build_card(Conversation(source="transcript", turns=turns)).competitor_prices}
     assert prices == {"北辰物联": (4100.0, "CNY"), "Kangtuo Medical": (2900.0, "EUR")}
     # A model number after the name is no price.
-    model_only = _sided([("c", "Beichen NB-20 is what we use now."), ("r", "OK.")])
+    model_only = sided([("c", "Beichen NB-20 is what we use now."), ("r", "OK.")])
     assert build_card(Conversation(source="transcript", turns=model_only)).competitor_prices == []
 
 
 def test_a_quote_request_answered_with_a_yes_and_a_time_is_not_avoided() -> None:
-    assert count_price_avoidance(_sided([("c", "Please send the formal quote."), ("r", "Sure, tomorrow morning.")])) == []
-    assert count_price_avoidance(_sided([("c", "请出个报价单。"), ("r", "好的，回头再说。")])) == [1]
-    assert count_price_avoidance(_sided([("c", "你们最低多少？"), ("r", "这个要问领导。")])) == [1]
-    assert count_price_avoidance(_sided([("c", "What would 30 units run us?"), ("r", "Depends on the setup.")])) == [1]
+    assert count_price_avoidance(sided([("c", "Please send the formal quote."), ("r", "Sure, tomorrow morning.")])) == []
+    assert count_price_avoidance(sided([("c", "请出个报价单。"), ("r", "好的，回头再说。")])) == [1]
+    assert count_price_avoidance(sided([("c", "你们最低多少？"), ("r", "这个要问领导。")])) == [1]
+    assert count_price_avoidance(sided([("c", "What would 30 units run us?"), ("r", "Depends on the setup.")])) == [1]
 
 
 def test_decision_maker_named_before_the_role_and_counts_spelled_out() -> None:
-    turns = _sided([("c", "Nina Berg, our plant director, who makes the final call, wants forty sensors."),
+    turns = sided([("c", "Nina Berg, our plant director, who makes the final call, wants forty sensors."),
                     ("r", "Great.")])
     card = build_card(Conversation(source="transcript", turns=turns))
     assert card.decision_maker == "Nina Berg" and card.quantity == 40
-    several = _sided([("c", "清泉 G3 要12台，清泉 S2 要80个。"), ("r", "好的。")])
+    several = sided([("c", "清泉 G3 要12台，清泉 S2 要80个。"), ("r", "好的。")])
     assert build_card(Conversation(source="transcript", turns=several)).quantity is None
 
 
 def test_timeline_from_an_opening_or_a_month_and_day() -> None:
     for text in ("新院区下月初开业。", "The plant restarts on September 14."):
-        assert build_card(Conversation(source="transcript", turns=_sided([("c", text)]))).timeline
+        assert build_card(Conversation(source="transcript", turns=sided([("c", text)]))).timeline
 
 
 @pytest.mark.parametrize(("text", "budget"), [
@@ -148,19 +133,19 @@ def test_more_objection_phrasings(text: str, kind: str) -> None:
 
 
 def test_reference_prices_bare_unit_figures_and_who_the_decision_sits_with() -> None:
-    assert count_price_avoidance(_sided([("c", "给个参考价也行。"), ("r", "这个不好说。")])) == [1]
-    assert count_price_avoidance(_sided([("c", "你们这款多少？"), ("r", "每台5200，含安装。")])) == []
-    sits_with = _sided([("c", "The final sign-off sits with our COO, Ruth Lang."), ("r", "Understood.")])
+    assert count_price_avoidance(sided([("c", "给个参考价也行。"), ("r", "这个不好说。")])) == [1]
+    assert count_price_avoidance(sided([("c", "你们这款多少？"), ("r", "每台5200，含安装。")])) == []
+    sits_with = sided([("c", "The final sign-off sits with our COO, Ruth Lang."), ("r", "Understood.")])
     assert build_card(Conversation(source="transcript", turns=sits_with)).decision_maker == "Ruth Lang"
-    titled = _sided([("c", "Prof. Okafor has the last word here."), ("r", "Noted.")])
+    titled = sided([("c", "Prof. Okafor has the last word here."), ("r", "Noted.")])
     assert build_card(Conversation(source="transcript", turns=titled)).decision_maker == "Prof. Okafor"
-    zh = _sided([("c", "这批设备由孙副主任审批。"), ("r", "好的。")])
+    zh = sided([("c", "这批设备由孙副主任审批。"), ("r", "好的。")])
     assert build_card(Conversation(source="transcript", turns=zh)).decision_maker == "孙副主任"
 
 
 def test_holiday_and_ahead_of_timelines_and_budgets_in_chinese_numerals() -> None:
     for text in ("春节前要装完。", "We want it live ahead of the harvest."):
-        assert build_card(Conversation(source="transcript", turns=_sided([("c", text)]))).timeline
-    assert build_card(Conversation(source="transcript", turns=_sided([("c", "这个环节前面还有审批。")]))).timeline is None
+        assert build_card(Conversation(source="transcript", turns=sided([("c", text)]))).timeline
+    assert build_card(Conversation(source="transcript", turns=sided([("c", "这个环节前面还有审批。")]))).timeline is None
     assert find_budget("经费大约八十万。") == 800_000
     assert find_budget("预算三十五万，要20台。") == 350_000
