@@ -221,7 +221,7 @@ def invoke_model(
     turn's budget); past it a ModelUnavailableError says so, for llama.cpp as for a server.
     """
     chat_model = underlying_chat_model(model)
-    if _provider_of(chat_model) == "llamacpp" and hasattr(getattr(chat_model, "client", None), "token_eos"):
+    if _is_llamacpp_client(chat_model):
         # Read token by token so that past the deadline generation ends at the next token, grammar or not: a forced
         # tool call is grammar-constrained JSON, which the deadline processor alone cannot end before max_tokens.
         return _stream_message(model, messages, timeout_s, None)
@@ -562,6 +562,11 @@ def underlying_chat_model(model: Runnable[Any, Any]) -> Any:
     return model
 
 
+def _is_llamacpp_client(chat_model: Any) -> bool:
+    """A ChatLlamaCpp with a real llama.cpp client (test doubles named like it have none)."""
+    return _provider_of(chat_model) == "llamacpp" and hasattr(getattr(chat_model, "client", None), "token_eos")
+
+
 def _provider_of(chat_model: Any) -> str:
     # By class name: asking must not import langchain_openai / llama_cpp when another backend is in use.
     class_name = type(chat_model).__name__
@@ -592,26 +597,16 @@ def turn_budget(seconds: float | None = None) -> Iterator[None]:
         _turn_ends_at.reset(token)
 
 
-def turn_time_left_s() -> float | None:
-    """Seconds left of the current turn's model budget (turn_budget), or None outside a turn."""
-    ends_at = _turn_ends_at.get()
-    return None if ends_at is None else max(ends_at - time.monotonic(), 0.0)
-
-
 def prompt_token_budget(model: Any, share: float) -> int | None:
     """How many prompt tokens this model can read in `share` of the time the next call has, at the prompt-eval
     rate measured on its earlier calls; None when nothing bounds it (no rate measured yet, not llama.cpp)."""
     chat_model = underlying_chat_model(model)
-    if _provider_of(chat_model) != "llamacpp" or not hasattr(getattr(chat_model, "client", None), "token_eos"):
+    if not _is_llamacpp_client(chat_model):
         return None
     seconds_per_token = prefill_rate_of(chat_model).seconds_per_token
     if not seconds_per_token:
         return None
-    left = get_settings().llm_timeout_s
-    turn_left = turn_time_left_s()
-    if turn_left is not None:
-        left = min(left, turn_left)
-    return int(left * share / seconds_per_token)
+    return int(_Deadline.start().remaining_s() * share / seconds_per_token)
 
 
 @dataclass
@@ -735,7 +730,7 @@ def _calling(
         if provider in ("llamacpp", "openai") and call.deadline.passed():
             raise _timeout_error(chat_model, call.deadline.timeout_s, call.deadline.by_turn_budget)
         # A stand-in without a llama.cpp client (test doubles named like it) gets no processor.
-        if provider == "llamacpp" and hasattr(getattr(chat_model, "client", None), "token_eos"):
+        if _is_llamacpp_client(chat_model):
             if messages is not None:
                 _check_prefill_fits(chat_model, messages, call.deadline)
             call.invoke_kwargs["logits_processor"] = _llamacpp_deadline_processor(call, chat_model.client)

@@ -63,10 +63,11 @@ def fitted_passages(question: str, passages: list[RetrievedChunk], budget_tokens
         header = count_tokens(template.format(number=len(kept) + 1, source=passage.source, section=passage.section,
                                               text=""))
         room = left - header
-        if count_tokens(passage.text) <= room:
+        whole = count_tokens(passage.text)
+        if whole <= room:
             kept.append(passage)
             texts.append(passage.text)
-            left = room - count_tokens(passage.text)
+            left = room - whole
             continue
         units = answer_units(passage.text)
         ranked = sorted(range(len(units)), key=lambda i: -len(question_tokens & set(tokenize(units[i].scoring_text))))
@@ -106,8 +107,9 @@ def compose_llm_answer(model: Any, question: str, language: str, passages: list[
         return None
     from salesbot.llm import count_prompt_tokens, prompt_token_budget
 
-    frame = load_prompt("answer").format(language_name="Chinese" if language == "zh" else "English",
-                                         question=question, passages="")
+    template = load_prompt("answer")
+    language_name = "Chinese" if language == "zh" else "English"
+    frame = template.format(language_name=language_name, question=question, passages="")
     # The prompt is cut to what the model can read in half the time left (at its measured prompt-eval rate): a
     # bigger model on the same cores reads fewer passages, rather than running out of time before it writes.
     budget = prompt_token_budget(model, PROMPT_TIME_SHARE)
@@ -118,8 +120,8 @@ def compose_llm_answer(model: Any, question: str, language: str, passages: list[
     if not passages:
         record_model_check("answer", "failed", "no passage fits the time left")
         return None
-    prompt = load_prompt("answer").format(language_name="Chinese" if language == "zh" else "English",
-                                          question=question, passages=passages_prompt(passages, texts))
+    prompt = template.format(language_name=language_name, question=question,
+                             passages=passages_prompt(passages, texts))
     on_text = None if on_answer_text is None else AnswerTextStream(on_answer_text)
     try:
         reply = invoke_structured(model, [("human", prompt)], LLMAnswer, on_text=on_text)
