@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +104,21 @@ class Settings(BaseSettings):
         "longer input is refused with a message, before any parsing."
     )
 
+    event_lease_s: float = Field(
+        default=120.0, gt=0, description="Connectors' durable inbox: how long a claimed Slack/WeCom delivery stays "
+        "with the process that claimed it without a renewal; a live process renews its leases every sweep, so this "
+        "is how long a delivery of a dead process waits before another process replays it. Longer than a turn "
+        "(llm_turn_budget_s) so a renewal missed under load does not hand a live turn to another process."
+    )
+    event_sweep_interval_s: float | None = Field(
+        default=None, gt=0, description="How often each serve process renews the leases of its own deliveries and "
+        "replays expired ones of others; default a quarter of event_lease_s. Must be shorter than the lease."
+    )
+    event_max_attempts: int = Field(
+        default=3, ge=1, description="Times one delivery is handled (first claim plus replays) before it is given "
+        "up, logged and marked failed, so a delivery that kills its process cannot loop forever."
+    )
+
     slack_signing_secret: str = ""
     slack_bot_token: str = ""
     slack_app_token: str = ""
@@ -115,6 +130,20 @@ class Settings(BaseSettings):
     wecom_agent_id: str = ""
     wecom_secret: str = ""
     wecom_api_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+    @model_validator(mode="after")
+    def _sweep_shorter_than_lease(self) -> Settings:
+        if self.event_sweep_interval_s is not None and self.event_sweep_interval_s >= self.event_lease_s:
+            raise ValueError(
+                f"SALESBOT_EVENT_SWEEP_INTERVAL_S ({self.event_sweep_interval_s:g}) must be shorter than "
+                f"SALESBOT_EVENT_LEASE_S ({self.event_lease_s:g}): leases are renewed once per sweep."
+            )
+        return self
+
+    @property
+    def event_sweep_every_s(self) -> float:
+        """The sweep interval in effect: the setting, or a quarter of the lease (three renewals before expiry)."""
+        return self.event_sweep_interval_s or self.event_lease_s / 4
 
     @property
     def home_dir(self) -> Path:

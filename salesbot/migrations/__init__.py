@@ -40,7 +40,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent
 STORE_HEADS: dict[str, str] = {
     "sales": "sales_0001",
     "knowledge": "knowledge_0002",
-    "connector_events": "connector_events_0001",
+    "connector_events": "connector_events_0002",
     "slack": "slack_0001",
     "wecom": "wecom_0001",
 }
