@@ -12,7 +12,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from connectors.common.dedupe import EventDedupeStore
+from connectors.common.dedupe import EventDedupeStore, InboxSweeper, ReclaimedEvent
 from connectors.slack import (
     handle_action_button,
     handle_direct_message,
@@ -32,7 +32,7 @@ from connectors.slack.context import (
     default_decide_action,
     default_record_feedback,
 )
-from connectors.slack.dedupe import build_dedupe_middleware
+from connectors.slack.dedupe import DeliveryTrackingExecutor, build_dedupe_middleware, replay_delivery
 from connectors.slack.store import SlackConnectorStore
 from salesbot.settings import Settings, get_settings
 
@@ -52,6 +52,8 @@ class SalesbotSlackApp(App):
     def __init__(self, *, signing_secret: str | None = None, **options: Any) -> None:
         super().__init__(signing_secret=signing_secret, **options)
         self.http_signing_secret = signing_secret or ""
+        # The durable inbox's sweeper (build_slack_app sets it); the server starts it, tests may sweep by hand.
+        self.inbox_sweeper: InboxSweeper | None = None
 
 
 def build_web_client(settings: Settings) -> WebClient:
@@ -72,7 +74,7 @@ def build_slack_app(
     client: WebClient | None = None,
     listener_executor: Executor | None = None,
     socket_mode: bool = False,
-) -> App:
+) -> SalesbotSlackApp:
     """The bolt App with every salesbot listener; agent functions default to agent.service (tests pass fakes)."""
     settings = settings or get_settings()
     if not socket_mode and not settings.slack_signing_secret:
@@ -80,15 +82,19 @@ def build_slack_app(
             "SALESBOT_SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with the app's signing secret."
         )
     client = client or build_web_client(settings)
+    dedupe_store = dedupe_store or EventDedupeStore.for_settings(settings)
+    # Every listener task is attributed to its delivery, which is finished in the inbox when its work has ended.
+    tracking_executor = DeliveryTrackingExecutor(
+        listener_executor or ThreadPoolExecutor(max_workers=DEFAULT_LISTENER_WORKERS,
+                                                thread_name_prefix="slack-listener"),
+        dedupe_store)
     try:
         # With a client, bolt checks the token with auth.test now (fail fast) and learns the bot's own ids,
         # which it needs to ignore the bot's own messages.
         app = SalesbotSlackApp(
             signing_secret=settings.slack_signing_secret or None,
             client=client,
-            listener_executor=listener_executor or ThreadPoolExecutor(
-                max_workers=DEFAULT_LISTENER_WORKERS, thread_name_prefix="slack-listener"
-            ),
+            listener_executor=tracking_executor,
         )
     except (BoltError, SlackApiError, SlackClientError, OSError) as error:
         raise SlackConfigError(
@@ -103,7 +109,13 @@ def build_slack_app(
         roles_file=settings.roles_file,
         default_role=settings.default_role,
     )
-    app.use(build_dedupe_middleware(dedupe_store or EventDedupeStore.for_settings(settings)))
+    app.use(build_dedupe_middleware(dedupe_store, tracking_executor))
+
+    def replay(event: ReclaimedEvent) -> None:
+        replay_delivery(app, event)
+
+    app.inbox_sweeper = InboxSweeper(dedupe_store, "slack", tracking_executor.in_flight, replay,
+                                     settings.event_sweep_every_s)
     # handle_file_share before handle_direct_message: both listen to `message`, and bolt runs the first match.
     for handler_module in (handle_mention, handle_file_share, handle_direct_message, handle_slash_command,
                            handle_action_button, handle_edit_submission):

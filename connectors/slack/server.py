@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -34,7 +36,8 @@ def create_asgi_app(slack_app: App | None = None, *, signing_secret: str | None 
 
     Every POST is read with a size limit and its signature checked on the raw bytes before anything decodes or
     parses it: 413 for an oversized body, 401 for an unsigned, stale or badly signed one, 400 for signed junk.
-    The secret is the one the app was built with (build_slack_app), unless given.
+    The secret is the one the app was built with (build_slack_app), unless given. While the ASGI app runs (its
+    lifespan), the inbox sweeper replays deliveries whose process died (connectors/common/dedupe.py).
     """
     bolt_app = slack_app or build_slack_app()
     secret = signing_secret or getattr(bolt_app, "http_signing_secret", "")
@@ -72,10 +75,22 @@ def create_asgi_app(slack_app: App | None = None, *, signing_secret: str | None 
     async def health(_request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    sweeper = getattr(bolt_app, "inbox_sweeper", None)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if sweeper is not None:
+            sweeper.start()
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.stop()
+
     return Starlette(routes=[
         Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"]),
         Route("/healthz", health, methods=["GET"]),
-    ])
+    ], lifespan=lifespan)
 
 
 def build_socket_mode_handler(settings: Settings | None = None, slack_app: App | None = None) -> SocketModeHandler:
@@ -101,7 +116,11 @@ def run_slack(port: int, socket_mode: bool, host: str = "0.0.0.0") -> None:
     try:
         if socket_mode:
             logger.info("starting Slack Socket Mode")
-            build_socket_mode_handler().start()
+            handler = build_socket_mode_handler()
+            sweeper = getattr(handler.app, "inbox_sweeper", None)
+            if sweeper is not None:
+                sweeper.start()
+            handler.start()
         else:
             uvicorn.run(create_asgi_app(), host=host, port=port, log_level="info")
     except SlackConfigError as error:
