@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from connectors.common.dedupe import EventDedupeStore
+from connectors.common.dedupe import EventDedupeStore, InboxSweeper, InFlightDeliveries, ReclaimedEvent
 from connectors.wecom.context import (
     AnswerTurn,
     DecideAction,
@@ -34,6 +34,7 @@ from connectors.wecom.models import (
     WeComMediaMessage,
     WeComTextMessage,
     WeComUnsupportedMessage,
+    inbound_message_from_json,
 )
 from connectors.wecom.parse import WeComMessageMalformed, parse_callback_xml
 from connectors.wecom.render import render_plain_message
@@ -55,13 +56,21 @@ UNSUPPORTED_MESSAGE_HINT = ("我能读取文字、图片和文件消息，请用
 
 
 class WeComCallbackService:
-    """Accepts verified callbacks and runs their handling on worker threads, one conversation at a time."""
+    """Accepts verified callbacks and runs their handling on worker threads, one conversation at a time.
+
+    Each message is claimed in the connectors' durable inbox with its parsed form as the payload, and finished there
+    once it has been handled (the answer sent); the sweeper (`inbox_sweeper`, started by the app's lifespan) renews
+    this process's leases and replays messages whose process died (connectors/common/dedupe.py).
+    """
 
     def __init__(self, crypto: WeComCrypto, dedupe_store: EventDedupeStore, context: WeComHandlerContext,
-                 worker_threads: int = DEFAULT_WORKER_THREADS) -> None:
+                 worker_threads: int = DEFAULT_WORKER_THREADS, sweep_interval_s: float | None = None) -> None:
         self.crypto = crypto
         self.dedupe_store = dedupe_store
         self.context = context
+        self.in_flight = InFlightDeliveries()
+        self.inbox_sweeper = InboxSweeper(dedupe_store, "wecom", self.in_flight, self.replay,
+                                          sweep_interval_s or dedupe_store.lease_s / 4)
         self._executor = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="wecom-worker")
         # Messages of one conversation run in order, so "确认 X" never overtakes the turn that proposed X.
         self._conversation_locks: dict[str, threading.Lock] = {}
@@ -75,7 +84,7 @@ class WeComCallbackService:
         message = parse_callback_xml(plaintext)
         if isinstance(message, WeComUnsupportedMessage) and not message.deserves_reply:
             return None
-        if not self.dedupe_store.claim("wecom", message.dedupe_key):
+        if not self.dedupe_store.claim("wecom", message.dedupe_key, payload=message.model_dump_json()):
             logger.info("duplicate WeCom delivery %s ignored", message.dedupe_key)
             return None
         try:
@@ -85,6 +94,10 @@ class WeComCallbackService:
             self.dedupe_store.release("wecom", message.dedupe_key)
             raise
         return message
+
+    def replay(self, event: ReclaimedEvent) -> None:
+        """Handle a message taken over from a process that died (the sweeper's callback): queued like a fresh one."""
+        self._submit(inbound_message_from_json(event.payload))
 
     def process_message(self, message: InboundMessage) -> None:
         """Handle one message on a worker thread; nothing escapes (a worker must survive any message)."""
@@ -112,17 +125,28 @@ class WeComCallbackService:
     def _submit(self, message: InboundMessage) -> None:
         with self._idle:
             self._pending += 1
+        self.in_flight.start(message.dedupe_key)
         try:
             self._executor.submit(self._process_and_count, message)
         except RuntimeError:
+            self.in_flight.end(message.dedupe_key)
             self._finished_one()
             raise
 
     def _process_and_count(self, message: InboundMessage) -> None:
         try:
             self.process_message(message)
+            self._finish_delivery(message.dedupe_key)
         finally:
+            self.in_flight.end(message.dedupe_key)
             self._finished_one()
+
+    def _finish_delivery(self, dedupe_key: str) -> None:
+        try:
+            self.dedupe_store.finish("wecom", dedupe_key)
+        except Exception:
+            # The answer is out; a replay after the lease would send it again (at-least-once), which beats losing it.
+            logger.exception("could not mark WeCom delivery %s done", dedupe_key)
 
     def _finished_one(self) -> None:
         with self._idle:
@@ -166,11 +190,14 @@ def create_wecom_app(
         role_for=role_for or partial(role_for_user, roles_file=settings.roles_file, default_role=settings.default_role),
         approvers_for=approvers_for or partial(approver_user_ids, roles_file=settings.roles_file),
     )
-    service = WeComCallbackService(crypto, dedupe_store, context, worker_threads=worker_threads)
+    service = WeComCallbackService(crypto, dedupe_store, context, worker_threads=worker_threads,
+                                   sweep_interval_s=settings.event_sweep_every_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.inbox_sweeper.start()
         yield
+        service.inbox_sweeper.stop()
         # Accepted messages are already marked handled, so finish them rather than drop them on shutdown.
         if not service.wait_until_idle(SHUTDOWN_GRACE_S):
             logger.warning("stopping with WeCom messages still being handled")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 
 class CallbackQuery(BaseModel):
@@ -133,6 +133,12 @@ class WeComUnsupportedMessage(BaseModel):
 
 
 InboundMessage = WeComTextMessage | WeComCardEvent | WeComMediaMessage | WeComUnsupportedMessage
+_INBOUND_MESSAGE = TypeAdapter(Annotated[InboundMessage, Field(discriminator="kind")])
+
+
+def inbound_message_from_json(payload: str) -> InboundMessage:
+    """A message as `model_dump_json` wrote it into the connectors' inbox (its `kind` says which type)."""
+    return _INBOUND_MESSAGE.validate_json(payload)
 
 
 class ActionCard(BaseModel):
