@@ -146,10 +146,11 @@ class EventDedupeStore:
         """The store every connector process of this configuration shares: the server database when
         SALESBOT_DATABASE_URL is set, else the SQLite file under SALESBOT_HOME."""
         settings = settings or get_settings()
-        limits = {"lease_s": settings.event_lease_s, "max_attempts": settings.event_max_attempts}
         if settings.database_url:
-            return cls(database_url=settings.database_url, **limits)
-        return cls(default_dedupe_path(settings.home_dir), **limits)
+            return cls(database_url=settings.database_url, lease_s=settings.event_lease_s,
+                       max_attempts=settings.event_max_attempts)
+        return cls(default_dedupe_path(settings.home_dir), lease_s=settings.event_lease_s,
+                   max_attempts=settings.event_max_attempts)
 
     def claim(self, source: EventSource, event_key: str, payload: str | None = None) -> bool:
         """True when this process should handle the delivery; False for a redelivery (skip it).

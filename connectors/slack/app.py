@@ -7,7 +7,7 @@ import re
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -52,8 +52,18 @@ class SalesbotSlackApp(App):
     def __init__(self, *, signing_secret: str | None = None, **options: Any) -> None:
         super().__init__(signing_secret=signing_secret, **options)
         self.http_signing_secret = signing_secret or ""
-        # The durable inbox's sweeper (build_slack_app sets it); the server starts it, tests may sweep by hand.
+        # The durable inbox (build_slack_app sets both): the server starts the sweeper, tests may sweep by hand.
         self.inbox_sweeper: InboxSweeper | None = None
+        self.delivery_tracker: DeliveryTrackingExecutor | None = None
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        """bolt's dispatch (middleware, then listeners, on this thread); then the delivery the dedupe middleware
+        claimed stops collecting this thread's listener tasks, and is finished once those have ended."""
+        try:
+            return super().dispatch(req)
+        finally:
+            if self.delivery_tracker is not None:
+                self.delivery_tracker.end_dispatch()
 
 
 def build_web_client(settings: Settings) -> WebClient:
@@ -109,6 +119,7 @@ def build_slack_app(
         roles_file=settings.roles_file,
         default_role=settings.default_role,
     )
+    app.delivery_tracker = tracking_executor
     app.use(build_dedupe_middleware(dedupe_store, tracking_executor))
 
     def replay(event: ReclaimedEvent) -> None:

@@ -57,10 +57,12 @@ def replay_payload(request: BoltRequest) -> str:
 
 
 class DeliveryTrackingExecutor(Executor):
-    """bolt's listener executor, attributing each task to the delivery whose dispatch submitted it (bolt submits the
-    ack listener and every lazy listener from the dispatching thread). When the dispatch and every task it started
-    have ended — the answer posted, or the handler's failure logged and told to the user — the delivery is finished
-    in the inbox; until then its key is in flight and its lease renewed."""
+    """bolt's listener executor, attributing each task to the delivery whose dispatch submitted it (bolt runs the
+    middleware, then the listeners, on the dispatching thread, and submits the ack listener and every lazy listener
+    from there). When the dispatch and every task it started have ended — the answer posted, or the handler's
+    failure logged and told to the user — the delivery is finished in the inbox; until then its key is in flight and
+    its lease renewed. The middleware begins a delivery's dispatch; the app's `dispatch` ends it (SalesbotSlackApp),
+    because bolt's middleware returns before the listeners run."""
 
     def __init__(self, inner: Executor, store: EventDedupeStore,
                  in_flight: InFlightDeliveries | None = None) -> None:
@@ -69,17 +71,26 @@ class DeliveryTrackingExecutor(Executor):
         self.in_flight = in_flight or InFlightDeliveries()
         self._current = threading.local()
 
+    def begin_dispatch(self, event_key: str) -> None:
+        """Tasks submitted from this thread until `end_dispatch` belong to this delivery."""
+        self.end_dispatch()
+        self.in_flight.start(event_key)
+        self._current.event_key = event_key
+
+    def end_dispatch(self) -> None:
+        event_key = getattr(self._current, "event_key", None)
+        if event_key is not None:
+            self._current.event_key = None
+            self._end(event_key)
+
     @contextmanager
     def dispatching(self, event_key: str) -> Iterator[None]:
-        """Around one delivery's dispatch: tasks submitted meanwhile (on this thread) belong to it."""
-        self.in_flight.start(event_key)
-        previous = getattr(self._current, "event_key", None)
-        self._current.event_key = event_key
+        """One delivery's whole dispatch (tests, and callers that run listeners themselves)."""
+        self.begin_dispatch(event_key)
         try:
             yield
         finally:
-            self._current.event_key = previous
-            self._end(event_key)
+            self.end_dispatch()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         event_key = getattr(self._current, "event_key", None)
@@ -130,14 +141,14 @@ def replay_delivery(app: App, event: ReclaimedEvent) -> None:
 def build_dedupe_middleware(store: EventDedupeStore,
                             tracker: DeliveryTrackingExecutor | None = None) -> Callable[..., BoltResponse]:
     """A global middleware; it runs after bolt's signature check, so unsigned requests cannot claim a key. With a
-    tracker, a delivery is claimed with its payload and lease and finished when its work has ended; without one,
-    it is marked handled at once (nothing to replay)."""
+    tracker, a delivery is claimed with its payload and lease and finished when its work has ended (the app's
+    dispatch must call `tracker.end_dispatch()` when it returns); without one, it is marked handled at once."""
 
     def skip_redelivered_requests(request: BoltRequest, next_: Callable[[], BoltResponse]) -> BoltResponse:
         if tracker is not None and request.context.get(REPLAY_CONTEXT_KEY):
             # Already taken over for this process by the sweeper (reclaim_expired): no claim, just handle it.
-            with tracker.dispatching(str(request.context[REPLAY_CONTEXT_KEY])):
-                return next_()
+            tracker.begin_dispatch(str(request.context[REPLAY_CONTEXT_KEY]))
+            return next_()
         key = request_dedupe_key(request)
         if key is None:
             return next_()
@@ -145,8 +156,8 @@ def build_dedupe_middleware(store: EventDedupeStore,
             if store.claim("slack", key):
                 return next_()
         elif store.claim("slack", key, payload=replay_payload(request)):
-            with tracker.dispatching(key):
-                return next_()
+            tracker.begin_dispatch(key)  # ended by SalesbotSlackApp.dispatch, after the listeners ran
+            return next_()
         retry_number = (request.headers.get("x-slack-retry-num") or ["0"])[0]
         retry_reason = (request.headers.get("x-slack-retry-reason") or [""])[0]
         logger.info("slack delivery %s already claimed; ignoring it (retry %s, %s)", key, retry_number,

@@ -398,6 +398,7 @@ class RunningSlackApp:
     server: ServerThread
     executor: TrackingExecutor
     signing_secret: str
+    app: Any = None  # the bolt App (its inbox_sweeper for tests that sweep by hand)
 
     @property
     def events_url(self) -> str:
@@ -437,7 +438,8 @@ def running_slack_app(signing_secret: str = "test-signing-secret", roles_file: A
                                     slack_api_url=stub.base_url, roles_file=roles_file)
                 app = build_slack_app(settings=settings, listener_executor=executor, **agent_functions)  # type: ignore[arg-type]
                 with ServerThread(create_asgi_app(app)) as server:
-                    yield RunningSlackApp(stub=stub, server=server, executor=executor, signing_secret=signing_secret)
+                    yield RunningSlackApp(stub=stub, server=server, executor=executor, signing_secret=signing_secret,
+                                          app=app)
                     executor.wait_idle()
         finally:
             executor.shutdown(wait=True)

@@ -323,7 +323,9 @@ def test_the_slack_middleware_claims_with_the_payload_finishes_after_the_dispatc
 
     try:
         middleware(delivery(), next_listener)
+        tracker.end_dispatch()  # what SalesbotSlackApp.dispatch does once the listeners ran
         middleware(delivery(), next_listener)  # a redelivery: skipped
+        tracker.end_dispatch()
         [(in_flight, row_while_handling)] = seen_while_handling
         assert in_flight == ["EvMw1"]
         assert row_while_handling is not None and row_while_handling["state"] == "processing"
@@ -336,6 +338,7 @@ def test_the_slack_middleware_claims_with_the_payload_finishes_after_the_dispatc
         replayed = BoltRequest(body={**body, "event_id": "EvMw2"}, mode="socket_mode",
                                context={REPLAY_CONTEXT_KEY: "EvMw2"})
         middleware(replayed, next_listener)  # taken over by the sweeper already: handled without a claim
+        tracker.end_dispatch()
         assert seen_while_handling[-1][0] == ["EvMw2"]
         finished = store.state_of("slack", "EvMw2")
         assert finished is not None and finished["state"] == "done"

@@ -14,6 +14,7 @@ after the columns existed (adopted at connector_events_0001) has them already: o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -30,7 +31,7 @@ STATE_LEASE_INDEX = "ix_handled_events_state_lease_until"
 
 def upgrade() -> None:
     columns = existing_columns("handled_events")
-    new_columns = [
+    new_columns: list[sa.Column[Any]] = [
         sa.Column("state", sa.String(), nullable=False, server_default="done"),
         sa.Column("owner", sa.String(), nullable=True),
         sa.Column("lease_until", sa.Float(), nullable=True),
