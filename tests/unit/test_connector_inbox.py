@@ -1,4 +1,4 @@
-"""The connectors' durable inbox on SQLite: leases, finish, renewal, takeover by exactly one of several claimers,
+"""The connectors' durable inbox on SQLite (the same tests run on Postgres: test_inbox_server_profile.py): leases, finish, renewal, takeover by exactly one of several claimers,
 the attempt cap, the upgrade of a database made before leases, and replay through the WeCom service and the Slack
 delivery tracker (the clocks are hand-set: nothing here waits for a lease to run out)."""
 
@@ -40,12 +40,18 @@ def database(tmp_path: Path) -> Path:
     return tmp_path / "events.sqlite3"
 
 
-def _store(database: Path, owner: str, clock: ManualClock, max_attempts: int = 3) -> EventDedupeStore:
-    return EventDedupeStore(database, owner=owner, lease_s=LEASE_S, max_attempts=max_attempts, clock=clock)
+def database_url(database: Path | str) -> str:
+    """A SQLite file here; the server profile's tests (test_inbox_server_profile.py) pass a Postgres URL."""
+    return database if isinstance(database, str) else f"sqlite:///{database}"
+
+
+def _store(database: Path | str, owner: str, clock: ManualClock, max_attempts: int = 3) -> EventDedupeStore:
+    return EventDedupeStore(database_url=database_url(database), owner=owner, lease_s=LEASE_S,
+                            max_attempts=max_attempts, clock=clock)
 
 
 def test_a_claim_with_a_payload_is_processing_until_finished_and_then_never_replayed(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     process_a, process_b = _store(database, "a", clock), _store(database, "b", clock)
     assert process_a.claim("slack", "Ev1", payload='{"event": 1}') is True
     row = process_a.state_of("slack", "Ev1")
@@ -64,7 +70,8 @@ def test_a_claim_with_a_payload_is_processing_until_finished_and_then_never_repl
     assert process_b.claim("slack", "Ev1", payload='{"event": 1}') is False
 
 
-def test_a_claim_without_a_payload_keeps_the_old_meaning_done_at_once(database: Path, clock: ManualClock) -> None:
+def test_a_claim_without_a_payload_keeps_the_old_meaning_done_at_once(
+        database: Path | str, clock: ManualClock) -> None:
     store = _store(database, "a", clock)
     assert store.claim("wecom", "msg:1") is True
     assert store.claim("wecom", "msg:1") is False
@@ -75,7 +82,7 @@ def test_a_claim_without_a_payload_keeps_the_old_meaning_done_at_once(database: 
 
 
 def test_an_expired_claim_is_handed_back_with_its_payload_and_the_old_owner_loses_it(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     process_a, process_b = _store(database, "a", clock), _store(database, "b", clock)
     process_a.claim("slack", "Ev2", payload="body-2")
     clock.now += LEASE_S / 2
@@ -92,7 +99,7 @@ def test_an_expired_claim_is_handed_back_with_its_payload_and_the_old_owner_lose
     assert process_b.reclaim_expired("wecom") == []  # another platform's keys are not mixed in
 
 
-def test_renewal_keeps_a_long_delivery_with_its_live_process(database: Path, clock: ManualClock) -> None:
+def test_renewal_keeps_a_long_delivery_with_its_live_process(database: Path | str, clock: ManualClock) -> None:
     process_a, process_b = _store(database, "a", clock), _store(database, "b", clock)
     process_a.claim("wecom", "msg:long", payload="{}")
     for _sweep in range(5):  # five sweeps of work, each within the lease, with a renewal after each
@@ -103,7 +110,7 @@ def test_renewal_keeps_a_long_delivery_with_its_live_process(database: Path, clo
 
 
 def test_two_processes_sweeping_at_once_take_each_expired_delivery_exactly_once(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     dead = _store(database, "dead", clock)
     keys = [f"Ev{number:02d}" for number in range(24)]
     for key in keys:
@@ -137,7 +144,7 @@ def test_two_processes_sweeping_at_once_take_each_expired_delivery_exactly_once(
 
 
 def test_redeliveries_racing_for_an_expired_claim_let_exactly_one_take_it_over(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     _store(database, "dead", clock).claim("wecom", "msg:9", payload="first")
     clock.now += LEASE_S + 1
     stores = [_store(database, owner, clock) for owner in ("a", "b")]
@@ -155,7 +162,7 @@ def test_redeliveries_racing_for_an_expired_claim_let_exactly_one_take_it_over(
 
 
 def test_a_delivery_that_keeps_failing_is_given_up_after_the_attempt_cap(
-        database: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+        database: Path | str, clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
     stores = [_store(database, owner, clock, max_attempts=2) for owner in ("a", "b", "c")]
     stores[0].claim("slack", "EvPoison", payload="kills its process")
     clock.now += LEASE_S + 1
@@ -173,12 +180,12 @@ def test_a_delivery_that_keeps_failing_is_given_up_after_the_attempt_cap(
 
 
 def test_a_database_from_before_leases_is_upgraded_and_its_rows_count_as_done(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     from alembic import command
 
     from salesbot.migrations import STORE_HEADS, alembic_config
 
-    engine = engine_for(f"sqlite:///{database}")
+    engine = engine_for(database_url(database))
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection, "connector_events"), "connector_events_0001")
     with engine.begin() as connection:
@@ -213,7 +220,7 @@ def test_the_sweep_interval_must_be_shorter_than_the_lease_and_defaults_to_a_qua
 
 
 def test_the_sweeper_renews_its_own_deliveries_and_replays_only_expired_ones_of_others(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     process_a, process_b = _store(database, "a", clock), _store(database, "b", clock)
     in_flight_a = InFlightDeliveries()
     process_a.claim("wecom", "msg:live", payload="live")
@@ -245,7 +252,7 @@ def _raise(_event: ReclaimedEvent) -> None:
 
 
 def test_wecom_replays_a_message_whose_process_died_through_the_same_handler(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     from connectors.wecom.app import WeComCallbackService
     from connectors.wecom.context import WeComHandlerContext
     from connectors.wecom.models import WeComTextMessage
@@ -276,7 +283,7 @@ def test_wecom_replays_a_message_whose_process_died_through_the_same_handler(
 
 
 def test_a_slack_delivery_is_finished_only_when_every_listener_task_it_started_has_ended(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     from connectors.slack.dedupe import DeliveryTrackingExecutor
 
     store = _store(database, "a", clock)
@@ -301,7 +308,7 @@ def test_a_slack_delivery_is_finished_only_when_every_listener_task_it_started_h
 
 
 def test_the_slack_middleware_claims_with_the_payload_finishes_after_the_dispatch_and_lets_a_replay_through(
-        database: Path, clock: ManualClock) -> None:
+        database: Path | str, clock: ManualClock) -> None:
     from slack_bolt import BoltRequest, BoltResponse
 
     from connectors.slack.dedupe import REPLAY_CONTEXT_KEY, DeliveryTrackingExecutor, build_dedupe_middleware
