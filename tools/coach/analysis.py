@@ -15,9 +15,9 @@ from tools.sales.opportunity import find_budget, find_stage
 # 贵 alone is "expensive", but 贵公司/贵司/贵方 is the polite "your company".
 PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低(?:价|多少|能给|能到)|参考价|预算价|指导价|大概价|大致价|有个价|"
                           r"(?:你们|您|这个|这款|那款).{0,12}多少[?？]|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
-                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|"
+                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|差价|价差|(?:给|报|开)的价|"
                           r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
-                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|"
+                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|"
                           r"expensive|pricey|ballpark|best price|better price|come down|wiggle room|"
                           r"per (?:unit|device|piece|seat|licen[cs]e)|(?:a|some|the|their|your|any) (?:number|figure)s?|"
                           r"(?:run|set) us(?: back)?)\b", re.I)
@@ -30,6 +30,18 @@ _PRICE_ACCEPTED_RE = re.compile(r"(?:价格|报价|这个价).{0,4}(?:没问题|
                                 r"(?:收到|看过|看了)(?:了|你们的|您的)?(?:报价|价格)|"
                                 r"\b(?:price|pricing|quote) (?:is |looks |sounds )?(?:fine|acceptable|works|ok|okay|good)\b|"
                                 r"\b(?:thanks for|got|received) (?:the |your )?(?:quote|quotation|pricing|price)\b", re.I)
+# Price said without raising it: accepted or agreed earlier, not the concern (yet), or the buyer's own cost of a
+# problem ("停机一小时损失十万", "downtime costs us $18,000"). These spans are taken out before looking for price cues.
+_PRICE_NOT_RAISED_RE = re.compile(
+    r"(?:价格|报价|价钱|价位|这个价)单?(?:上次|之前|已经|基本|都)?[^，,。；;！!？?]{0,10}(?:谈好|谈妥|谈得差不多|谈下来)了?|"
+    r"(?:价格|报价|价钱|价位)(?:方面|这块)?(?:先不急|不着急|先放一放|不是(?:问题|关键|重点|主要问题)|不算(?:问题|贵)|"
+    r"还?在(?:我们的?)?预算(?:范围)?内|问题不大)|"
+    r"便宜没好货|一分钱一分货|不(?:在乎|在意|差)(?:价格|钱)|(?:停机|停产|停线|宕机)[^，,。；;]{0,10}(?:损失|成本)|"
+    r"\b(?:price|pricing|cost) (?:is not|isn't|is) (?:not )?(?:the|our|my) (?:issue|problem|concern|priority|main concern)\b|"
+    r"\bnot (?:about|just about) (?:the )?price\b|\bprice aside\b|"
+    r"\b(?:price|pricing|quote)\b[^.?!;]{0,25}\b(?:is|looks|sounds|seems|was|are)\s+(?:fine|acceptable|ok|okay|good|"
+    r"reasonable|competitive|agreed|settled)\b|"
+    r"\b(?:downtime|outages?|stoppages?|an hour|a day|every hour|each hour)\b[^.?!;]{0,30}\bcosts? us\b", re.I)
 # A competitor's price as a bargaining move: a verb of quoting/offering next to an amount.
 _CITED_PRICE_RE = re.compile(r"报了|报的|报价是|报价为|开价|给的价|\b(?:quoted|offered|offers|charges?|priced)\b", re.I)
 # An answer to a price question names a figure (an amount, a currency, 折, a percentage off), a discount, or commits
@@ -38,7 +50,10 @@ _CITED_PRICE_RE = re.compile(r"报了|报的|报价是|报价为|开价|给的�
 _PRICE_FIGURE_RE = re.compile(r"\d[\d,.]*\s*(?:万(?!多|余|家|台|套|个|人|次|用户|客户)|元|块(?!屏|板|电池)|折|"
                               r"[kK]\b(?=\s*(?:per|each|a unit|/)))|[¥￥$€]\s*\d|\b(?:RMB|CNY|USD|EUR)\s*\d|"
                               r"[一二三四五六七八九]折|\d[\d.]*\s*(?:%|percent)\s*(?:off|discount|的?优惠|的?折扣)|"
-                              r"(?:优惠|折扣|降价?|让利|便宜|\b(?:discount|off)\b).{0,6}\d[\d.]*\s*(?:%|percent)|"
+                              r"(?:优惠|折扣|降价?|让利?|便宜|\b(?:discount|off)\b).{0,6}\d[\d.]*\s*(?:%|percent)|"
+                              r"(?:降|让|优惠|折扣|少)[^，,。；;]{0,4}(?:\d+(?:\.\d+)?|[一二两三四五六七八九十])\s*个点|"
+                              r"\d[\d,.]*\s*(?:euros?|dollars?|yuan|RMB|CNY|USD|EUR)\b|"
+                              r"(?:给到|做到|降到|让到|压到|可以到)\s*\d{3,}|\b(?:go|come down|drop|bring it down|get it down) to\s*\d{3,}|"
                               r"\d+\s*(?:percent )?off\b|(?:每|一)(?:台|套|个|件|只)\s*\d{3,}|\d{3,}\s*(?:每|一)(?:台|套|个|件|只)|"
                               r"单价\s*\d{3,}|\d{3,}\s*(?:per|a|each) (?:unit|piece|device)", re.I)
 _DISCOUNT_OFFER_RE = re.compile(r"(?:可以|能|给您|给你们)(?:给|打|做|再)?(?:些|点|一些|一个)?(?:优惠|折扣|让利)|"
@@ -47,6 +62,18 @@ _PRICE_COMMITMENT_RE = re.compile(r"(?:今天|明天|马上|稍后|会后|下午
                                   r"(?:发|给|出).{0,6}(?:报价|价格)|报价单?.{0,6}(?:发|给)|"
                                   r"\b(?:i'll|we'll|i will|we will) (?:send|have|get|email) (?:you )?(?:the |a |our )?"
                                   r"(?:formal |full |final )?(?:quote|quotation|pricing|price|numbers|figures)", re.I)
+# The quote is already with the customer ("报价单昨天已经发您邮箱了", "the quote is in your inbox").
+_QUOTE_SENT_RE = re.compile(r"报价单?[^，,。；;]{0,8}(?:已经|已)(?:发|给|寄|传)|(?:已经|已)(?:把|将)?(?:报价|价格)(?:单|表)?(?:发|给|寄|传)|"
+                            r"\b(?:quote|quotation|pricing|price list)\b[^.?!;]{0,30}\b(?:is|has been|was|went) (?:already )?"
+                            r"(?:in your inbox|sent|attached|on its way|in the (?:mail|post)|out)\b|"
+                            r"\b(?:i|we)(?:'ve| have)? (?:already )?(?:sent|emailed|mailed|attached) (?:you )?(?:the |our |a )?"
+                            r"(?:formal |full |revised |updated )?(?:quote|quotation|pricing|price list)\b", re.I)
+# Meeting a rival's stated price is a price commitment even without repeating the figure ("we can match that").
+_PRICE_MATCH_RE = re.compile(r"\b(?:can|could|will|we'll|happy to) (?:match|meet|beat) (?:their|that|the|this|your|his|her|its)\b|"
+                             r"(?:跟|和|按|照)[^，,。；;]{0,8}(?:一样的价|同样的价|同价|一个价)|价格?(?:跟|和)[^，,。；;]{0,8}(?:一样|持平)",
+                             re.I)
+# A rep turn that asks something back ("几台？", "both lines or one?"): the answer may come in the next reply.
+_ASKS_BACK_RE = re.compile(r"[?？]|吗|呢")
 # A bare yes to a quote request with a time on it ("Will do today", "好的，今天发您") commits to sending it.
 _AGREES_RE = re.compile(r"^(?:好的?|行|可以|没问题|收到|马上)|\b(?:will do|sure|of course|absolutely|no problem|ok(?:ay)?|"
                         r"certainly|yes)\b", re.I)
@@ -78,7 +105,10 @@ _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下�
                           r"by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|\w+ \d{1,2}\b)|"
                           r"within \d+ (?:days|weeks|months)|\d+(?:-\d+)? (?:weeks|months) from|"
                           r"(?:(?:on|by|before|from|starts?|opens?|until) )?(?:" + _EN_MONTH + r") \d{1,2}(?:st|nd|rd|th)?|"
-                          r"(?:(?:on|by|before|from|starts?|opens?|until) )?\d{1,2}(?:st|nd|rd|th)? (?:" + _EN_MONTH + r"))\b|"
+                          r"(?:(?:on|by|before|from|starts?|opens?|until) )?\d{1,2}(?:st|nd|rd|th)? (?:" + _EN_MONTH + r")|"
+                          # "in March", "by mid-February"; not May, which is as often the verb.
+                          r"(?:in|by|before|until|from|after|early|mid|late|end of)[ -](?:early |mid-?|late )?"
+                          r"(?:January|February|March|April|June|July|August|September|October|November|December))\b|"
                           r"\d+\s*(?:天|周|个月)内", re.I)
 _DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|总监|总|处长|科长|经理))(?:.{0,8})(?:拍板|决定|说了算|签字|审批|定)|"
                                 r"(?:拍板|决定|签字)的?(?:是|人是)(?P<who2>[\u4e00-\u9fff]{1,6})|"
@@ -110,6 +140,31 @@ _REP_CUE_RE = re.compile(r"我们的(?:产品|方案|设备)?|我(?:会|来)?(?:
 _CUSTOMER_CUE_RE = re.compile(r"你们|贵公司|我们(?:需要|大概要|要|计划|想|拟)|\b(?:your (?:price|product|quote|pricing)|"
                               r"we(?:'d| would)? need|we are looking|we're looking|our budget|our (?:legacy|existing|current|old) (?:\w+ )?"
                               r"(?:systems?|RTUs?|PLCs?|equipment|devices|software|platform|sites?|plants?))\b", re.I)
+
+
+# A buyer's organisation the registry does not know (a new prospect), named the way organisations are in general
+# language: capitalised words ending in an organisation noun ("... Water Authority", "... Clinic Group"), or a
+# Chinese name ending in one (…医院, …集团, …有限公司) after a self-introduction or a clause boundary.
+_ORG_NOUNS_EN = (r"Hospitals?|Clinics?|Health(?:care)?|Medical Cent(?:er|re)|Group|Authority|Council|Hydro|Energy|Power|"
+                 r"Utilities|Water|Works|Mills?|Manufacturing|Industries|Logistics|Pharma(?:ceuticals?)?|Steel|Foods|"
+                 r"Lab(?:oratorie)?s?|Inc|Ltd|LLC|GmbH|AG|AS|AB|Company|Corporation|Corp|Holdings|University|Institute|"
+                 r"Port|Airport|Railways?|Transit")
+_PROSPECT_EN_RE = re.compile(r"(?<![\w&'.-])((?:[A-Z][\w&'.-]*\s+){1,4}(?:" + _ORG_NOUNS_EN + r"))\b")
+_PROSPECT_LEADING_RE = re.compile(r"^(?:(?:The|Our|Your|This|That|We|Hi|Hello|Dear|At|From|I'm|I am)\s+)+")
+_PROSPECT_ZH_RE = re.compile(r"(?:^|[，,。：:；;！!？?\s]|我是|我们是|这边是|来自|代表)"
+                             r"((?!我|你|贵|咱|本|这|那|其他|别的|另外|上次|之前|听说)[\u4e00-\u9fff]{2,10}?"
+                             r"(?:医院|医疗中心|保健院|卫生院|诊所|集团|股份有限公司|有限公司|公司|水务|电力|物流|制药|钢铁|研究院|大学))")
+
+
+def _prospect_name(text: str) -> str | None:
+    """An organisation the buyer names that no registry entity (customer, competitor, product, partner) is part of."""
+    registry = get_entity_registry()
+    for match in [*_PROSPECT_EN_RE.finditer(text), *_PROSPECT_ZH_RE.finditer(text)]:
+        name = _PROSPECT_LEADING_RE.sub("", match[1]).strip()
+        if len(name.split()) < 2 and name.isascii() or registry.find(name):
+            continue
+        return name
+    return None
 
 
 def _name_key(name: str) -> str:
@@ -229,10 +284,16 @@ def _cites_competitor_price(text: str) -> bool:
     return bool(_PRICE_FIGURE_RE.search(text)) and bool(_CITED_PRICE_RE.search(text) or _competitor_names(text))
 
 
+def _names_price(text: str) -> bool:
+    """A figure, a discount, a quote already sent or meeting a rival's price: the price is on the table."""
+    return bool(_PRICE_FIGURE_RE.search(text) or _DISCOUNT_OFFER_RE.search(text) or _QUOTE_SENT_RE.search(text)
+                or _PRICE_MATCH_RE.search(text))
+
+
 def _answers_price(text: str) -> bool:
-    """A figure or a discount answers; so does a promise to send the quote, unless it is an open-ended deferral
-    ("回头再给您报价" defers, "请示一下，明天给您报价" commits)."""
-    if _PRICE_FIGURE_RE.search(text) or _DISCOUNT_OFFER_RE.search(text):
+    """A figure or a discount answers, and so do a quote already sent and meeting a rival's price; so does a promise
+    to send the quote, unless it is an open-ended deferral ("回头再给您报价" defers, "请示一下，明天给您报价" commits)."""
+    if _names_price(text):
         return True
     if not _PRICE_COMMITMENT_RE.search(text):
         return False
@@ -244,17 +305,21 @@ def _agrees_with_time(text: str) -> bool:
     return bool(_AGREES_RE.search(text) and _COMMITMENT_TIME_RE.search(text)) and not _PRICE_DEFERRAL_RE.search(text)
 
 
+def price_talk(text: str) -> str:
+    """The turn without what mentions price but does not raise it (accepted, agreed, not the concern, own costs)."""
+    return _PRICE_NOT_RAISED_RE.sub(" ", _PRICE_ACCEPTED_RE.sub(" ", text))
+
+
 def _raises_price(text: str, price_on_table: bool) -> bool:
     """The customer asks about, pushes on or complains about price, or counters with a competitor's price.
 
     A competitor's price said before any price talk is background, not a demand; once a price is asked for or
-    given, citing a competitor's is a push for ours.
+    given, citing a competitor's is a push for ours, and so is a complaint about it ("还是高了", "still above them").
     """
-    if _PRICE_ACCEPTED_RE.search(text):
-        return False
-    if _cites_competitor_price(text) and not _is_price_question(text):
+    talk = price_talk(text)
+    if _cites_competitor_price(talk) and not _is_price_question(talk):
         return price_on_table
-    return bool(PRICE_CUE_RE.search(text))
+    return bool(PRICE_CUE_RE.search(talk)) or (price_on_table and "price" in objection_types(talk, False, True))
 
 
 def _exchanges(turns: list[Turn]) -> list[tuple[list[Turn], list[Turn]]]:
@@ -273,20 +338,38 @@ def _exchanges(turns: list[Turn]) -> list[tuple[list[Turn], list[Turn]]]:
 
 
 def price_raises(turns: list[Turn]) -> list[tuple[Turn, bool]]:
-    """Each customer price raise (its first turn) with whether the rep's next turn(s) answered it."""
+    """Each customer price raise (its first turn) with whether the rep's next turn(s) answered it.
+
+    A reply that asks something back ("几台？", "both lines or the pilot only?") and gives no figure is answered when
+    the rep's next reply gives one: asking the quantity before quoting is not avoiding the price.
+    """
     raises: list[tuple[Turn, bool]] = []
     price_on_table = False
+    asked_back: int | None = None  # the raise whose reply was a question, waiting for the next reply
     for customer_turns, rep_turns in _exchanges(turns):
+        answers = [_answers_price(turn.text) for turn in rep_turns]
+        if asked_back is not None and rep_turns:
+            if any(answers):
+                raises[asked_back] = (raises[asked_back][0], True)
+            asked_back = None
         raising = next((turn for turn in customer_turns if _raises_price(turn.text, price_on_table)), None)
         if raising is not None:
             price_on_table = True
             if rep_turns:
                 quote_requested = bool(QUOTE_REQUEST_RE.search(raising.text))
-                raises.append((raising, any(_answers_price(turn.text) or (quote_requested and _agrees_with_time(turn.text))
-                                            for turn in rep_turns)))
-        if any(_PRICE_FIGURE_RE.search(turn.text) for turn in rep_turns):
+                answered = any(answered or (quote_requested and _agrees_with_time(turn.text))
+                               for turn, answered in zip(rep_turns, answers, strict=True))
+                raises.append((raising, answered))
+                if not answered and _ASKS_BACK_RE.search(rep_turns[-1].text):
+                    asked_back = len(raises) - 1
+        if any(_names_price(turn.text) for turn in rep_turns):
             price_on_table = True
     return raises
+
+
+def rep_named_a_price(turns: list[Turn]) -> bool:
+    """Whether any rep turn gives a figure, a discount or says the quote was sent (a promise to send it is not)."""
+    return any(turn.side == "rep" and _names_price(turn.text) for turn in turns)
 
 
 def count_price_avoidance(turns: list[Turn]) -> list[int]:
@@ -343,8 +426,22 @@ def _quantity_re() -> re.Pattern[str]:
     noun_pattern = "|".join(re.escape(noun) for noun in nouns)
     product_nouns = rf"(?:[A-Za-z][A-Za-z0-9-]*\s+){{0,2}}?(?:{noun_pattern})(?:e?s)?\b" if nouns else "(?!)"
     # Not the digit of a model name ("M7 gateway") or the tail of an amount ("$2,600 per unit").
+    # "about 250 of them" counts the things just named.
     return re.compile(rf"(?:(?<![A-Za-z0-9_.,$¥￥])(?P<count>\d{{1,5}})|\b(?P<words>{_NUMBER_WORDS}))\s*"
-                      rf"(?:{_CLASSIFIERS}|{product_nouns})", re.I)
+                      rf"(?:{_CLASSIFIERS}|{product_nouns}|(?P<of_them>of (?:them|those|these)\b))", re.I)
+
+
+# "每站1台", "one gateway each", "one per station": a count per site, not the order's size.
+_PER_EACH_BEFORE_RE = re.compile(r"每\s*[\u4e00-\u9fff]{1,3}\s*$")
+_PER_EACH_AFTER_RE = re.compile(r"\s*(?:each\b|apiece\b|per (?!unit|piece|device)\w+|a (?:site|station|line|room|ward|plant)\b)",
+                                re.I)
+
+
+def _order_counts(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """The count matches of a turn that can be the order's size (not a per-site count, not "one of them")."""
+    return [match for match in pattern.finditer(text)
+            if not _PER_EACH_BEFORE_RE.search(text[:match.start()]) and not _PER_EACH_AFTER_RE.match(text, match.end())
+            and not (match["of_them"] and _count(match) < 2)]
 
 
 def _count(match: re.Match[str]) -> int:
@@ -388,6 +485,7 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
             evidence.append(Evidence(field=field, line=turn.line, text=turn.text))
 
     quantity_pattern = _quantity_re()
+    price_given = False  # the rep has named a price by this turn
     if customer_hint:
         resolved = find_customer_in_text(customer_hint)
         card.customer = resolved[0].name_zh if resolved else customer_hint
@@ -422,15 +520,26 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
             card.decision_maker = maker
             cite("decision_maker", turn)
         if turn.side == "customer":
-            for kind in objection_types(text, names_competitor=bool(_competitor_names(text))):
+            for kind in objection_types(text, names_competitor=bool(_competitor_names(text)), price_given=price_given):
                 card.objections.append(Objection(type=kind, line=turn.line))
                 cite("objections", turn)
+        elif turn.side == "rep" and _names_price(text):
+            price_given = True
+    if card.customer is None:
+        # No registered customer anywhere: a new prospect, named as the buyer wrote it, still gets its card.
+        for turn in conversation.turns:
+            if turn.side == "customer" and (prospect := _prospect_name(turn.text)):
+                card.customer = prospect
+                cite("customer", turn)
+                break
     # The buyer states the demand; a count the rep mentions (a volume tier) only when the buyer names none.
     # Two products with a count each in the same turn ("<product A> 20台、<product B> 100个") is several quantities:
     # none is the deal's.
     for turn in sorted(conversation.turns, key=lambda item: item.side != "customer"):
-        if quantity := quantity_pattern.search(turn.text):
-            counts = {_count(match) for match in quantity_pattern.finditer(turn.text)}
+        matches = _order_counts(quantity_pattern, turn.text)
+        if matches:
+            quantity = matches[0]
+            counts = {_count(match) for match in matches}
             if len(counts) > 1 and len(_products(turn.text)) > 1:
                 break
             card.quantity = _count(quantity)

@@ -18,13 +18,21 @@ _CONNECT_ZH = r"(?:对接|接入|接进|接到(?!货)|接上|直接接(?!受)|�
 _PRICE = re.compile(
     r"太贵|贵了|偏贵|偏高|贵(?:一倍|不少|很多|这么多|太多|出)|(?:价格|报价|价钱|这价|这个价|单价|总价)[^，,。？?！!]{0,4}(?:高|贵)|"
     r"(?:有点|还是|太|偏|稍微|稍)高(?!兴|效|端|性能|精度)了?|高了(?:点|些|一点)|比.{0,8}(?:预想|预期|想象|预计|估计)的?(?:要)?(?:高|贵)|"
-    r"超(?:了|出)?(?:预算|预期)|有点超|超了|(?:预算|经费|资金)(?:不够|有限|紧张|吃紧|只有|就)|性价比(?:不高|不行|低|一般|太低)|"
+    r"超(?:出|过)?了?(?:我们|咱们|我方)?(?:今年|本年度?|年度|这次|本期|这块|整体)?的?(?:预算|预期)|有点超|超了|"
+    r"(?:差价|价差|价格|报价|这个价|价位)[^，,。；;]{0,6}(?:没法|无法|不能|难以)接受|(?:预算|经费|资金)(?:不够|有限|紧张|吃紧|只有|就)|性价比(?:不高|不行|低|一般|太低)|"
     r"吃不消|承受不了|负担不起|让一让|再让|差得(?:有点|比较|太|很)?远|心理价位|(?:能|可以|可不可以)(?:再)?便宜|便宜(?:点|些|一点|一些)|再(?:优惠|便宜|低|少)(?:点|些|一点)?|"
     r"\b(?:too expensive|expensive|pricey|pricier|(?:that's|it's|is|a bit|pretty|rather|quite) steep|too high|(?:a bit|too|rather|pretty|quite) rich|"
     r"hoping for (?:something )?(?:closer to|lower|less|better)|closer to [$€¥￥]|hard to sell|tough sell|hard sell|over (?:our |the )?budget|budget is tight|"
     r"out of (?:our )?(?:range|budget)|hard to justify|sharpen (?:the|your) pencil|can(?:'t|not) afford|"
     r"(?:above|over|more than|higher than|beyond) (?:what )?(?:we|our) (?:budget\w*|planned|expected|assumed|"
     r"had in mind|can spend|were expecting)|(?:can|could) you do better)\b", re.I)
+# A rival cheaper than us ("比你们低15%", "you're still above them"): a competitor citation, and a price objection
+# too once our own price is on the table (it says the price given is too high).
+_BELOW_RIVAL = re.compile(
+    r"比(?:你们|您们|贵司)的?(?:价格?|报价)?(?:低|便宜|少)|"
+    r"\b(?:(?:you're|you are|your (?:price|quote|offer|number) is)(?: still| well| way| a bit| quite a bit| a lot| significantly)? "
+    r"(?:above|higher than|more expensive than|pricier than|over) (?:them|theirs|their|the (?:others|competition|rest))|"
+    r"cheaper than (?:you|yours|your (?:price|quote|offer))|undercut(?:s|ting)? you)\b", re.I)
 _COMPATIBILITY = re.compile(
     r"兼容|对接|集成|接口|适配|" + _PROTOCOLS + r"|"
     r"(?:能不能|能否|可不可以|可以|能)(?:直接)?接(?:入|进|到|上)?吗|"
@@ -33,9 +41,12 @@ _COMPATIBILITY = re.compile(
     r"support for our|work with our|locked into|without (?:extra |additional )?(?:converters?|adapters?|middleware))\b|"
     r"\b(?:will|can|does|do|would|could) (?:it|they|this|these|the \w+|your \w+)\b[^.?!]{0,30}"
     r"\b(?:talk|speak|connect|feed|plug|hook|link|integrate|(?:send|push) data|publish)\b|"
-    r"\b(?:need|want) (?:the |your |these )?\w+ to (?:publish|talk|speak|connect|feed|report|send data)\b", re.I)
+    r"\b(?:need|want) (?:the |your |these )?\w+ to (?:publish|talk|speak|connect|feed|report|send data)\b|"
+    r"\b(?:go|get|flow|feed|report|land|show up)s?\b[^.?!]{0,8}\b(?:in|into|to) (?:our|the) (?:existing |current |legacy )?"
+    r"(?:[A-Za-z0-9-]+ ){0,2}(?:" + _SYSTEM_NOUNS + r"|dashboard|SCADA)\b", re.I)
 _DELIVERY = re.compile(
     r"交期|交货|到货|发货|供货|交付|工期|排期|现货|备货|库存|分批|(?:送|运)到|到场|到现场|来得及|赶得上|赶不上|排得过来|人手|"
+    r"产能|(?:跟|供|供应)得上|"
     r"多久(?:能)?到|什么时候(?:能)?到|(?:能|可以|会)(?:保证)?[^，,。？?]{0,8}(?<![做得收看找听想办达])到(?:货|位|场|现场)?吗|"
     r"\b(?:delivery|deliver\w*|lead time|ship\w*\b(?!\s+(?:\w+\s+){0,2}(?:firmware|updates?|patch\w*|back\b))|in stock|stock|backorder\w*|staggered|batches|ETA|in time|"
     r"how (?:soon|quickly|fast)|on site by|(?:installed|delivered|in place|on site)\b[^.?!]{0,20}\b(?:before|by) then)\b|"
@@ -47,7 +58,8 @@ _AFTER_SALES = re.compile(
     r"\b(?:after-sales|who services|servic(?:ed|ing)|with (?:the |your )?service|(?:after|on-site|field|local) service|"
     r"service (?:agreement|contract|plan|team|engineers?|cent(?:er|re)|network|partner|visits?|response)|(?:technical|customer) support|support (?:team|contract|response|hours)|"
     r"warranty|repairs?|maintenance contract|service level|SLA|uptime|breaks(?: down)?|break down|broken|fail(?:s|ed|ure)?|"
-    r"spare(?: parts)?|loaner|(?:your|the) support\b|go(?:es)? (?:offline|down)|replacement (?:units?|parts?)|calibrat\w*|recalibrat\w*|training|on-site support|"
+    r"spare(?: parts)?|loaner|dies|died|goes dead|stops working|stopped working|hotline|help ?desk|"
+    r"who (?:picks up|answers) the phone|who (?:do|should|can) we call|(?:about|is) (?:the )?support(?=\s*[.?!,;]|$)|(?:your|the) support\b|go(?:es)? (?:offline|down)|replacement (?:units?|parts?)|calibrat\w*|recalibrat\w*|training|on-site support|"
     r"(?:firmware|security|software) (?:updates?|upgrades?|patch\w*)|patch(?:es|ing)?)\b", re.I)
 # A competitor the speaker does not name ("别的厂家都报过了", "other vendors are cheaper"): only with a price or an
 # offer next to it, so "上次别家的设备坏了" (a past supplier's failure) stays an after-sales story.
@@ -60,9 +72,32 @@ OBJECTION_CUES: tuple[tuple[ObjectionType, re.Pattern[str]], ...] = (
     ("price", _PRICE), ("compatibility", _COMPATIBILITY), ("delivery", _DELIVERY), ("after_sales", _AFTER_SALES))
 
 
-def objection_types(text: str, names_competitor: bool) -> list[ObjectionType]:
-    """The objection types one customer turn raises; naming a competitor (or an unnamed one's offer) is one."""
-    found: list[ObjectionType] = [kind for kind, pattern in OBJECTION_CUES if pattern.search(text)]
+# A date a delivery must make, said as a plain requirement ("12月中旬前要到货", "delivered by March"), is the timeline;
+# delivery is an objection when the buyer doubts it: a question, a worry, a condition, a past slip.
+_DEADLINE_CLAUSE_RE = re.compile(r"前|之前|以前|\b(?:by|before|until|no later than)\b", re.I)
+_DELIVERY_DOUBT_RE = re.compile(
+    r"[?？]|吗|能否|能不能|可不可以|是否|保证|担心|怕|万一|如果|要是|拖|延误|延期|晚了|来不及|"
+    r"\b(?:worr\w*|concern\w*|risk\w*|if|unless|slip\w*|delay\w*|late|guarantee|can you|could you|will you)\b", re.I)
+_CLAUSE_SPLIT_RE = re.compile(r"[，,。；;！!]\s*")
+
+
+def _doubts_delivery(text: str) -> bool:
+    """Delivery cues that are more than a deadline stated as a requirement."""
+    if _DELIVERY_DOUBT_RE.search(text):
+        return True
+    clauses = [clause for clause in _CLAUSE_SPLIT_RE.split(text) if _DELIVERY.search(clause)]
+    return not all(_DEADLINE_CLAUSE_RE.search(clause) for clause in clauses)
+
+
+def objection_types(text: str, names_competitor: bool, price_given: bool = False) -> list[ObjectionType]:
+    """The objection types one customer turn raises; naming a competitor (or an unnamed one's offer) is one.
+
+    price_given: the rep has already named a price, so a rival cheaper than us objects to it.
+    """
+    found: list[ObjectionType] = [kind for kind, pattern in OBJECTION_CUES if pattern.search(text)
+                                  and (kind != "delivery" or _doubts_delivery(text))]
+    if price_given and "price" not in found and _BELOW_RIVAL.search(text):
+        found.insert(0, "price")
     if names_competitor or _UNNAMED_COMPETITOR_RE.search(text):
         found.append("competitor")
     return found
