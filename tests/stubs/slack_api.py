@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
+from tests.stubs.held_requests import RequestHolds
+
 STUB_TEAM_ID = "T0STUB0001"
 STUB_BOT_USER_ID = "U0SALESBOT"
 STUB_BOT_ID = "B0SALESBOT"
@@ -40,6 +42,7 @@ class SlackApiStub:
         self._failures: dict[str, str] = {}
         self.shared_files: dict[str, dict[str, Any]] = {}
         self._file_bytes: dict[str, bytes] = {}
+        self.holds = RequestHolds()  # requests held unanswered and not recorded (never delivered)
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +66,9 @@ class SlackApiStub:
                     self._send(200, b"ok", "text/plain")
                     return
                 method = path.strip("/").rsplit("/", 1)[-1]
+                if stub.holds.hold_if_matching(method, token):
+                    self._send_if_still_connected(503, b"held by the test", "text/plain")
+                    return
                 payload = stub._answer(method, params, token)
                 stub._record(RecordedCall(method, params, token, response=payload))
                 self._send(200, json.dumps(payload).encode(), "application/json; charset=utf-8")
@@ -85,6 +91,12 @@ class SlackApiStub:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _send_if_still_connected(self, status: int, body: bytes, content_type: str) -> None:
+                try:
+                    self._send(status, body, content_type)
+                except OSError:  # the caller was killed while its request was held
+                    pass
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="slack-api-stub", daemon=True)
@@ -95,6 +107,7 @@ class SlackApiStub:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.holds.release_all()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -33,10 +33,12 @@ class SlackServeProcess(ServeProcess):
         return f"{self.base_url}/slack/events"
 
 
-def start_slack_process(api_url: str, env: dict[str, str] | None = None) -> SlackServeProcess:
+def start_slack_process(api_url: str, env: dict[str, str] | None = None, bot_token: str = "xoxb-two-process",
+                        settings: dict[str, str] | None = None) -> SlackServeProcess:
+    """One process; a bot token of its own lets the stub tell processes apart, `settings` adds SALESBOT_* values."""
     return SlackServeProcess.start("slack", {
-        "SALESBOT_SLACK_SIGNING_SECRET": SIGNING_SECRET, "SALESBOT_SLACK_BOT_TOKEN": "xoxb-two-process",
-        "SALESBOT_SLACK_API_URL": api_url}, env)
+        "SALESBOT_SLACK_SIGNING_SECRET": SIGNING_SECRET, "SALESBOT_SLACK_BOT_TOKEN": bot_token,
+        "SALESBOT_SLACK_API_URL": api_url, **(settings or {})}, env)
 
 
 def start_processes(count: int, api_url: str, env: dict[str, str] | None = None) -> list[SlackServeProcess]:

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from tests.stubs.held_requests import RequestHolds
+
 STUB_CORP_ID = "ww1436e0e65a779aee"
 STUB_SECRET = "stub-app-secret"
 STUB_AGENT_ID = "1000002"
@@ -52,6 +54,7 @@ class WeComApiStub:
         self._media_uploaded = 0
         self.media: dict[str, tuple[str, bytes]] = {}  # media_id -> (file name, bytes), served by media/get
         self._changed = threading.Condition()
+        self.holds = RequestHolds()  # requests held unanswered and not recorded (never delivered)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="wecom-api-stub", daemon=True)
 
@@ -65,6 +68,7 @@ class WeComApiStub:
         return self
 
     def stop(self) -> None:
+        self.holds.release_all()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
@@ -186,7 +190,16 @@ class WeComApiStub:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 length = int(self.headers.get("Content-Length") or 0)
-                self._answer(self.rfile.read(length) if length else b"")
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                if stub.holds.hold_if_matching(parts.path, parse_qs(parts.query).get("access_token", [None])[0]):
+                    try:
+                        self.send_response(503)
+                        self.end_headers()
+                    except OSError:  # the caller was killed while its request was held
+                        pass
+                    return
+                self._answer(body)
 
             def _answer(self, body: bytes) -> None:
                 status, payload = stub._handle(self.command, self.path, body)
