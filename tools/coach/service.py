@@ -11,7 +11,13 @@ from typing import Any
 
 from salesbot.errors import UserFacingError
 from salesbot.settings import get_settings
-from tools.coach.analysis import QUOTE_REQUEST_RE, assign_sides, build_card, count_price_avoidance
+from tools.coach.analysis import (
+    QUOTE_REQUEST_RE,
+    assign_sides,
+    build_card,
+    count_price_avoidance,
+    rep_named_a_price,
+)
 from tools.coach.inputs import parse_text, read_conversation
 from tools.coach.models import CoachCard, CoachReport, Conversation
 from tools.sales.dates import find_due_date, local_now
@@ -33,15 +39,21 @@ def _known_reps() -> set[str]:
         return set()
 
 
-def _pricing(card: CoachCard, role: str, user_id: str) -> dict[str, Any] | None:
+def _pricing(card: CoachCard, role: str, user_id: str, notes: list[str]) -> dict[str, Any] | None:
     from tools.sales.pricing import propose_pricing
 
-    if not card.products or not card.quantity:
+    if not card.products:
         return None
+    quantity = card.quantity
+    if not quantity:
+        # The strategies are still worth having when the buyer has not said how many: priced per unit, without a
+        # volume tier, and said so.
+        quantity = 1
+        notes.append("no quantity stated: pricing shown for 1 unit (no volume tier) / 未提到数量，按 1 台测算")
     lowest = min((item.amount for item in card.competitor_prices), default=None)
     competitor_price = None if lowest is None else Decimal(str(lowest))
     try:
-        proposal = propose_pricing(card.products[0], card.quantity, card.customer,
+        proposal = propose_pricing(card.products[0], quantity, card.customer,
                                    competitor_price=None if competitor_price is None else Decimal(str(competitor_price)), record=False, user=user_id, role=role)
     except UserFacingError as error:
         logger.info("coach pricing skipped: %s", error)
@@ -101,8 +113,11 @@ def coach_conversation(conversation: Conversation, *, customer: str | None = Non
                           for turn in conversation.turns)
     report = CoachReport(card=card, price_avoidance=len(avoided), price_avoidance_lines=avoided,
                          quote_requested=quote_requested, conversation=conversation)
-    if len(avoided) >= get_settings().coach_price_avoidance_threshold or quote_requested:
-        report.pricing = _pricing(card, role, user_id)
+    # Strategies when the rep keeps avoiding price, or owes a quote and has not named any price yet; a request
+    # the rep already answered with figures needs none.
+    quote_owed = quote_requested and not rep_named_a_price(conversation.turns)
+    if len(avoided) >= get_settings().coach_price_avoidance_threshold or quote_owed:
+        report.pricing = _pricing(card, role, user_id, report.notes)
     _propose_actions(report, user_id, role, thread_id or f"coach:{user_id}")
     report.elapsed_ms = (time.perf_counter() - start) * 1000
     return report
