@@ -30,7 +30,7 @@ _PRICE = re.compile(
 # too once our own price is on the table (it says the price given is too high).
 _BELOW_RIVAL = re.compile(
     r"比(?:你们|您们|贵司)的?(?:价格?|报价)?(?:低|便宜|少)|"
-    r"\b(?:(?:you're|you are|your (?:price|quote|offer|number) is)(?: still| well| way| a bit| quite a bit| a lot| significantly)? "
+    r"\b(?:(?:you're|you are|your (?:price|quote|offer|number) is)(?: still| well| way| a bit| quite a bit| a lot| significantly){0,2} "
     r"(?:above|higher than|more expensive than|pricier than|over) (?:them|theirs|their|the (?:others|competition|rest))|"
     r"cheaper than (?:you|yours|your (?:price|quote|offer))|undercut(?:s|ting)? you)\b", re.I)
 _COMPATIBILITY = re.compile(

@@ -1,0 +1,146 @@
+"""Price talk that is not avoidance, answers given indirectly, per-site counts, prospects and when pricing is pushed
+(invented phrasings, none from the labelled set)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.coach.turns import sided
+from tools.coach import coach_text
+from tools.coach.analysis import build_card, count_price_avoidance, price_talk
+from tools.coach.models import CoachCard, Conversation
+from tools.coach.objections import objection_types
+
+
+def _card(lines: list[tuple[str, str]]) -> CoachCard:
+    return build_card(Conversation(source="transcript", turns=sided(lines)))
+
+
+@pytest.mark.parametrize("mention", [
+    "价格之前已经和你们谈妥了，这次只问安装。",
+    "价格方面先不急，我想知道能不能在高温车间用。",
+    "报价在我们的预算范围内，问题不大。",
+    "我们不在乎价格，一分钱一分货。",
+    "The price you sent last week is fine, my question is about mounting.",
+    "It's not about the price, it's about uptime.",
+    "Every hour the line is down costs us a small fortune.",
+])
+def test_price_mentioned_without_raising_it_is_not_avoidance(mention: str) -> None:
+    turns = sided([("c", mention), ("r", "明白 / Understood, let me explain.")])
+    assert count_price_avoidance(turns) == []
+
+
+def test_a_raise_next_to_a_non_raising_mention_still_counts() -> None:
+    # the acknowledgement is taken out, the complaint after it is still price talk
+    assert "总价" in price_talk("报价收到了。不过总价比我们想的高。")
+    turns = sided([("c", "报价收到了。不过总价比我们想的高。"), ("r", "我们的质量更好。")])
+    assert count_price_avoidance(turns) == [1]
+
+
+@pytest.mark.parametrize("reply", [
+    "Somewhere between 300 and 340 euros a unit, depending on the cable length.",
+    "按这个量可以给到4600。",
+    "在原价基础上可以再让3%。",
+    "我们可以再降两个点。",
+    "报价单上午已经发到您邮箱了。",
+    "The quotation has been sent to your procurement inbox.",
+    "We can match that offer for this volume.",
+    "Lovely weather today! On price: 1,200 dollars each for twenty.",
+])
+def test_indirect_answers_answer_the_price(reply: str) -> None:
+    turns = sided([("c", "What would it cost us? / 价格多少？"), ("r", reply)])
+    assert count_price_avoidance(turns) == []
+
+
+def test_a_question_back_is_answered_when_the_next_reply_gives_the_price() -> None:
+    turns = sided([("c", "一台多少钱？"), ("r", "您这边是一期还是两期一起上？"),
+                    ("c", "两期一起，一共18台。"), ("r", "18台的话每台2.4万元。")])
+    assert count_price_avoidance(turns) == []
+    # the same question back with no price after it is still avoidance
+    turns[-1].text = "好的，我先做个方案。"
+    assert count_price_avoidance(turns) == [1]
+
+
+def test_a_question_back_then_another_dodge_counts_both_raises() -> None:
+    turns = sided([("c", "How much per unit?"), ("r", "Which site is this for?"),
+                    ("c", "The north plant. So, the price?"), ("r", "Our team will be in touch."),
+                    ("c", "Fine."), ("r", "It is $800 per unit.")])
+    assert count_price_avoidance(turns) == [1, 3]
+
+
+def test_a_complaint_after_a_given_price_is_a_raise() -> None:
+    turns = sided([("c", "多少钱？"), ("r", "每台9000元。"), ("c", "还是偏高了。"), ("r", "我们的用料更好。")])
+    assert count_price_avoidance(turns) == [3]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("这次的总价超出了我们本年度的预算。", "price"),
+    ("这个差价我们实在没法接受。", "price"),
+    ("I want the readings to flow into our existing historian.", "compatibility"),
+    ("What worries me is support.", "after_sales"),
+    ("If a unit dies at night, who do we call?", "after_sales"),
+    ("你们的产能跟得上吗？", "delivery"),
+])
+def test_more_objection_phrasings(text: str, kind: str) -> None:
+    assert kind in objection_types(text, names_competitor=False)
+
+
+def test_a_deadline_stated_plainly_is_the_timeline_not_a_delivery_objection() -> None:
+    assert "delivery" not in objection_types("这事我来定，下月底前要到货。", names_competitor=False)
+    assert "delivery" in objection_types("下月底前能到货吗？", names_competitor=False)
+    assert "delivery" in objection_types("上次到货拖了一周，这次下月底前要到。", names_competitor=False)
+
+
+def test_a_rival_cheaper_than_us_is_a_price_objection_only_once_our_price_is_given() -> None:
+    assert "price" not in objection_types("另一家比你们便宜不少。", names_competitor=False)
+    assert "price" in objection_types("另一家比你们便宜不少。", names_competitor=False, price_given=True)
+    card = _card([("c", "多少钱？"), ("r", "每台5000元。"), ("c", "You're still well above the others."),
+                  ("r", "We include installation.")])
+    assert [(item.type, item.line) for item in card.objections] == [("price", 3)]
+
+
+@pytest.mark.parametrize(("lines", "quantity"), [
+    ([("c", "我们要在18个站点部署，每站1台网关。"), ("r", "好的。"), ("c", "一共18台。")], 18),
+    ([("c", "Nine kilns, one gateway each."), ("r", "OK."), ("c", "What would nine of them cost?")], 9),
+    ([("c", "We are fitting sensors to the presses, about 140 of them.")], 140),
+])
+def test_per_site_counts_are_not_the_order_size(lines: list[tuple[str, str]], quantity: int) -> None:
+    assert _card(lines).quantity == quantity
+
+
+def test_month_names_with_a_preposition_are_a_timeline() -> None:
+    assert _card([("c", "The outage window is in October."), ("r", "Noted.")]).timeline
+    # "may" is as often the verb: not a month on its own
+    assert _card([("c", "We may need more later."), ("r", "Noted.")]).timeline is None
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Hello, Ola here from Tindra Valley Water Authority, we need data loggers.", "Tindra Valley Water Authority"),
+    ("您好，我是青溪县人民医院设备科的。", "青溪县人民医院"),
+])
+def test_a_prospect_not_in_the_registry_is_named_as_written(text: str, name: str) -> None:
+    card = _card([("c", text), ("r", "Thanks / 您好")])
+    assert card.customer == name and any(item.field == "customer" for item in card.evidence)
+
+
+def test_no_prospect_from_a_pronoun_or_a_product_name() -> None:
+    assert _card([("c", "我们医院想了解一下。"), ("r", "好的")]).customer is None
+
+
+def test_a_quote_request_answered_with_figures_needs_no_pricing_push() -> None:
+    answered = ("Tom: We need 10 Qingquan G5 gateways. Can you send us a quote?\n"
+                "Rep Alice: Sure, they are $2,900 each; I'll send the formal quote today.\n")
+    report = coach_text(answered)
+    assert report.quote_requested and report.pricing is None
+    owed = answered.replace("they are $2,900 each; ", "")
+    assert coach_text(owed).pricing is not None
+
+
+def test_pricing_without_a_stated_quantity_is_for_one_unit_with_a_note() -> None:
+    text = ("Dana: What does the Qingquan G3 cost?\nRep Alice: Let me check.\n"
+            "Dana: I still need a number.\nRep Alice: It depends.\n"
+            "Dana: Any figure at all?\nRep Alice: We will get back to you.\n")
+    report = coach_text(text)
+    assert report.price_avoidance == 3 and report.card.quantity is None
+    assert report.pricing is not None and report.pricing["quantity"] == 1
+    assert any("1 unit" in note for note in report.notes)
