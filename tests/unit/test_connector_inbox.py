@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from connectors.common.dedupe import EventDedupeStore, InboxSweeper, InFlightDeliveries, ReclaimedEvent
+from connectors.common.dedupe import (
+    EventDedupeStore,
+    EventSource,
+    InboxSweeper,
+    InFlightDeliveries,
+    ReclaimedEvent,
+)
 from salesbot.database import engine_for
 
 LEASE_S = 10.0
@@ -199,10 +205,11 @@ def test_a_database_from_before_leases_is_upgraded_and_its_rows_count_as_done(
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version_connector_events")).scalar() \
             == STORE_HEADS["connector_events"] == "connector_events_0002"
-    for source, key in (("slack", "EvOld"), ("wecom", "msg:old")):
-        row = store.state_of(source, key)  # type: ignore[arg-type]
+    old_rows: list[tuple[EventSource, str]] = [("slack", "EvOld"), ("wecom", "msg:old")]
+    for source, key in old_rows:
+        row = store.state_of(source, key)
         assert row is not None and (row["state"], row["attempts"], row["payload"]) == ("done", 1, None)
-        assert store.claim(source, key, payload="redelivered") is False  # type: ignore[arg-type]
+        assert store.claim(source, key, payload="redelivered") is False
     clock.now += 10 * LEASE_S
     assert store.reclaim_expired("slack") == [] and store.reclaim_expired("wecom") == []
     assert store.claim("slack", "EvNew", payload="{}") is True  # the new columns work on the upgraded table
@@ -267,6 +274,7 @@ def test_wecom_replays_a_message_whose_process_died_through_the_same_handler(
     context = WeComHandlerContext(sender=sender, answer_turn=agent.answer_turn, decide_action=agent.decide_action,
                                   role_for=lambda _user: "rep", approvers_for=lambda _role: [])
     process_b = _store(database, "b", clock)
+    # No crypto: nothing is decrypted here, the message comes from the inbox.
     service = WeComCallbackService(None, process_b, context, worker_threads=1)  # type: ignore[arg-type]
     try:
         assert service.inbox_sweeper.sweep_once() == 0  # A's lease still runs

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.common.dedupe import EventDedupeStore
+from connectors.common.dedupe import EventDedupeStore, EventSource
 from tests.stubs.serve_processes import ServeProcess
 from tests.stubs.slack_api import SlackApiStub, app_mention_event, event_callback_body
 from tests.stubs.slack_processes import SignedDelivery, send_deliveries, start_slack_process
@@ -27,8 +27,8 @@ ANSWER_TIMEOUT_S = 240.0
 CHANNEL, REP = "C0SALES001", "U0ZHANGWEI"
 
 
-def inbox_row(database_url: str, source: str, key: str) -> dict[str, object]:
-    row = EventDedupeStore(database_url=database_url, owner="test-reader").state_of(source, key)  # type: ignore[arg-type]
+def inbox_row(database_url: str, source: EventSource, key: str) -> dict[str, object]:
+    row = EventDedupeStore(database_url=database_url, owner="test-reader").state_of(source, key)
     assert row is not None, f"{source} delivery {key} was never claimed"
     return row
 
