@@ -15,9 +15,10 @@ from tools.sales.opportunity import find_budget, find_stage
 # 贵 alone is "expensive", but 贵公司/贵司/贵方 is the polite "your company".
 PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低(?:价|多少|能给|能到)|参考价|预算价|指导价|大概价|大致价|有个价|"
                           r"(?:你们|您|这个|这款|那款).{0,12}多少[?？]|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
-                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|差价|价差|(?:给|报|开)的价|"
+                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|差价|价差|(?:给|报|开)的价|(?:大概|大致)的?数|报(?:过|了)价|"
                           r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
-                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|"
+                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|the damage|charging (?:for|us)|"
+                          r"(?:what|how much) (?:are|do|would|will) you charge|"
                           r"expensive|pricey|ballpark|best price|better price|come down|wiggle room|"
                           r"per (?:unit|device|piece|seat|licen[cs]e)|(?:a|some|the|their|your|any) (?:number|figure)s?|"
                           r"(?:run|set) us(?: back)?)\b", re.I)
@@ -36,12 +37,17 @@ _PRICE_NOT_RAISED_RE = re.compile(
     r"(?:价格|报价|价钱|价位|这个价)单?(?:上次|之前|已经|基本|都)?[^，,。；;！!？?]{0,10}(?:谈好|谈妥|谈得差不多|谈下来)了?|"
     r"(?:价格|报价|价钱|价位)(?:方面|这块)?(?:先不急|不着急|先放一放|不是(?:问题|关键|重点|主要问题)|不算(?:问题|贵)|"
     r"还?在(?:我们的?)?预算(?:范围)?内|问题不大)|"
+    r"(?:价格|报价|价钱)(?:就|还是)?(?:按|照)(?:你们|您)?(?:上次|之前|原来)(?:报|谈|给)的(?:来|办|算|走)?|"
     r"便宜没好货|一分钱一分货|不(?:在乎|在意|差)(?:价格|钱)|(?:停机|停产|停线|宕机)[^，,。；;]{0,10}(?:损失|成本)|"
     r"\b(?:price|pricing|cost) (?:is not|isn't|is) (?:not )?(?:the|our|my) (?:issue|problem|concern|priority|main concern)\b|"
     r"\bnot (?:about|just about) (?:the )?price\b|\bprice aside\b|"
     r"\b(?:price|pricing|quote)\b[^.?!;]{0,25}\b(?:is|looks|sounds|seems|was|are)\s+(?:fine|acceptable|ok|okay|good|"
     r"reasonable|competitive|agreed|settled)\b|"
     r"\b(?:downtime|outages?|stoppages?|an hour|a day|every hour|each hour)\b[^.?!;]{0,30}\bcosts? us\b", re.I)
+# The buyer complains that the price keeps being dodged ("上次你们也是这么说的"): pressing for it again.
+_DODGE_COMPLAINT_RE = re.compile(r"(?:上次|每次|一直|老是|总是|又)(?:你们|您)?(?:也|都|还)?(?:是)?(?:这么|这样)(?:说|讲|回)|"
+                                 r"\byou (?:said|told me) (?:that|the same)(?: thing)? (?:last (?:time|week)|before)\b|"
+                                 r"\bsame answer as (?:last time|before)\b", re.I)
 # A competitor's price as a bargaining move: a verb of quoting/offering next to an amount.
 _CITED_PRICE_RE = re.compile(r"报了|报的|报价是|报价为|开价|给的价|\b(?:quoted|offered|offers|charges?|priced)\b", re.I)
 # An answer to a price question names a figure (an amount, a currency, 折, a percentage off), a discount, or commits
@@ -60,16 +66,18 @@ _DISCOUNT_OFFER_RE = re.compile(r"(?:可以|能|给您|给你们)(?:给|打|做|
                                 r"\b(?:can|could|will) (?:offer|give) (?:you )?(?:a |an )?(?:\w+ )?discount\b", re.I)
 _PRICE_COMMITMENT_RE = re.compile(r"(?:今天|明天|马上|稍后|会后|下午|晚上|尽快|周[一二三四五六日]|下周[一二三四五六日]?).{0,8}"
                                   r"(?:发|给|出).{0,6}(?:报价|价格)|报价单?.{0,6}(?:发|给)|"
-                                  r"\b(?:i'll|we'll|i will|we will) (?:send|have|get|email) (?:you )?(?:the |a |our )?"
-                                  r"(?:formal |full |final )?(?:quote|quotation|pricing|price|numbers|figures)", re.I)
+                                  r"\b(?:i'll|we'll|i will|we will|i can|we can) (?:send|have|get|email|give) (?:you )?(?:the |a |our )?"
+                                  r"(?:formal |full |final |firm |exact |proper )?(?:quote|quotation|pricing|price|numbers?|figures?)", re.I)
 # The quote is already with the customer ("报价单昨天已经发您邮箱了", "the quote is in your inbox").
 _QUOTE_SENT_RE = re.compile(r"报价单?[^，,。；;]{0,8}(?:已经|已)(?:发|给|寄|传)|(?:已经|已)(?:把|将)?(?:报价|价格)(?:单|表)?(?:发|给|寄|传)|"
                             r"\b(?:quote|quotation|pricing|price list)\b[^.?!;]{0,30}\b(?:is|has been|was|went) (?:already )?"
                             r"(?:in your inbox|sent|attached|on its way|in the (?:mail|post)|out)\b|"
+                            r"\battached (?:is |are |please find )?(?:our|the) (?:formal |full |revised |updated )?"
+                            r"(?:quote|quotation|pricing|price list)\b|"
                             r"\b(?:i|we)(?:'ve| have)? (?:already )?(?:sent|emailed|mailed|attached) (?:you )?(?:the |our |a )?"
                             r"(?:formal |full |revised |updated )?(?:quote|quotation|pricing|price list)\b", re.I)
 # Meeting a rival's stated price is a price commitment even without repeating the figure ("we can match that").
-_PRICE_MATCH_RE = re.compile(r"\b(?:can|could|will|we'll|happy to) (?:match|meet|beat) (?:their|that|the|this|your|his|her|its)\b|"
+_PRICE_MATCH_RE = re.compile(r"\b(?:can|could|will|we'll|happy to) (?:match|meet|beat) (?:their|that|the|this|your|his|her|its|\w+'s)\b|"
                              r"(?:跟|和|按|照)[^，,。；;]{0,8}(?:一样的价|同样的价|同价|一个价)|价格?(?:跟|和)[^，,。；;]{0,8}(?:一样|持平)",
                              re.I)
 # A rep turn that asks something back ("几台？", "both lines or one?"): the answer may come in the next reply.
@@ -98,10 +106,12 @@ _ZH_MONTH = r"(?:\d{1,2}|[一二三四五六七八九十]|十[一二])月份?"
 _EN_MONTH = r"January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
 _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下周[一二三四五六日天]?|下季度|年底|年前|年内|月底|季度末|"
                           + _ZH_MONTH + r"|Q[1-4]).{0,12}"
-                          r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|开业|投产|开通|验收|竣工|要到|到位|送到|之前|以前|前))|"
-                          r"(?:国庆|春节|元旦|五一|中秋|端午|过年|开学)(?:节)?(?:前|之前|以前)|"
-                          r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before \w+|ahead of (?:the|our) \w+|"
-                          r"in time for|"
+                          r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|开业|投产|开通|验收|竣工|要到|到位|送到|"
+                          r"试运行|运行|投运|上会|之前|以前|前))|"
+                          r"(?:下个?月|本月|这个月|今年|明年)(?:初|上旬|中旬|下旬|底)|"
+                          r"(?:国庆|春节|元旦|五一|中秋|端午|过年|开学)(?:节)?(?:前|之前|以前|后|之后|以后)|"
+                          r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before (?!I\b|we\b|you\b|they\b|it\b)\w+|ahead of (?:the|our) \w+|"
+                          r"in time for|(?:by|before|in|until|over) (?:the )?(?:summer|winter|spring|autumn|fall)\b|"
                           r"by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|\w+ \d{1,2}\b)|"
                           r"within \d+ (?:days|weeks|months)|\d+(?:-\d+)? (?:weeks|months) from|"
                           r"(?:(?:on|by|before|from|starts?|opens?|until) )?(?:" + _EN_MONTH + r") \d{1,2}(?:st|nd|rd|th)?|"
@@ -118,7 +128,8 @@ _DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|�
                                 r"has the (?:final|last) (?:say|word)|calls the shots|owns the decision|"
                                 r"approves|will decide|will sign)", re.I)
 # "the final sign-off sits with our CTO, Karin Holm": the name, else the role.
-_DECISION_SITS_WITH_RE = re.compile(r"\b(?:sign-off|say|decision|call|approval|word) (?:sits|rests|lies|is|stays) with "
+_DECISION_SITS_WITH_RE = re.compile(r"\b(?:sign-off|say|decision|call|approval|word) (?:(?:sits|rests|lies|is|stays) with|"
+                                    r"(?:is|will be|gets) (?:made|taken|signed off) by) "
                                     r"(?:our |the )?(?P<role>(?:[A-Za-z]+ ){0,2}?[A-Za-z]+)"
                                     r"(?:, (?P<name>[A-Z][a-z]+ [A-Z][a-z]+))?\b")
 # The speaker names themself as the one who decides ("我这边定了就行", "I make the call").
@@ -161,7 +172,9 @@ def _prospect_name(text: str) -> str | None:
     registry = get_entity_registry()
     for match in [*_PROSPECT_EN_RE.finditer(text), *_PROSPECT_ZH_RE.finditer(text)]:
         name = _PROSPECT_LEADING_RE.sub("", match[1]).strip()
-        if len(name.split()) < 2 and name.isascii() or registry.find(name):
+        # A name the registry resolves only loosely ("某某第三人民医院" → a registered 人民医院) would be filed under that
+        # customer by the gate: no prospect then, rather than the wrong customer.
+        if len(name.split()) < 2 and name.isascii() or registry.find(name) or registry.resolve(name) is not None:
             continue
         return name
     return None
@@ -319,7 +332,8 @@ def _raises_price(text: str, price_on_table: bool) -> bool:
     talk = price_talk(text)
     if _cites_competitor_price(talk) and not _is_price_question(talk):
         return price_on_table
-    return bool(PRICE_CUE_RE.search(talk)) or (price_on_table and "price" in objection_types(talk, False, True))
+    return bool(PRICE_CUE_RE.search(talk)) or (price_on_table and (
+        "price" in objection_types(talk, False, True) or bool(_DODGE_COMPLAINT_RE.search(talk))))
 
 
 def _exchanges(turns: list[Turn]) -> list[tuple[list[Turn], list[Turn]]]:
@@ -437,11 +451,47 @@ _PER_EACH_AFTER_RE = re.compile(r"\s*(?:each\b|apiece\b|per (?!unit|piece|device
                                 re.I)
 
 
+_MONEY_WORD_RE = re.compile(r"\b(?:dollars?|euros?|yuan|RMB|USD|EUR|CNY|bucks)\b|万|元|块钱", re.I)
+
+
 def _order_counts(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
-    """The count matches of a turn that can be the order's size (not a per-site count, not "one of them")."""
+    """The count matches of a turn that can be the order's size (not a per-site count, not "one of them", not an
+    amount such as "900 dollars a gateway")."""
     return [match for match in pattern.finditer(text)
             if not _PER_EACH_BEFORE_RE.search(text[:match.start()]) and not _PER_EACH_AFTER_RE.match(text, match.end())
-            and not (match["of_them"] and _count(match) < 2)]
+            and not (match["of_them"] and _count(match) < 2) and not _MONEY_WORD_RE.search(match[0])]
+
+
+# The rep asks how many / what budget, and the buyer's next turn opens with the bare figure ("Thirty, ...", "45万，...").
+_HOW_MANY_RE = re.compile(r"多少台|几台|多少套|几套|多少个|几个|多少支|多少路|数量|\bhow many\b|\bwhat (?:quantity|volume)\b", re.I)
+_BUDGET_QUESTION_RE = re.compile(r"预算|经费|\bbudget\b", re.I)
+_HEDGE = r"(?:大概|大约|差不多|先按|估计|about|around|roughly|maybe|probably)?\s*"
+_LEADING_COUNT_RE = re.compile(rf"^\s*{_HEDGE}(?:(?P<count>\d{{1,5}})|(?P<words>{_NUMBER_WORDS}))\b(?!\s*(?:万|千|元|块|k\b|%|[.,]\d))",
+                               re.I)
+_LEADING_AMOUNT_RE = re.compile(rf"^\s*{_HEDGE}(?P<currency>[¥￥$€]|RMB|CNY|USD|EUR)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*"
+                                r"(?P<unit>万元|万|千|元|k\b|K\b)?", re.I)
+
+
+def _answer_to(turns: list[Turn], question: re.Pattern[str]) -> list[tuple[Turn, Turn]]:
+    """(rep question, customer reply) pairs where the rep asked `question` and the buyer answered next."""
+    return [(previous, turn) for previous, turn in zip(turns, turns[1:], strict=False)
+            if previous.side == "rep" and turn.side == "customer" and question.search(previous.text)
+            and _ASKS_BACK_RE.search(previous.text)]
+
+
+def _answered_quantity(turns: list[Turn]) -> tuple[int, Turn] | None:
+    for _question, reply in _answer_to(turns, _HOW_MANY_RE):
+        if (count := _LEADING_COUNT_RE.match(reply.text)) and _count(count) > 1:
+            return _count(count), reply
+    return None
+
+
+def _answered_budget(turns: list[Turn]) -> tuple[float, Turn] | None:
+    for _question, reply in _answer_to(turns, _BUDGET_QUESTION_RE):
+        amount = _LEADING_AMOUNT_RE.match(reply.text)
+        if amount and (amount["unit"] or amount["currency"]):
+            return _amount(amount), reply
+    return None
 
 
 def _count(match: re.Match[str]) -> int:
@@ -468,7 +518,7 @@ def _decision_maker(turn: Turn) -> str | None:
         if named:
             return named[1] if named.re is _APPOSITIVE_NAME_RE else named[0]
         # "这块是赵总", "采购这边由刘副院长": the words before 是/由 are not the person.
-        who = re.split(r"[由是让请等给归]", who)[-1] if not maker["who3"] else who
+        who = re.split(r"[由是让请等给归得]", who)[-1] if not maker["who3"] else who
         return _LEADING_FILLER_RE.sub("", who) or who
     if turn.side == "customer" and _SELF_DECIDES_RE.search(turn.text):
         return re.sub(r"[（(\[【].*?[)）\]】]", "", turn.speaker).strip() or None
@@ -545,6 +595,12 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
             card.quantity = _count(quantity)
             cite("quantity", turn)
             break
+    if card.quantity is None and (answered := _answered_quantity(conversation.turns)):
+        card.quantity, answer_turn = answered
+        cite("quantity", answer_turn)
+    if card.budget is None and (answered_budget := _answered_budget(conversation.turns)):
+        card.budget, answer_turn = answered_budget
+        cite("budget", answer_turn)
     for push in _price_pushes(conversation.turns):
         if not any(item.type == "price" and item.line == push.line for item in card.objections):
             card.objections.append(Objection(type="price", line=push.line))

@@ -19,22 +19,25 @@ _PRICE = re.compile(
     r"太贵|贵了|偏贵|偏高|贵(?:一倍|不少|很多|这么多|太多|出)|(?:价格|报价|价钱|这价|这个价|单价|总价)[^，,。？?！!]{0,4}(?:高|贵)|"
     r"(?:有点|还是|太|偏|稍微|稍)高(?!兴|效|端|性能|精度)了?|高了(?:点|些|一点)|比.{0,8}(?:预想|预期|想象|预计|估计)的?(?:要)?(?:高|贵)|"
     r"超(?:出|过)?了?(?:我们|咱们|我方)?(?:今年|本年度?|年度|这次|本期|这块|整体)?的?(?:预算|预期)|有点超|超了|"
-    r"(?:差价|价差|价格|报价|这个价|价位)[^，,。；;]{0,6}(?:没法|无法|不能|难以)接受|(?:预算|经费|资金)(?:不够|有限|紧张|吃紧|只有|就)|性价比(?:不高|不行|低|一般|太低)|"
+    r"(?:差价|价差|价格|报价|这个价|价位)[^，,。；;]{0,6}(?:没法|无法|不能|难以)接受|涨(?:了)?(?:不少|很多|这么多|太多|一截)|又涨|涨价|(?:预算|经费|资金)(?:不够|有限|紧张|吃紧|只有|就)|性价比(?:不高|不行|低|一般|太低)|"
     r"吃不消|承受不了|负担不起|让一让|再让|差得(?:有点|比较|太|很)?远|心理价位|(?:能|可以|可不可以)(?:再)?便宜|便宜(?:点|些|一点|一些)|再(?:优惠|便宜|低|少)(?:点|些|一点)?|"
     r"\b(?:too expensive|expensive|pricey|pricier|(?:that's|it's|is|a bit|pretty|rather|quite) steep|too high|(?:a bit|too|rather|pretty|quite) rich|"
     r"hoping for (?:something )?(?:closer to|lower|less|better)|closer to [$€¥￥]|hard to sell|tough sell|hard sell|over (?:our |the )?budget|budget is tight|"
     r"out of (?:our )?(?:range|budget)|hard to justify|sharpen (?:the|your) pencil|can(?:'t|not) afford|"
     r"(?:above|over|more than|higher than|beyond) (?:what )?(?:we|our) (?:budget\w*|planned|expected|assumed|"
-    r"had in mind|can spend|were expecting)|(?:can|could) you do better)\b", re.I)
+    r"had in mind|can spend|were expecting)|(?:can|could) you do better|"
+    r"(?:steeper|higher|pricier|more) than (?:I|we)(?:'d| had| would have)? (?:hoped|expected|thought|assumed|budgeted))\b", re.I)
 # A rival cheaper than us ("比你们低15%", "you're still above them"): a competitor citation, and a price objection
 # too once our own price is on the table (it says the price given is too high).
 _BELOW_RIVAL = re.compile(
     r"比(?:你们|您们|贵司)的?(?:价格?|报价)?(?:低|便宜|少)|"
     r"\b(?:(?:you're|you are|your (?:price|quote|offer|number) is)(?: still| well| way| a bit| quite a bit| a lot| significantly){0,2} "
     r"(?:above|higher than|more expensive than|pricier than|over) (?:them|theirs|their|the (?:others|competition|rest))|"
-    r"cheaper than (?:you|yours|your (?:price|quote|offer))|undercut(?:s|ting)? you)\b", re.I)
+    r"cheaper than (?:you|yours|your (?:price|quote|offer))|undercut(?:s|ting)? you|"
+    r"(?:your|the) (?:[\w-]+ )?(?:price|quote|offer|number) is (?:about |around |roughly |nearly |almost )?"
+    r"(?:\d+(?:\.\d+)?\s?% |a (?:bit|lot) )?(?:above|higher than|over|more than))\b", re.I)
 _COMPATIBILITY = re.compile(
-    r"兼容|对接|集成|接口|适配|" + _PROTOCOLS + r"|"
+    r"兼容|对接|集成|接口|适配|混用|共用|共存|挂(?:在|到)[^，,。？?]{0,8}(?:中央站|监护站|系统|平台|网络|服务器)|" + _PROTOCOLS + r"|"
     r"(?:能不能|能否|可不可以|可以|能)(?:直接)?接(?:入|进|到|上)?吗|"
     r"(?:数据|信号)[^，,。？?]{0,8}" + _CONNECT_ZH + r"|" + _CONNECT_ZH + r"[^，,。？?]{0,10}(?:" + _SYSTEM_NOUNS + r")|"
     r"\b(?:compatib\w*|integrat\w*|interface|API|(?:is|are) (?:that|it|this|they) supported|does it support|"
@@ -42,11 +45,11 @@ _COMPATIBILITY = re.compile(
     r"\b(?:will|can|does|do|would|could) (?:it|they|this|these|the \w+|your \w+)\b[^.?!]{0,30}"
     r"\b(?:talk|speak|connect|feed|plug|hook|link|integrate|(?:send|push) data|publish)\b|"
     r"\b(?:need|want) (?:the |your |these )?\w+ to (?:publish|talk|speak|connect|feed|report|send data)\b|"
-    r"\b(?:go|get|flow|feed|report|land|show up)s?\b[^.?!]{0,8}\b(?:in|into|to) (?:our|the) (?:existing |current |legacy )?"
+    r"\b(?:go|get|flow|feed|report|land|show up)s?\b[^.?!]{0,12}\b(?:in|into|to) (?:our|the) (?:existing |current |legacy )?"
     r"(?:[A-Za-z0-9-]+ ){0,2}(?:" + _SYSTEM_NOUNS + r"|dashboard|SCADA)\b", re.I)
 _DELIVERY = re.compile(
     r"交期|交货|到货|发货|供货|交付|工期|排期|现货|备货|库存|分批|(?:送|运)到|到场|到现场|来得及|赶得上|赶不上|排得过来|人手|"
-    r"产能|(?:跟|供|供应)得上|"
+    r"产能|(?:跟|供|供应)得上|(?:能|可以)(?:发|送)(?:出|过来|到)?吗|什么时候(?:能)?(?:发|送)|"
     r"多久(?:能)?到|什么时候(?:能)?到|(?:能|可以|会)(?:保证)?[^，,。？?]{0,8}(?<![做得收看找听想办达])到(?:货|位|场|现场)?吗|"
     r"\b(?:delivery|deliver\w*|lead time|ship\w*\b(?!\s+(?:\w+\s+){0,2}(?:firmware|updates?|patch\w*|back\b))|in stock|stock|backorder\w*|staggered|batches|ETA|in time|"
     r"how (?:soon|quickly|fast)|on site by|(?:installed|delivered|in place|on site)\b[^.?!]{0,20}\b(?:before|by) then)\b|"
@@ -54,7 +57,7 @@ _DELIVERY = re.compile(
     r"\b(?:by|before|in time)\b", re.I)
 _AFTER_SALES = re.compile(
     r"售后|维修|保修|维保|质保|响应时间|坏了|坏掉|(?:老|总|经常|又)坏|出问题|故障|(?<!送货)上门|备件|备机|配件|换新|先换后修|换电池|培训|网点|服务站|"
-    r"驻场|巡检|校准|标定|耗材|"
+    r"驻场|巡检|校准|标定|耗材|(?:固件|软件|系统)升级|"
     r"\b(?:after-sales|who services|servic(?:ed|ing)|with (?:the |your )?service|(?:after|on-site|field|local) service|"
     r"service (?:agreement|contract|plan|team|engineers?|cent(?:er|re)|network|partner|visits?|response)|(?:technical|customer) support|support (?:team|contract|response|hours)|"
     r"warranty|repairs?|maintenance contract|service level|SLA|uptime|breaks(?: down)?|break down|broken|fail(?:s|ed|ure)?|"
@@ -64,7 +67,7 @@ _AFTER_SALES = re.compile(
 # A competitor the speaker does not name ("别的厂家都报过了", "other vendors are cheaper"): only with a price or an
 # offer next to it, so "上次别家的设备坏了" (a past supplier's failure) stays an after-sales story.
 _UNNAMED_COMPETITOR_RE = re.compile(
-    r"(?:(?:别的|其他|其它|另外几|好几)(?:厂家|厂商|品牌|供应商|公司|家)|友商|别家).{0,10}(?:报|价|便宜|优惠|送|方案)|"
+    r"(?:(?:别的|其他|其它|另外几|好几)几?(?:厂家|厂商|品牌|供应商|公司|家)|友商|别家).{0,10}(?:报|价|便宜|优惠|送|方案)|"
     r"\b(?:other|another|competing) (?:vendors?|suppliers?|bidders?|manufacturers?|brands?|offers?)\b"
     r"[^.?!]{0,30}\b(?:quoted|offered|cheaper|numbers|prices?|bids?)\b|\bthe competition\b", re.I)
 

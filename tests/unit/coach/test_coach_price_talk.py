@@ -116,15 +116,33 @@ def test_month_names_with_a_preposition_are_a_timeline() -> None:
 
 @pytest.mark.parametrize(("text", "name"), [
     ("Hello, Ola here from Tindra Valley Water Authority, we need data loggers.", "Tindra Valley Water Authority"),
-    ("您好，我是青溪县人民医院设备科的。", "青溪县人民医院"),
+    ("您好，我是白鹭湾康复医院设备科的。", "白鹭湾康复医院"),
 ])
 def test_a_prospect_not_in_the_registry_is_named_as_written(text: str, name: str) -> None:
     card = _card([("c", text), ("r", "Thanks / 您好")])
     assert card.customer == name and any(item.field == "customer" for item in card.evidence)
 
 
-def test_no_prospect_from_a_pronoun_or_a_product_name() -> None:
+def test_no_prospect_from_a_pronoun_or_a_name_the_registry_resolves_only_loosely() -> None:
     assert _card([("c", "我们医院想了解一下。"), ("r", "好的")]).customer is None
+    # close to a registered 人民医院 without being one of its names: the gate would file it under that customer
+    assert _card([("c", "您好，我是青溪县人民医院设备科的。"), ("r", "您好")]).customer is None
+
+
+@pytest.mark.parametrize(("lines", "field", "value"), [
+    ([("c", "想了解网关。"), ("r", "您这边大概需要多少台？"), ("c", "大概 24，后面可能还加。")], "quantity", 24),
+    ([("c", "We want gateways."), ("r", "How many units?"), ("c", "Fourteen, one per kiln.")], "quantity", 14),
+    ([("c", "想上一批传感器。"), ("r", "预算大概多少？"), ("c", "30万，不能再多了。")], "budget", 300_000),
+    ([("c", "Rival A offers 700 dollars a sensor.")], "quantity", None),
+])
+def test_figures_given_as_the_answer_to_a_question(lines: list[tuple[str, str]], field: str,
+                                                    value: float | None) -> None:
+    assert getattr(_card(lines), field) == value
+
+
+def test_a_dodge_complaint_presses_for_the_price_again() -> None:
+    turns = sided([("c", "最低能到多少？"), ("r", "我回去核算一下。"), ("c", "上次你们也是这么说的。"), ("r", "这个真不好说。")])
+    assert count_price_avoidance(turns) == [1, 3]
 
 
 def test_a_quote_request_answered_with_figures_needs_no_pricing_push() -> None:
