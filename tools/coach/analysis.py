@@ -9,15 +9,16 @@ from salesbot.text import detect_language
 from tools.coach.models import CoachCard, CompetitorPrice, Conversation, Evidence, Objection, Turn
 from tools.coach.objections import objection_types
 from tools.sales.customers import find_customer_in_text
+from tools.sales.models import SeedParameters
 from tools.sales.opportunity import find_budget, find_stage
 
 # A customer turn raises price when it names price (asks, pushes, complains); general zh + en cue words.
 # 贵 alone is "expensive", but 贵公司/贵司/贵方 is the polite "your company".
 PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低(?:价|多少|能给|能到)|参考价|预算价|指导价|大概价|大致价|有个价|"
                           r"(?:你们|您|这个|这款|那款).{0,12}多少[?？]|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
-                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|差价|价差|(?:给|报|开)的价|(?:大概|大致)的?数|报(?:过|了)价|"
+                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|差价|价差|(?:给|报|开)的价|(?:大概|大致)的?数(?!量|据|字|目)|报(?:过|了)价|"
                           r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
-                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|the damage|charging (?:for|us)|"
+                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|what(?:'s| is) the damage|charging (?:for|us)|"
                           r"(?:what|how much) (?:are|do|would|will) you charge|"
                           r"expensive|pricey|ballpark|best price|better price|come down|wiggle room|"
                           r"per (?:unit|device|piece|seat|licen[cs]e)|(?:a|some|the|their|your|any) (?:number|figure)s?|"
@@ -107,7 +108,7 @@ _EN_MONTH = r"January|February|March|April|May|June|July|August|September|Octobe
 _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下周[一二三四五六日天]?|下季度|年底|年前|年内|月底|季度末|"
                           + _ZH_MONTH + r"|Q[1-4]).{0,12}"
                           r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|开业|投产|开通|验收|竣工|要到|到位|送到|"
-                          r"试运行|运行|投运|上会|之前|以前|前))|"
+                          r"试运行|投运|上会|之前|以前|前))|"
                           r"(?:下个?月|本月|这个月|今年|明年)(?:初|上旬|中旬|下旬|底)|"
                           r"(?:国庆|春节|元旦|五一|中秋|端午|过年|开学)(?:节)?(?:前|之前|以前|后|之后|以后)|"
                           r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before (?!I\b|we\b|you\b|they\b|it\b)\w+|ahead of (?:the|our) \w+|"
@@ -162,9 +163,9 @@ _ORG_NOUNS_EN = (r"Hospitals?|Clinics?|Health(?:care)?|Medical Cent(?:er|re)|Gro
                  r"Port|Airport|Railways?|Transit")
 _PROSPECT_EN_RE = re.compile(r"(?<![\w&'.-])((?:[A-Z][\w&'.-]*\s+){1,4}(?:" + _ORG_NOUNS_EN + r"))\b")
 _PROSPECT_LEADING_RE = re.compile(r"^(?:(?:The|Our|Your|This|That|We|Hi|Hello|Dear|At|From|I'm|I am)\s+)+")
-_PROSPECT_ZH_RE = re.compile(r"(?:^|[，,。：:；;！!？?\s]|我是|我们是|这边是|来自|代表)"
+_PROSPECT_ZH_RE = re.compile(r"(?:^|[，,。：:；;！!？?\s]|我是|我们是|这边是|这里是|来自|代表)"
                              r"((?!我|你|贵|咱|本|这|那|其他|别的|另外|上次|之前|听说)[\u4e00-\u9fff]{2,10}?"
-                             r"(?:医院|医疗中心|保健院|卫生院|诊所|集团|股份有限公司|有限公司|公司|水务|电力|物流|制药|钢铁|研究院|大学))")
+                             r"(?:医院|医疗中心|保健院|卫生院|诊所|集团|股份有限公司|有限公司|公司|水务|电力|物流|制药|钢铁|研究院|大学)(?:集团有限公司|股份有限公司|有限公司|集团|公司)?)")
 
 
 def _prospect_name(text: str) -> str | None:
@@ -176,6 +177,9 @@ def _prospect_name(text: str) -> str | None:
         # customer by the gate: no prospect then, rather than the wrong customer.
         if len(name.split()) < 2 and name.isascii() or registry.find(name) or registry.resolve(name) is not None:
             continue
+        own = {_name_key(company) for company in own_company_names()}
+        if any(_name_key(name) in company or company in _name_key(name) for company in own):
+            continue
         return name
     return None
 
@@ -185,18 +189,30 @@ def _name_key(name: str) -> str:
     return re.sub(r"[\W_]+", "", re.sub(r"[（(\[【].*?[)）\]】]", "", name)).casefold()
 
 
-def rep_display_names(user_ids: set[str]) -> set[str]:
-    """The display names of these rep user ids, from the seed parameters that filled the sales DB's rep column."""
-    if not user_ids:
-        return set()
+def _seed_parameters() -> SeedParameters | None:
+    """The seed parameters that filled the sales DB (reps, the company itself); None without a readable seed file."""
     try:
         from salesbot.settings import get_settings
         from salesbot.yaml_files import load_yaml_model
-        from tools.sales.models import SeedParameters
         from tools.sales.seed import DEMO_SEED_FILE
 
-        parameters = load_yaml_model(get_settings().seed_file or DEMO_SEED_FILE, SeedParameters)
-    except Exception:  # no readable seed file: the ids themselves and the other evidence still apply
+        return load_yaml_model(get_settings().seed_file or DEMO_SEED_FILE, SeedParameters)
+    except Exception:  # no readable seed file: the other evidence still applies
+        return None
+
+
+def own_company_names() -> set[str]:
+    """The selling company's own names (zh and en), which a buyer may say but which are no prospect."""
+    parameters = _seed_parameters()
+    if parameters is None:
+        return set()
+    return {name for name in (parameters.company.name_zh, parameters.company.name_en) if name}
+
+
+def rep_display_names(user_ids: set[str]) -> set[str]:
+    """The display names of these rep user ids, from the seed parameters that filled the sales DB's rep column."""
+    parameters = _seed_parameters() if user_ids else None
+    if parameters is None:
         return set()
     wanted = {_name_key(user) for user in user_ids}
     return {rep.name for rep in parameters.reps if _name_key(rep.user) in wanted}

@@ -37,7 +37,7 @@ _BELOW_RIVAL = re.compile(
     r"(?:your|the) (?:[\w-]+ )?(?:price|quote|offer|number) is (?:about |around |roughly |nearly |almost )?"
     r"(?:\d+(?:\.\d+)?\s?% |a (?:bit|lot) )?(?:above|higher than|over|more than))\b", re.I)
 _COMPATIBILITY = re.compile(
-    r"兼容|对接|集成|接口|适配|混用|共用|共存|挂(?:在|到)[^，,。？?]{0,8}(?:中央站|监护站|系统|平台|网络|服务器)|" + _PROTOCOLS + r"|"
+    r"兼容|对接|集成|接口|适配|混用|共存|挂(?:在|到)[^，,。？?]{0,8}(?:中央站|监护站|系统|平台|网络|服务器)|" + _PROTOCOLS + r"|"
     r"(?:能不能|能否|可不可以|可以|能)(?:直接)?接(?:入|进|到|上)?吗|"
     r"(?:数据|信号)[^，,。？?]{0,8}" + _CONNECT_ZH + r"|" + _CONNECT_ZH + r"[^，,。？?]{0,10}(?:" + _SYSTEM_NOUNS + r")|"
     r"\b(?:compatib\w*|integrat\w*|interface|API|(?:is|are) (?:that|it|this|they) supported|does it support|"
@@ -49,7 +49,7 @@ _COMPATIBILITY = re.compile(
     r"(?:[A-Za-z0-9-]+ ){0,2}(?:" + _SYSTEM_NOUNS + r"|dashboard|SCADA)\b", re.I)
 _DELIVERY = re.compile(
     r"交期|交货|到货|发货|供货|交付|工期|排期|现货|备货|库存|分批|(?:送|运)到|到场|到现场|来得及|赶得上|赶不上|排得过来|人手|"
-    r"产能|(?:跟|供|供应)得上|(?:能|可以)(?:发|送)(?:出|过来|到)?吗|什么时候(?:能)?(?:发|送)|"
+    r"产能|(?:跟|供|供应)得上|(?:能|可以)(?:发|送)(?:出|过来|到)?吗|"
     r"多久(?:能)?到|什么时候(?:能)?到|(?:能|可以|会)(?:保证)?[^，,。？?]{0,8}(?<![做得收看找听想办达])到(?:货|位|场|现场)?吗|"
     r"\b(?:delivery|deliver\w*|lead time|ship\w*\b(?!\s+(?:\w+\s+){0,2}(?:firmware|updates?|patch\w*|back\b))|in stock|stock|backorder\w*|staggered|batches|ETA|in time|"
     r"how (?:soon|quickly|fast)|on site by|(?:installed|delivered|in place|on site)\b[^.?!]{0,20}\b(?:before|by) then)\b|"

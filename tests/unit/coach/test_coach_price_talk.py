@@ -162,3 +162,24 @@ def test_pricing_without_a_stated_quantity_is_for_one_unit_with_a_note() -> None
     assert report.price_avoidance == 3 and report.card.quantity is None
     assert report.pricing is not None and report.pricing["quantity"] == 1
     assert any("1 unit" in note for note in report.notes)
+
+
+@pytest.mark.parametrize("text", [
+    "大概的数量还没定，先了解一下。",
+    "We found the damage on two bearings last month.",
+])
+def test_everyday_words_near_price_cues_do_not_raise_price(text: str) -> None:
+    assert count_price_avoidance(sided([("c", text), ("r", "明白 / I see.")])) == []
+
+
+def test_asking_when_the_quote_comes_is_no_delivery_objection() -> None:
+    assert "delivery" not in objection_types("你们什么时候发报价？", names_competitor=False)
+
+
+def test_the_selling_company_named_by_the_buyer_is_no_prospect() -> None:
+    from tools.coach.analysis import own_company_names
+
+    chinese = next(name for name in own_company_names() if not name.isascii())
+    # without the exclusion this is a prospect by its shape (…有限公司 after a clause boundary)
+    assert _card([("c", "你好，这里是白鹭湾物流有限公司。"), ("r", "您好")]).customer == "白鹭湾物流有限公司"
+    assert _card([("c", f"你好，{chinese}的方案我们看了。"), ("r", "您好")]).customer is None
