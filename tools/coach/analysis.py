@@ -20,7 +20,7 @@ PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|
                           r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
                           r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|what(?:'s| is) the damage|charging (?:for|us)|"
                           r"(?:what|how much) (?:are|do|would|will) you charge|"
-                          r"expensive|pricey|ballpark|best price|better price|come down|wiggle room|"
+                          r"expensive|pricey|ballpark|best (?:price|offer)|better (?:price|offer)|come down|wiggle room|"
                           r"per (?:unit|device|piece|seat|licen[cs]e)|(?:a|some|the|their|your|any) (?:number|figure)s?|"
                           r"(?:run|set) us(?: back)?)\b", re.I)
 QUOTE_REQUEST_RE = re.compile(r"报个价|报价单|出个报价|提供报价|给.{0,6}报价|发.{0,4}报价|\b(?:send (?:us |me )?a quote|"
@@ -39,6 +39,7 @@ _PRICE_NOT_RAISED_RE = re.compile(
     r"(?:价格|报价|价钱|价位)(?:方面|这块)?(?:先不急|不着急|先放一放|不是(?:问题|关键|重点|主要问题)|不算(?:问题|贵)|"
     r"还?在(?:我们的?)?预算(?:范围)?内|问题不大)|"
     r"(?:价格|报价|价钱)(?:就|还是)?(?:按|照)(?:你们|您)?(?:上次|之前|原来)(?:报|谈|给)的(?:来|办|算|走)?|"
+    r"(?:价格|报价|价钱|价位)[^，,。；;？?]{0,12}(?:跟|和|与)[^，,。；;？?]{0,10}(?:差不多|一致|相符|持平)(?![多少])|"
     r"便宜没好货|一分钱一分货|不(?:在乎|在意|差)(?:价格|钱)|(?:停机|停产|停线|宕机)[^，,。；;]{0,10}(?:损失|成本)|"
     r"\b(?:price|pricing|cost) (?:is not|isn't|is) (?:not )?(?:the|our|my) (?:issue|problem|concern|priority|main concern)\b|"
     r"\bnot (?:about|just about) (?:the )?price\b|\bprice aside\b|"
@@ -62,7 +63,8 @@ _PRICE_FIGURE_RE = re.compile(r"\d[\d,.]*\s*(?:万(?!多|余|家|台|套|个|人
                               r"\d[\d,.]*\s*(?:euros?|dollars?|yuan|RMB|CNY|USD|EUR)\b|"
                               r"(?:给到|做到|降到|让到|压到|可以到)\s*\d{3,}|\b(?:go|come down|drop|bring it down|get it down) to\s*\d{3,}|"
                               r"\d+\s*(?:percent )?off\b|(?:每|一)(?:台|套|个|件|只)\s*\d{3,}|\d{3,}\s*(?:每|一)(?:台|套|个|件|只)|"
-                              r"单价\s*\d{3,}|\d{3,}\s*(?:per|a|each) (?:unit|piece|device)", re.I)
+                              r"单价\s*\d{3,}|\d{3,}\s*(?:per|a|each) (?:unit|piece|device|gateway|sensor|monitor|pump|licen[cs]e|"
+                              r"seat|node|site|station)s?\b", re.I)
 _DISCOUNT_OFFER_RE = re.compile(r"(?:可以|能|给您|给你们)(?:给|打|做|再)?(?:些|点|一些|一个)?(?:优惠|折扣|让利)|"
                                 r"\b(?:can|could|will) (?:offer|give) (?:you )?(?:a |an )?(?:\w+ )?discount\b", re.I)
 _PRICE_COMMITMENT_RE = re.compile(r"(?:今天|明天|马上|稍后|会后|下午|晚上|尽快|周[一二三四五六日]|下周[一二三四五六日]?).{0,8}"
@@ -110,7 +112,8 @@ _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下�
                           r"(?:采购|上线|交付|到货|签|定|决定|落地|招标|预算|完成|装|要用|用上|使用|投用|启用|开诊|开工|开业|投产|开通|验收|竣工|要到|到位|送到|"
                           r"试运行|投运|上会|之前|以前|前))|"
                           r"(?:下个?月|本月|这个月|今年|明年)(?:初|上旬|中旬|下旬|底)|"
-                          r"(?:国庆|春节|元旦|五一|中秋|端午|过年|开学)(?:节)?(?:前|之前|以前|后|之后|以后)|"
+                          r"(?:国庆|春节|元旦|五一|中秋|端午|过年|开学|汛期|雨季|旺季|冬季|夏季|年终)(?:节)?(?:前|之前|以前|后|之后|以后)|"
+                          r"(?:今年|明年)(?:[一二三四1-4]季度|[上下]半年)|"
                           r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before (?!I\b|we\b|you\b|they\b|it\b)\w+|ahead of (?:the|our) \w+|"
                           r"in time for|(?:by|before|in|until|over) (?:the )?(?:summer|winter|spring|autumn|fall)\b|"
                           r"by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|\w+ \d{1,2}\b)|"
@@ -479,6 +482,10 @@ def _order_counts(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
 
 
 # The rep asks how many / what budget, and the buyer's next turn opens with the bare figure ("Thirty, ...", "45万，...").
+# "what finance approved: RMB 400k", "预算批了45万": an approved amount is the budget.
+_APPROVED_AMOUNT_RE = re.compile(r"(?:\bapproved|\bsigned off|\bsanctioned|批了|批下来了?|批复了?)[^.。;；]{0,12}?"
+                                 r"(?P<currency>[¥￥$€]|\bRMB|\bCNY|\bUSD|\bEUR)?\s*(?P<amount>\d+(?:[.,]\d+)*)\s*"
+                                 r"(?P<unit>万元|万|千|元|k\b|K\b)?", re.I)
 _HOW_MANY_RE = re.compile(r"多少台|几台|多少套|几套|多少个|几个|多少支|多少路|数量|\bhow many\b|\bwhat (?:quantity|volume)\b", re.I)
 _BUDGET_QUESTION_RE = re.compile(r"预算|经费|\bbudget\b", re.I)
 _HEDGE = r"(?:大概|大约|差不多|先按|估计|about|around|roughly|maybe|probably)?\s*"
@@ -503,6 +510,11 @@ def _answered_quantity(turns: list[Turn]) -> tuple[int, Turn] | None:
 
 
 def _answered_budget(turns: list[Turn]) -> tuple[float, Turn] | None:
+    """The budget a buyer gives when asked, or an amount they say was approved."""
+    for turn in turns:
+        approved = _APPROVED_AMOUNT_RE.search(turn.text) if turn.side == "customer" else None
+        if approved and (approved["unit"] or approved["currency"]):
+            return _amount(approved), turn
     for _question, reply in _answer_to(turns, _BUDGET_QUESTION_RE):
         amount = _LEADING_AMOUNT_RE.match(reply.text)
         if amount and (amount["unit"] or amount["currency"]):
@@ -520,8 +532,15 @@ def _count(match: re.Match[str]) -> int:
     return value
 
 
+# "Mr. Liang chairs the committee that decides": the chair, not the committee.
+_DECISION_CHAIR_RE = re.compile(r"\b(?P<who>(?:Dr|Mr|Ms|Mrs|Prof)\.? [A-Z][a-z]+|[A-Z][a-z]+ [A-Z][a-z]+) (?:chairs|heads|leads|runs) "
+                                r"the (?:\w+ )?(?:committee|board|panel)\b")
+
+
 def _decision_maker(turn: Turn) -> str | None:
     """Who decides, as the turn names them; a customer saying "I decide" names themself."""
+    if chair := _DECISION_CHAIR_RE.search(turn.text):
+        return chair["who"]
     sits_with = _DECISION_SITS_WITH_RE.search(turn.text)
     if sits_with:
         return sits_with["name"] or sits_with["role"]

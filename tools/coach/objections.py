@@ -26,6 +26,7 @@ _PRICE = re.compile(
     r"out of (?:our )?(?:range|budget)|hard to justify|sharpen (?:the|your) pencil|can(?:'t|not) afford|"
     r"(?:above|over|more than|higher than|beyond) (?:what )?(?:we|our) (?:budget\w*|planned|expected|assumed|"
     r"had in mind|can spend|were expecting)|(?:can|could) you do better|"
+    r"(?:beyond|above|over|more than) what (?:\w+ )?(?:approved|budgeted|allowed|allocated|signed off)|"
     r"(?:steeper|higher|pricier|more) than (?:I|we)(?:'d| had| would have)? (?:hoped|expected|thought|assumed|budgeted))\b", re.I)
 # A rival cheaper than us ("比你们低15%", "you're still above them"): a competitor citation, and a price objection
 # too once our own price is on the table (it says the price given is too high).
@@ -63,7 +64,7 @@ _AFTER_SALES = re.compile(
     r"warranty|repairs?|maintenance contract|service level|SLA|uptime|breaks(?: down)?|break down|broken|fail(?:s|ed|ure)?|"
     r"spare(?: parts)?|loaner|dies|died|goes dead|stops working|stopped working|hotline|help ?desk|"
     r"who (?:picks up|answers) the phone|who (?:do|should|can) we call|(?:about|is) (?:the )?support(?=\s*[.?!,;]|$)|(?:your|the) support\b|go(?:es)? (?:offline|down)|replacement (?:units?|parts?)|calibrat\w*|recalibrat\w*|training|on-site support|"
-    r"(?:firmware|security|software) (?:updates?|upgrades?|patch\w*)|patch(?:es|ing)?)\b", re.I)
+    r"(?:firmware|security|software) (?:updates?|upgrades?|patch\w*)|firmware(?! version)|patch(?:es|ing)?)\b", re.I)
 # A competitor the speaker does not name ("别的厂家都报过了", "other vendors are cheaper"): only with a price or an
 # offer next to it, so "上次别家的设备坏了" (a past supplier's failure) stays an after-sales story.
 _UNNAMED_COMPETITOR_RE = re.compile(

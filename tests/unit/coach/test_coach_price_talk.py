@@ -183,3 +183,34 @@ def test_the_selling_company_named_by_the_buyer_is_no_prospect() -> None:
     # without the exclusion this is a prospect by its shape (…有限公司 after a clause boundary)
     assert _card([("c", "你好，这里是白鹭湾物流有限公司。"), ("r", "您好")]).customer == "白鹭湾物流有限公司"
     assert _card([("c", f"你好，{chinese}的方案我们看了。"), ("r", "您好")]).customer is None
+
+
+@pytest.mark.parametrize(("lines", "field", "value"), [
+    ([("c", "We plan two lines."), ("r", "Fine."), ("c", "Ms. Ortiz chairs the board that decides.")],
+     "decision_maker", "Ms. Ortiz"),
+    ([("c", "这批设备的预算批下来了，一共60万。"), ("r", "好的")], "budget", 600_000),
+    ([("c", "Finance approved EUR 90k for the pilot."), ("r", "Noted.")], "budget", 90_000),
+])
+def test_chairs_and_approved_amounts(lines: list[tuple[str, str]], field: str, value: object) -> None:
+    assert getattr(_card(lines), field) == value
+
+
+@pytest.mark.parametrize("lines", [
+    [("c", "The gateway cost?"), ("r", "Roughly 1,900 per gateway, in US dollars.")],
+    [("c", "报价多少？"), ("r", "每台6000元。"), ("c", "这个价位跟我们预想的差不多。"), ("r", "好的，那我准备合同。")],
+])
+def test_more_answers_and_acceptances(lines: list[tuple[str, str]]) -> None:
+    assert count_price_avoidance(sided(lines)) == []
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("That's well beyond what procurement approved.", "price"),
+    ("How do you handle firmware on units in remote huts?", "after_sales"),
+])
+def test_round_five_objection_phrasings(text: str, kind: str) -> None:
+    assert kind in objection_types(text, names_competitor=False)
+
+
+@pytest.mark.parametrize("text", ["雨季前要全部装好。", "明年二季度启动。"])
+def test_seasons_and_quarters_are_timelines(text: str) -> None:
+    assert _card([("c", text), ("r", "好的")]).timeline
