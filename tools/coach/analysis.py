@@ -16,7 +16,7 @@ from tools.sales.opportunity import find_budget, find_stage
 # 贵 alone is "expensive", but 贵公司/贵司/贵方 is the polite "your company".
 PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|底价|最低(?:价|多少|能给|能到)|参考价|预算价|指导价|大概价|大致价|有个价|"
                           r"(?:你们|您|这个|这款|那款).{0,12}多少[?？]|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
-                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|差价|价差|(?:给|报|开)的价|(?:大概|大致)的?数(?!量|据|字|目)|报(?:过|了)价|"
+                          r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|差价|价差|(?:给|报|开)的价|框架价|协议价|年度价|合同价|成交价|出厂价|含税价|到手价|(?:大概|大致)的?数(?!量|据|字|目)|报(?:过|了)价|"
                           r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
                           r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|what(?:'s| is) the damage|charging (?:for|us)|"
                           r"(?:what|how much) (?:are|do|would|will) you charge|"
@@ -40,6 +40,7 @@ _PRICE_NOT_RAISED_RE = re.compile(
     r"还?在(?:我们的?)?预算(?:范围)?内|问题不大)|"
     r"(?:价格|报价|价钱)(?:就|还是)?(?:按|照)(?:你们|您)?(?:上次|之前|原来)(?:报|谈|给)的(?:来|办|算|走)?|"
     r"(?:价格|报价|价钱|价位)[^，,。；;？?]{0,12}(?:跟|和|与)[^，,。；;？?]{0,10}(?:差不多|一致|相符|持平)(?![多少])|"
+    r"(?:价格|报价|价钱)(?:方面)?(?:我们|我)?心里有数|"
     r"便宜没好货|一分钱一分货|不(?:在乎|在意|差)(?:价格|钱)|(?:停机|停产|停线|宕机)[^，,。；;]{0,10}(?:损失|成本)|"
     r"\b(?:price|pricing|cost) (?:is not|isn't|is) (?:not )?(?:the|our|my) (?:issue|problem|concern|priority|main concern)\b|"
     r"\bnot (?:about|just about) (?:the )?price\b|\bprice aside\b|"
@@ -61,7 +62,7 @@ _PRICE_FIGURE_RE = re.compile(r"\d[\d,.]*\s*(?:万(?!多|余|家|台|套|个|人
                               r"(?:优惠|折扣|降价?|让利?|便宜|\b(?:discount|off)\b).{0,6}\d[\d.]*\s*(?:%|percent)|"
                               r"(?:降|让|优惠|折扣|少)[^，,。；;]{0,4}(?:\d+(?:\.\d+)?|[一二两三四五六七八九十])\s*个点|"
                               r"\d[\d,.]*\s*(?:euros?|dollars?|yuan|RMB|CNY|USD|EUR)\b|"
-                              r"(?:给到|做到|降到|让到|压到|可以到)\s*\d{3,}|\b(?:go|come down|drop|bring it down|get it down) to\s*\d{3,}|"
+                              r"(?:给到|做到|降到|让到|压到|可以到)\s*\d{3,}|\b(?:go|come down|drop|(?:bring|get|take) it(?: down)?) to\s*\d[\d,]{2,}|"
                               r"\d+\s*(?:percent )?off\b|(?:每|一)(?:台|套|个|件|只)\s*\d{3,}|\d{3,}\s*(?:每|一)(?:台|套|个|件|只)|"
                               r"单价\s*\d{3,}|\d{3,}\s*(?:per|a|each) (?:unit|piece|device|gateway|sensor|monitor|pump|licen[cs]e|"
                               r"seat|node|site|station)s?\b", re.I)
@@ -85,6 +86,11 @@ _PRICE_MATCH_RE = re.compile(r"\b(?:can|could|will|we'll|happy to) (?:match|meet
                              re.I)
 # A rep turn that asks something back ("几台？", "both lines or one?"): the answer may come in the next reply.
 _ASKS_BACK_RE = re.compile(r"[?？]|吗|呢")
+# "You'll have the figure by Thursday", "they'll send you one this week" (a quote, named in the same turn).
+_YOU_WILL_HAVE_RE = re.compile(r"\byou(?:'ll| will) (?:have|get|receive) (?:the|a|our|my|their) (?:firm |final |formal )?"
+                               r"(?:figure|number|quote|quotation|price|pricing|numbers)s?\b", re.I)
+_SEND_YOU_ONE_RE = re.compile(r"\b(?:i|we|they|he|she)(?:'ll| will) (?:send|email|get) (?:you )?(?:one|it)\b", re.I)
+_QUOTE_WORD_RE = re.compile(r"quot|报价|\bpric", re.I)
 # A bare yes to a quote request with a time on it ("Will do today", "好的，今天发您") commits to sending it.
 _AGREES_RE = re.compile(r"^(?:好的?|行|可以|没问题|收到|马上)|\b(?:will do|sure|of course|absolutely|no problem|ok(?:ay)?|"
                         r"certainly|yes)\b", re.I)
@@ -124,13 +130,13 @@ _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下�
                           r"(?:in|by|before|until|from|after|early|mid|late|end of)[ -](?:early |mid-?|late )?"
                           r"(?:January|February|March|April|June|July|August|September|October|November|December))\b|"
                           r"\d+\s*(?:天|周|个月)内", re.I)
-_DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|总监|总|处长|科长|经理))(?:.{0,8})(?:拍板|决定|说了算|签字|审批|定)|"
+_DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|总监|总经理|董事长|厂长|局长|所长|部长|总|处长|科长|经理))(?:.{0,8})(?:拍板|决定|说了算|签字|审批|定)|"
                                 r"(?:拍板|决定|签字)的?(?:是|人是)(?P<who2>[\u4e00-\u9fff]{1,6})|"
                                 r"\b(?P<who3>(?:our |the )?(?:CFO|CEO|CTO|COO|director|VP|head of \w+|(?:Dr|Mr|Ms|Mrs|Prof)\.? [A-Z][a-z]+|"
                                 r"[A-Z][a-z]+ [A-Z][a-z]+))"
                                 r",?\s+(?:who )?(?:makes the (?:final )?(?:call|decision)|decides|signs off|"
                                 r"has the (?:final|last) (?:say|word)|calls the shots|owns the decision|"
-                                r"approves|will decide|will sign)", re.I)
+                                r"approves|will decide|will sign|signs (?:the )?(?:contract|order|PO|purchase order|deal))", re.I)
 # "the final sign-off sits with our CTO, Karin Holm": the name, else the role.
 _DECISION_SITS_WITH_RE = re.compile(r"\b(?:sign-off|say|decision|call|approval|word) (?:(?:sits|rests|lies|is|stays) with|"
                                     r"(?:is|will be|gets) (?:made|taken|signed off) by) "
@@ -327,6 +333,8 @@ def _answers_price(text: str) -> bool:
     to send the quote, unless it is an open-ended deferral ("回头再给您报价" defers, "请示一下，明天给您报价" commits)."""
     if _names_price(text):
         return True
+    if _YOU_WILL_HAVE_RE.search(text) or (_SEND_YOU_ONE_RE.search(text) and _QUOTE_WORD_RE.search(text)):
+        return bool(_COMMITMENT_TIME_RE.search(text)) or not _PRICE_DEFERRAL_RE.search(text)
     if not _PRICE_COMMITMENT_RE.search(text):
         return False
     return bool(_COMMITMENT_TIME_RE.search(text)) or not _PRICE_DEFERRAL_RE.search(text)
@@ -353,6 +361,14 @@ def _raises_price(text: str, price_on_table: bool) -> bool:
         return price_on_table
     return bool(PRICE_CUE_RE.search(talk)) or (price_on_table and (
         "price" in objection_types(talk, False, True) or bool(_DODGE_COMPLAINT_RE.search(talk))))
+
+
+# A short question right after a price raise went unanswered ("Any rough idea?", "大概呢？") presses on the same raise.
+_SHORT_QUESTION_RE = re.compile(r"^[^.?!。？！]{1,24}[?？]$|^.{1,8}(?:呢|吗)[?？]?$")
+
+
+def _presses_on(text: str) -> bool:
+    return bool(_SHORT_QUESTION_RE.match(text.strip())) and not objection_types(text, False)
 
 
 def _exchanges(turns: list[Turn]) -> list[tuple[list[Turn], list[Turn]]]:
@@ -385,7 +401,9 @@ def price_raises(turns: list[Turn]) -> list[tuple[Turn, bool]]:
             if any(answers):
                 raises[asked_back] = (raises[asked_back][0], True)
             asked_back = None
-        raising = next((turn for turn in customer_turns if _raises_price(turn.text, price_on_table)), None)
+        pressing = bool(raises) and not raises[-1][1]
+        raising = next((turn for turn in customer_turns if _raises_price(turn.text, price_on_table)
+                        or (pressing and _presses_on(turn.text))), None)
         if raising is not None:
             price_on_table = True
             if rep_turns:
@@ -457,11 +475,12 @@ def _quantity_re() -> re.Pattern[str]:
     nouns = sorted({words[-1].lower() for entity in registry.of_type("product")
                     if (words := entity.latin_name().split()) and words[-1].isalpha() and len(words[-1]) > 2})
     noun_pattern = "|".join(re.escape(noun) for noun in nouns)
-    product_nouns = rf"(?:[A-Za-z][A-Za-z0-9-]*\s+){{0,2}}?(?:{noun_pattern})(?:e?s)?\b" if nouns else "(?!)"
+    product_nouns = rf"(?:[A-Za-z][A-Za-z0-9-]*\s+){{0,3}}?(?:{noun_pattern})(?:e?s)?\b" if nouns else "(?!)"
     # Not the digit of a model name ("M7 gateway") or the tail of an amount ("$2,600 per unit").
     # "about 250 of them" counts the things just named.
     return re.compile(rf"(?:(?<![A-Za-z0-9_.,$¥￥])(?P<count>\d{{1,5}})|\b(?P<words>{_NUMBER_WORDS}))\s*"
-                      rf"(?:{_CLASSIFIERS}|{product_nouns}|(?P<of_them>of (?:them|those|these)\b))", re.I)
+                      rf"(?:{_CLASSIFIERS}|(?:of (?:the |these |those |your |our )?)?{product_nouns}|"
+                      rf"(?P<of_them>of (?:them|those|these)\b))", re.I)
 
 
 # "每站1台", "one gateway each", "one per station": a count per site, not the order's size.
@@ -554,6 +573,8 @@ def _decision_maker(turn: Turn) -> str | None:
             return named[1] if named.re is _APPOSITIVE_NAME_RE else named[0]
         # "这块是赵总", "采购这边由刘副院长": the words before 是/由 are not the person.
         who = re.split(r"[由是让请等给归得]", who)[-1] if not maker["who3"] else who
+        # "这事我们厂长": the title after the possessive, not the words before it.
+        who = re.split(r"我们|咱们|我方|你们|贵方", who)[-1] or who if not maker["who3"] else who
         return _LEADING_FILLER_RE.sub("", who) or who
     if turn.side == "customer" and _SELF_DECIDES_RE.search(turn.text):
         return re.sub(r"[（(\[【].*?[)）\]】]", "", turn.speaker).strip() or None

@@ -39,7 +39,7 @@ _BELOW_RIVAL = re.compile(
     r"(?:\d+(?:\.\d+)?\s?% |a (?:bit|lot) )?(?:above|higher than|over|more than))\b", re.I)
 _COMPATIBILITY = re.compile(
     r"兼容|对接|集成|接口|适配|混用|共存|挂(?:在|到)[^，,。？?]{0,8}(?:中央站|监护站|系统|平台|网络|服务器)|" + _PROTOCOLS + r"|"
-    r"(?:能不能|能否|可不可以|可以|能)(?:直接)?接(?:入|进|到|上)?吗|"
+    r"(?:能不能|能否|可不可以|可以|能)(?:直接)?(?:接|连)(?:入|进|到|上|通|得上)?吗|连得上|"
     r"(?:数据|信号)[^，,。？?]{0,8}" + _CONNECT_ZH + r"|" + _CONNECT_ZH + r"[^，,。？?]{0,10}(?:" + _SYSTEM_NOUNS + r")|"
     r"\b(?:compatib\w*|integrat\w*|interface|API|(?:is|are) (?:that|it|this|they) supported|does it support|"
     r"support for our|work with our|locked into|without (?:extra |additional )?(?:converters?|adapters?|middleware))\b|"
@@ -53,7 +53,7 @@ _DELIVERY = re.compile(
     r"产能|(?:跟|供|供应)得上|(?:能|可以)(?:发|送)(?:出|过来|到)?吗|"
     r"多久(?:能)?到|什么时候(?:能)?到|(?:能|可以|会)(?:保证)?[^，,。？?]{0,8}(?<![做得收看找听想办达])到(?:货|位|场|现场)?吗|"
     r"\b(?:delivery|deliver\w*|lead time|ship\w*\b(?!\s+(?:\w+\s+){0,2}(?:firmware|updates?|patch\w*|back\b))|in stock|stock|backorder\w*|staggered|batches|ETA|in time|"
-    r"how (?:soon|quickly|fast)|on site by|(?:installed|delivered|in place|on site)\b[^.?!]{0,20}\b(?:before|by) then)\b|"
+    r"how (?:soon|quickly|fast)|on site by|(?:have|has|need|needs) to be (?:in|here|there|delivered|installed|on site)\b|(?:installed|delivered|in place|on site)\b[^.?!]{0,20}\b(?:before|by) then)\b|"
     r"\bif (?:they|the \w+|it|these|those) (?:aren't|isn't|are not|is not|don't|doesn't|can't|won't)\b[^.?!]{0,30}"
     r"\b(?:by|before|in time)\b", re.I)
 _AFTER_SALES = re.compile(
@@ -62,7 +62,7 @@ _AFTER_SALES = re.compile(
     r"\b(?:after-sales|who services|servic(?:ed|ing)|with (?:the |your )?service|(?:after|on-site|field|local) service|"
     r"service (?:agreement|contract|plan|team|engineers?|cent(?:er|re)|network|partner|visits?|response)|(?:technical|customer) support|support (?:team|contract|response|hours)|"
     r"warranty|repairs?|maintenance contract|service level|SLA|uptime|breaks(?: down)?|break down|broken|fail(?:s|ed|ure)?|"
-    r"spare(?: parts)?|loaner|dies|died|goes dead|stops working|stopped working|hotline|help ?desk|"
+    r"spare(?: parts)?|loaner|support\b[^.?!]{0,20}\b(?:patchy|poor|slow|bad|weak|lacking|terrible|spotty|unreliable)\b|dies|died|goes dead|stops working|stopped working|hotline|help ?desk|"
     r"who (?:picks up|answers) the phone|who (?:do|should|can) we call|(?:about|is) (?:the )?support(?=\s*[.?!,;]|$)|(?:your|the) support\b|go(?:es)? (?:offline|down)|replacement (?:units?|parts?)|calibrat\w*|recalibrat\w*|training|on-site support|"
     r"(?:firmware|security|software) (?:updates?|upgrades?|patch\w*)|firmware(?! version)|patch(?:es|ing)?)\b", re.I)
 # A competitor the speaker does not name ("别的厂家都报过了", "other vendors are cheaper"): only with a price or an
@@ -70,7 +70,8 @@ _AFTER_SALES = re.compile(
 _UNNAMED_COMPETITOR_RE = re.compile(
     r"(?:(?:别的|其他|其它|另外几|好几)几?(?:厂家|厂商|品牌|供应商|公司|家)|友商|别家).{0,10}(?:报|价|便宜|优惠|送|方案)|"
     r"\b(?:other|another|competing) (?:vendors?|suppliers?|bidders?|manufacturers?|brands?|offers?)\b"
-    r"[^.?!]{0,30}\b(?:quoted|offered|cheaper|numbers|prices?|bids?)\b|\bthe competition\b", re.I)
+    r"[^.?!]{0,40}(?:\b(?:quoted|offered|cheaper|numbers|prices?|bids?|for (?:under|less than|below))\b|\d)|\bthe competition\b",
+    re.I)
 
 OBJECTION_CUES: tuple[tuple[ObjectionType, re.Pattern[str]], ...] = (
     ("price", _PRICE), ("compatibility", _COMPATIBILITY), ("delivery", _DELIVERY), ("after_sales", _AFTER_SALES))

@@ -214,3 +214,45 @@ def test_round_five_objection_phrasings(text: str, kind: str) -> None:
 @pytest.mark.parametrize("text", ["雨季前要全部装好。", "明年二季度启动。"])
 def test_seasons_and_quarters_are_timelines(text: str) -> None:
     assert _card([("c", text), ("r", "好的")]).timeline
+
+
+def test_a_short_follow_up_after_a_dodge_presses_the_same_raise() -> None:
+    turns = sided([("c", "What will the set cost?"), ("r", "Let me check."), ("c", "Roughly?"), ("r", "I'll confirm."),
+                    ("c", "Fine, and the warranty?"), ("r", "Two years.")])
+    assert count_price_avoidance(turns) == [1, 3]
+    # the same short question with no dodge before it is no raise
+    assert count_price_avoidance(sided([("c", "Roughly?"), ("r", "About ten days.")])) == []
+
+
+@pytest.mark.parametrize("reply", [
+    "You'll have the final figure by Monday noon.",
+    "Our distributor prepares the quote; they'll send you one tomorrow.",
+    "For the full lot I can take it to 7,450.",
+])
+def test_round_six_answers(reply: str) -> None:
+    assert count_price_avoidance(sided([("c", "And the price?"), ("r", reply)])) == []
+
+
+@pytest.mark.parametrize(("lines", "field", "value"), [
+    ([("c", "We'd begin with 12 of the Qingquan G3 edge gateways.")], "quantity", 12),
+    ([("c", "这事我们厂长定。"), ("r", "好的")], "decision_maker", "厂长"),
+    ([("c", "Director Lin signs the order."), ("r", "Noted.")], "decision_maker", "Director Lin"),
+])
+def test_round_six_card_fields(lines: list[tuple[str, str]], field: str, value: object) -> None:
+    assert getattr(_card(lines), field) == value
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("跟我们现在的护理系统能连上吗？", "compatibility"),
+    ("Another supplier says they can do it for under 9,000.", "competitor"),
+    ("They have to be installed before the plant restarts. Can you manage?", "delivery"),
+    ("Their local support was patchy last year.", "after_sales"),
+])
+def test_round_six_objection_phrasings(text: str, kind: str) -> None:
+    assert kind in objection_types(text, names_competitor=False)
+
+
+def test_compound_price_nouns_and_price_known_already() -> None:
+    turns = sided([("c", "今年的协议价有变化吗？"), ("r", "您最近忙吧？")])
+    assert count_price_avoidance(turns) == [1]
+    assert count_price_avoidance(sided([("c", "价格我们心里有数，主要看服务。"), ("r", "明白。")])) == []
