@@ -7,7 +7,7 @@ import re
 from knowledge.base import get_entity_registry
 from salesbot.text import detect_language
 from tools.coach.models import CoachCard, CompetitorPrice, Conversation, Evidence, Objection, Turn
-from tools.coach.objections import objection_types
+from tools.coach.objections import objection_types, without_ruled_out
 from tools.sales.customers import find_customer_in_text
 from tools.sales.models import SeedParameters
 from tools.sales.opportunity import find_budget, find_stage
@@ -18,7 +18,7 @@ PRICE_CUE_RE = re.compile(r"多少钱|价格|价钱|价位|报价|单价|总价|
                           r"(?:你们|您|这个|这款|那款).{0,12}多少[?？]|怎么卖|什么价|[报开给出]个价|几钱|费用|优惠|折扣|"
                           r"打折|让利|便宜|贵(?!公司|司|方|单位|院|厂|校|行)|有个数|给个数|砍价|差价|价差|(?:给|报|开)的价|框架价|协议价|年度价|合同价|成交价|出厂价|含税价|到手价|(?:大概|大致)的?数(?!量|据|字|目)|报(?:过|了)价|"
                           r"(?:低|降|让|少)(?:一点|一些|点)|(?:还有|有没有)(?:降价|优惠)?空间|"
-                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|what(?:'s| is) the damage|charging (?:for|us)|"
+                          r"\b(?:how much|prices?|pricing|priced|quotes?|quotation|discounts?|costs?|fees?|cheaper|above (?:them|theirs)|what(?:'s| is) the damage|going rate|(?:gave|sent|showed|shared) (?:us|me) (?:their |the |some )?(?:numbers|figures|prices|pricing|quotes?)|charging (?:for|us)|"
                           r"(?:what|how much) (?:are|do|would|will) you charge|"
                           r"expensive|pricey|ballpark|best (?:price|offer)|better (?:price|offer)|come down|wiggle room|"
                           r"per (?:unit|device|piece|seat|licen[cs]e)|(?:a|some|the|their|your|any) (?:number|figure)s?|"
@@ -40,7 +40,8 @@ _PRICE_NOT_RAISED_RE = re.compile(
     r"还?在(?:我们的?)?预算(?:范围)?内|问题不大)|"
     r"(?:价格|报价|价钱)(?:就|还是)?(?:按|照)(?:你们|您)?(?:上次|之前|原来)(?:报|谈|给)的(?:来|办|算|走)?|"
     r"(?:价格|报价|价钱|价位)[^，,。；;？?]{0,12}(?:跟|和|与)[^，,。；;？?]{0,10}(?:差不多|一致|相符|持平)(?![多少])|"
-    r"(?:价格|报价|价钱)(?:方面)?(?:我们|我)?心里有数|"
+    r"(?:价格|报价|价钱)(?:方面)?(?:我们|我)?心里有数|(?:价格|报价|价钱)(?:方面)?(?:没有|无)异议|"
+    r"(?:价格|报价|价钱)(?:可以|能|都|后面|以后|之后|回头|稍后)?再(?:谈|说|议|聊)|"
     r"便宜没好货|一分钱一分货|不(?:在乎|在意|差)(?:价格|钱)|(?:停机|停产|停线|宕机)[^，,。；;]{0,10}(?:损失|成本)|"
     r"\b(?:price|pricing|cost) (?:is not|isn't|is) (?:not )?(?:the|our|my) (?:issue|problem|concern|priority|main concern)\b|"
     r"\bnot (?:about|just about) (?:the )?price\b|\bprice aside\b|"
@@ -62,7 +63,7 @@ _PRICE_FIGURE_RE = re.compile(r"\d[\d,.]*\s*(?:万(?!多|余|家|台|套|个|人
                               r"(?:优惠|折扣|降价?|让利?|便宜|\b(?:discount|off)\b).{0,6}\d[\d.]*\s*(?:%|percent)|"
                               r"(?:降|让|优惠|折扣|少)[^，,。；;]{0,4}(?:\d+(?:\.\d+)?|[一二两三四五六七八九十])\s*个点|"
                               r"\d[\d,.]*\s*(?:euros?|dollars?|yuan|RMB|CNY|USD|EUR)\b|"
-                              r"(?:给到|做到|降到|让到|压到|可以到)\s*\d{3,}|\b(?:go|come down|drop|(?:bring|get|take) it(?: down)?) to\s*\d[\d,]{2,}|"
+                              r"(?:给到|做到|降到|让到|压到|可以到|按)\s*\d{3,}|\b(?:hold|keep|leave) it at\s*\d[\d,]{2,}|\b(?:go|come down|drop|(?:bring|get|take) it(?: down)?) to\s*\d[\d,]{2,}|"
                               r"\d+\s*(?:percent )?off\b|(?:每|一)(?:台|套|个|件|只)\s*\d{3,}|\d{3,}\s*(?:每|一)(?:台|套|个|件|只)|"
                               r"单价\s*\d{3,}|\d{3,}\s*(?:per|a|each) (?:unit|piece|device|gateway|sensor|monitor|pump|licen[cs]e|"
                               r"seat|node|site|station)s?\b", re.I)
@@ -119,6 +120,7 @@ _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下�
                           r"试运行|投运|上会|之前|以前|前))|"
                           r"(?:下个?月|本月|这个月|今年|明年)(?:初|上旬|中旬|下旬|底)|"
                           r"(?:国庆|春节|元旦|五一|中秋|端午|过年|开学|汛期|雨季|旺季|冬季|夏季|年终)(?:节)?(?:前|之前|以前|后|之后|以后)|"
+                          r"(?:年后|节后)(?:开工|上线|启动|采购|开始|就要)|"
                           r"(?:今年|明年)(?:[一二三四1-4]季度|[上下]半年)|"
                           r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before (?!I\b|we\b|you\b|they\b|it\b)\w+|ahead of (?:the|our) \w+|"
                           r"in time for|(?:by|before|in|until|over) (?:the )?(?:summer|winter|spring|autumn|fall)\b|"
@@ -130,7 +132,7 @@ _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下�
                           r"(?:in|by|before|until|from|after|early|mid|late|end of)[ -](?:early |mid-?|late )?"
                           r"(?:January|February|March|April|June|July|August|September|October|November|December))\b|"
                           r"\d+\s*(?:天|周|个月)内", re.I)
-_DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|总监|总经理|董事长|厂长|局长|所长|部长|总|处长|科长|经理))(?:.{0,8})(?:拍板|决定|说了算|签字|审批|定)|"
+_DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|总监|总经理|董事长|厂长|局长|所长|部长|总|处长|科长|经理))(?:.{0,8})(?:拍板|决定|说了算|签字|审批|(?<![一这那大小分两几每整])批(?!量|次|货|号)|定)|"
                                 r"(?:拍板|决定|签字)的?(?:是|人是)(?P<who2>[\u4e00-\u9fff]{1,6})|"
                                 r"\b(?P<who3>(?:our |the )?(?:CFO|CEO|CTO|COO|director|VP|head of \w+|(?:Dr|Mr|Ms|Mrs|Prof)\.? [A-Z][a-z]+|"
                                 r"[A-Z][a-z]+ [A-Z][a-z]+))"
@@ -347,7 +349,7 @@ def _agrees_with_time(text: str) -> bool:
 
 def price_talk(text: str) -> str:
     """The turn without what mentions price but does not raise it (accepted, agreed, not the concern, own costs)."""
-    return _PRICE_NOT_RAISED_RE.sub(" ", _PRICE_ACCEPTED_RE.sub(" ", text))
+    return _PRICE_NOT_RAISED_RE.sub(" ", _PRICE_ACCEPTED_RE.sub(" ", without_ruled_out(text)))
 
 
 def _raises_price(text: str, price_on_table: bool) -> bool:
@@ -359,6 +361,9 @@ def _raises_price(text: str, price_on_table: bool) -> bool:
     talk = price_talk(text)
     if _cites_competitor_price(talk) and not _is_price_question(talk):
         return price_on_table
+    # "Is it under 30,000 yuan?": a question naming an amount asks the price.
+    if _PRICE_FIGURE_RE.search(talk) and re.search(r"[?？]|吗", talk):
+        return True
     return bool(PRICE_CUE_RE.search(talk)) or (price_on_table and (
         "price" in objection_types(talk, False, True) or bool(_DODGE_COMPLAINT_RE.search(talk))))
 
@@ -572,7 +577,7 @@ def _decision_maker(turn: Turn) -> str | None:
         if named:
             return named[1] if named.re is _APPOSITIVE_NAME_RE else named[0]
         # "这块是赵总", "采购这边由刘副院长": the words before 是/由 are not the person.
-        who = re.split(r"[由是让请等给归得]", who)[-1] if not maker["who3"] else who
+        who = re.split(r"[由是让请等给归得报找]", who)[-1] if not maker["who3"] else who
         # "这事我们厂长": the title after the possessive, not the words before it.
         who = re.split(r"我们|咱们|我方|你们|贵方", who)[-1] or who if not maker["who3"] else who
         return _LEADING_FILLER_RE.sub("", who) or who

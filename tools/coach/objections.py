@@ -27,7 +27,8 @@ _PRICE = re.compile(
     r"(?:above|over|more than|higher than|beyond) (?:what )?(?:we|our) (?:budget\w*|planned|expected|assumed|"
     r"had in mind|can spend|were expecting)|(?:can|could) you do better|"
     r"(?:beyond|above|over|more than) what (?:\w+ )?(?:approved|budgeted|allowed|allocated|signed off)|"
-    r"(?:steeper|higher|pricier|more) than (?:I|we)(?:'d| had| would have)? (?:hoped|expected|thought|assumed|budgeted))\b", re.I)
+    r"(?:steeper|higher|pricier|more) than (?:I|we)(?:'d| had| would have)? (?:hoped|expected|thought|assumed|budgeted)|"
+    r"(?:more|higher|pricier|dearer) than (?:last time|last year|before|we paid|the last order))\b", re.I)
 # A rival cheaper than us ("比你们低15%", "you're still above them"): a competitor citation, and a price objection
 # too once our own price is on the table (it says the price given is too high).
 _BELOW_RIVAL = re.compile(
@@ -62,7 +63,7 @@ _AFTER_SALES = re.compile(
     r"\b(?:after-sales|who services|servic(?:ed|ing)|with (?:the |your )?service|(?:after|on-site|field|local) service|"
     r"service (?:agreement|contract|plan|team|engineers?|cent(?:er|re)|network|partner|visits?|response)|(?:technical|customer) support|support (?:team|contract|response|hours)|"
     r"warranty|repairs?|maintenance contract|service level|SLA|uptime|breaks(?: down)?|break down|broken|fail(?:s|ed|ure)?|"
-    r"spare(?: parts)?|loaner|support\b[^.?!]{0,20}\b(?:patchy|poor|slow|bad|weak|lacking|terrible|spotty|unreliable)\b|dies|died|goes dead|stops working|stopped working|hotline|help ?desk|"
+    r"spare(?: parts)?|loaner|who (?:trains|will train)|train (?:our|the) (?:nurses|staff|team|operators|engineers|users)|support\b[^.?!]{0,20}\b(?:patchy|poor|slow|bad|weak|lacking|terrible|spotty|unreliable)\b|dies|died|goes dead|stops working|stopped working|hotline|help ?desk|"
     r"who (?:picks up|answers) the phone|who (?:do|should|can) we call|(?:about|is) (?:the )?support(?=\s*[.?!,;]|$)|(?:your|the) support\b|go(?:es)? (?:offline|down)|replacement (?:units?|parts?)|calibrat\w*|recalibrat\w*|training|on-site support|"
     r"(?:firmware|security|software) (?:updates?|upgrades?|patch\w*)|firmware(?! version)|patch(?:es|ing)?)\b", re.I)
 # A competitor the speaker does not name ("别的厂家都报过了", "other vendors are cheaper"): only with a price or an
@@ -94,11 +95,43 @@ def _doubts_delivery(text: str) -> bool:
     return not all(_DEADLINE_CLAUSE_RE.search(clause) for clause in clauses)
 
 
+# A worry the buyer rules out ("交期我们不担心", "delivery isn't a concern", "we don't need training"): the clause says
+# the opposite of an objection. A question ("没问题吧？") still doubts.
+_NO_WORRY_RE = re.compile(
+    r"不担心|不用担心|不操心|没有异议|无异议|不需要|不用(?!说)|不是问题|不成问题|不是重点|不着急|不急|"
+    r"\b(?:(?:is|are|'s)?\s*(?:not|n't) (?:a |an |really a |our )?(?:concern|worry|issue|problem|priority)|not worried|"
+    r"no (?:concerns?|worries)|(?:don't|do not|won't|will not) need|no need|not in a (?:rush|hurry))\b", re.I)
+_CLAUSE_RE = re.compile(r"[^，,。；;！!？?]+[。；;！!？?.]?")
+# A clause that asks, or turns the denial into a rhetorical question ("价格怎么不是问题"), still doubts.
+_ASKS_RE = re.compile(r"[?？]|吗|吧|怎么|难道|谁说|哪能|\bhow (?:is|can)\b|\bwhat do you mean\b", re.I)
+# After a ruled-out worry, the clauses that give its reason ("你们深圳有服务站") go with it, up to the sentence's end or
+# a turn to what does matter ("主要是…", "but …").
+_CONTRAST_RE = re.compile(r"^\s*(?:主要|关键|重点|但|不过|可是|而是|倒是|就是|只是|\b(?:but|however|what matters|the real|only)\b)", re.I)
+
+
+def without_ruled_out(text: str) -> str:
+    """The turn without its clauses that rule a worry out, and their reasons (a clause that asks is kept)."""
+    clauses = _CLAUSE_RE.findall(text)
+    kept: list[str] = []
+    ruling_out = False
+    for clause in clauses:
+        if _NO_WORRY_RE.search(clause) and not _ASKS_RE.search(clause):
+            ruling_out = not re.search(r"[。！!.；;]\s*$", clause)
+            continue
+        if ruling_out and not _ASKS_RE.search(clause) and not _CONTRAST_RE.search(clause):
+            ruling_out = not re.search(r"[。！!.；;]\s*$", clause)
+            continue
+        ruling_out = False
+        kept.append(clause)
+    return "，".join(kept) if len(kept) != len(clauses) else text
+
+
 def objection_types(text: str, names_competitor: bool, price_given: bool = False) -> list[ObjectionType]:
     """The objection types one customer turn raises; naming a competitor (or an unnamed one's offer) is one.
 
     price_given: the rep has already named a price, so a rival cheaper than us objects to it.
     """
+    text = without_ruled_out(text)
     found: list[ObjectionType] = [kind for kind, pattern in OBJECTION_CUES if pattern.search(text)
                                   and (kind != "delivery" or _doubts_delivery(text))]
     if price_given and "price" not in found and _BELOW_RIVAL.search(text):

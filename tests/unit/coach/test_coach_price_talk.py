@@ -256,3 +256,44 @@ def test_compound_price_nouns_and_price_known_already() -> None:
     turns = sided([("c", "今年的协议价有变化吗？"), ("r", "您最近忙吧？")])
     assert count_price_avoidance(turns) == [1]
     assert count_price_avoidance(sided([("c", "价格我们心里有数，主要看服务。"), ("r", "明白。")])) == []
+
+
+@pytest.mark.parametrize(("text", "absent", "present"), [
+    ("Shipping isn't a concern this time, we're in no hurry.", "delivery", None),
+    ("We don't need training, the crew knows the kit.", "after_sales", None),
+    ("交期我们不担心，主要是能不能跟我们的ERP对接。", "delivery", "compatibility"),
+    ("维修我们倒不担心，你们本地有服务站。", "after_sales", None),
+    ("交期不担心吧？", None, "delivery"),
+])
+def test_a_worry_ruled_out_is_no_objection(text: str, absent: str | None, present: str | None) -> None:
+    found = objection_types(text, names_competitor=False)
+    assert absent is None or absent not in found
+    assert present is None or present in found
+
+
+def test_ruling_out_price_is_no_raise_but_a_rhetorical_denial_is() -> None:
+    assert count_price_avoidance(sided([("c", "价格方面没有异议，想问下保修。"), ("r", "保修两年。")])) == []
+    assert count_price_avoidance(sided([("c", "价格可以再谈，先说技术。"), ("r", "好的。")])) == []
+    assert count_price_avoidance(sided([("c", "多少钱？"), ("r", "价格不是问题。"),
+                                        ("c", "价格怎么不是问题，总得有个数。"), ("r", "先看方案。")])) == [1, 3]
+
+
+@pytest.mark.parametrize("lines", [
+    [("c", "Can you tell me if it is under 5,000 dollars?"), ("r", "Let me check.")],
+    [("c", "Is that still the going rate?"), ("r", "We have a new model.")],
+    [("c", "Another maker sent us their numbers."), ("r", "Ours is better.")],
+])
+def test_round_seven_raises(lines: list[tuple[str, str]]) -> None:
+    # the third one cites a rival only after price talk: here it opens the talk, so it needs a price on the table
+    turns = sided([("c", "What is the price?"), ("r", "It is $800 a unit."), *lines])
+    assert count_price_avoidance(turns) == [3]
+
+
+def test_round_seven_answers_titles_and_timelines() -> None:
+    assert count_price_avoidance(sided([("c", "That's more than last time."), ("r", "I can hold it at 7,800.")])) == []
+    assert count_price_avoidance(sided([("c", "多少钱？"), ("r", "甲型按6500，乙型按900。")])) == []
+    assert _card([("c", "这事要报吴总批，年后开工。"), ("r", "好的")]).decision_maker == "吴总"
+    assert _card([("c", "王经理，我们要一批网关。"), ("r", "好的")]).decision_maker is None
+    assert _card([("c", "这事要报吴总批，年后开工。"), ("r", "好的")]).timeline
+    assert "after_sales" in objection_types("And who trains the operators?", names_competitor=False)
+    assert "price" in objection_types("That's a bit more than we paid before.", names_competitor=False)
