@@ -123,7 +123,7 @@ _TIMELINE_RE = re.compile(r"(?:(?:今年|明年|本月|这个月|下个?月|下�
                           r"(?:年后|节后)(?:开工|上线|启动|采购|开始|就要)|"
                           r"(?:今年|明年)(?:[一二三四1-4]季度|[上下]半年)|"
                           r"\b(?:by (?:the )?end of \w+|(?:next|this) (?:month|quarter|year)|in Q[1-4]|before (?!I\b|we\b|you\b|they\b|it\b)\w+|ahead of (?:the|our) \w+|"
-                          r"in time for|(?:by|before|in|until|over) (?:the )?(?:summer|winter|spring|autumn|fall)\b|"
+                          r"in time for|need (?:them|it|these|those|the \w+) (?:in|within) (?:\d+|one|two|three|four|five|six|eight|ten|twelve)\b|(?:by|before|in|until|over) (?:the )?(?:summer|winter|spring|autumn|fall)\b|"
                           r"by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|next \w+|\w+ \d{1,2}\b)|"
                           r"within \d+ (?:days|weeks|months)|\d+(?:-\d+)? (?:weeks|months) from|"
                           r"(?:(?:on|by|before|from|starts?|opens?|until) )?(?:" + _EN_MONTH + r") \d{1,2}(?:st|nd|rd|th)?|"
@@ -138,7 +138,7 @@ _DECISION_MAKER_RE = re.compile(r"(?P<who>[\u4e00-\u9fff]{1,4}(?:院长|主任|�
                                 r"[A-Z][a-z]+ [A-Z][a-z]+))"
                                 r",?\s+(?:who )?(?:makes the (?:final )?(?:call|decision)|decides|signs off|"
                                 r"has the (?:final|last) (?:say|word)|calls the shots|owns the decision|"
-                                r"approves|will decide|will sign|signs (?:the )?(?:contract|order|PO|purchase order|deal))", re.I)
+                                r"approves|will decide|will sign|signs (?:the )?(?:contract|order|PO|purchase order|deal)|has (?:the )?(?:final )?sign-off)", re.I)
 # "the final sign-off sits with our CTO, Karin Holm": the name, else the role.
 _DECISION_SITS_WITH_RE = re.compile(r"\b(?:sign-off|say|decision|call|approval|word) (?:(?:sits|rests|lies|is|stays) with|"
                                     r"(?:is|will be|gets) (?:made|taken|signed off) by) "
@@ -149,7 +149,8 @@ _SELF_DECIDES_RE = re.compile(r"我(?:这边|来)?(?:定了?就行|说了算|拍
                               r"have the final say)\b", re.I)
 _LEADING_FILLER_RE = re.compile(r"^(?:最后|最终|还是|还要|需要|要|得|由|是|让|请|等|我们|咱们|我方|贵方)+")
 _NAMED_PERSON_RE = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b")
-_APPOSITIVE_NAME_RE = re.compile(r"\b([A-Z][a-z]+ [A-Z][a-z]+),\s+(?:(?:our|the|their)\s+(?:[a-z]+\s+){0,3})?$")
+_APPOSITIVE_NAME_RE = re.compile(r"\b((?:Dr|Mr|Ms|Mrs|Prof)\.? [A-Z][a-z]+|[A-Z][a-z]+ [A-Z][a-z]+),\s+"
+                                 r"(?:(?:our|the|their)\s+(?:[a-z]+\s+){0,3})?$")
 # Discovery questions mark the rep's side when no id or sales-DB name does.
 _DISCOVERY_RE = re.compile(r"预算|需求|几台|多少台|什么时候|时间表|谁来决定|决策|用在|\b(?:budget|how many|timeline|"
                            r"who decides|decision|requirements?|use case|what are you looking for)\b", re.I)
@@ -621,9 +622,6 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
                 card.competitor_prices.append(CompetitorPrice(competitor=name, amount=_amount(price),
                                                               currency=_currency(price[0]), line=turn.line))
                 cite("competitor_prices", turn)
-        if card.budget is None and (budget := find_budget(text)) is not None:
-            card.budget = float(budget)
-            cite("budget", turn)
         if card.timeline is None and (timeline := _TIMELINE_RE.search(text)):
             card.timeline = timeline[0].strip()
             cite("timeline", turn)
@@ -659,6 +657,14 @@ def build_card(conversation: Conversation, customer_hint: str | None = None) -> 
     if card.quantity is None and (answered := _answered_quantity(conversation.turns)):
         card.quantity, answer_turn = answered
         cite("quantity", answer_turn)
+    # The buyer states the budget; a rep's sentence about budgets ("phase it over two budgets, year one is 48…") only
+    # when the buyer states none.
+    for turn in sorted(conversation.turns, key=lambda item: item.side != "customer"):
+        # A "budget" under 1,000 is a count caught next to the word ("two budgets, year one is 48 sensors").
+        if (budget := find_budget(turn.text)) is not None and budget >= 1000:
+            card.budget = float(budget)
+            cite("budget", turn)
+            break
     if card.budget is None and (answered_budget := _answered_budget(conversation.turns)):
         card.budget, answer_turn = answered_budget
         cite("budget", answer_turn)

@@ -28,7 +28,8 @@ _PRICE = re.compile(
     r"had in mind|can spend|were expecting)|(?:can|could) you do better|"
     r"(?:beyond|above|over|more than) what (?:\w+ )?(?:approved|budgeted|allowed|allocated|signed off)|"
     r"(?:steeper|higher|pricier|more) than (?:I|we)(?:'d| had| would have)? (?:hoped|expected|thought|assumed|budgeted)|"
-    r"(?:more|higher|pricier|dearer) than (?:last time|last year|before|we paid|the last order))\b", re.I)
+    r"(?:more|higher|pricier|dearer) than (?:last time|last year|before|we paid|the last order)|"
+    r"(?:higher|more) than (?:our|the) (?:[\w-]+ ){0,3}(?:allows|permits|covers|budget|budgeted))\b", re.I)
 # A rival cheaper than us ("比你们低15%", "you're still above them"): a competitor citation, and a price objection
 # too once our own price is on the table (it says the price given is too high).
 _BELOW_RIVAL = re.compile(

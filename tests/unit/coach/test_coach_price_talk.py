@@ -297,3 +297,10 @@ def test_round_seven_answers_titles_and_timelines() -> None:
     assert _card([("c", "这事要报吴总批，年后开工。"), ("r", "好的")]).timeline
     assert "after_sales" in objection_types("And who trains the operators?", names_competitor=False)
     assert "price" in objection_types("That's a bit more than we paid before.", names_competitor=False)
+
+
+def test_round_eight_card_fields_and_objections() -> None:
+    card = _card([("c", "Ms. Ortiz, our site director, has sign-off."), ("r", "Phased over two budgets, year one is 40 units.")])
+    assert card.decision_maker == "Ms. Ortiz" and card.budget is None
+    assert _card([("c", "We need them in three."), ("r", "OK")]).timeline
+    assert "price" in objection_types("Your quote is higher than our opex line allows.", names_competitor=False)
