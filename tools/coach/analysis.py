@@ -365,8 +365,8 @@ def _raises_price(text: str, price_on_table: bool) -> bool:
     # "Is it under 30,000 yuan?": a question naming an amount asks the price.
     if _PRICE_FIGURE_RE.search(talk) and re.search(r"[?？]|吗", talk):
         return True
-    return bool(PRICE_CUE_RE.search(talk)) or (price_on_table and (
-        "price" in objection_types(talk, False, True) or bool(_DODGE_COMPLAINT_RE.search(talk))))
+    complains = "price" in objection_types(talk, False, True)
+    return bool(PRICE_CUE_RE.search(talk)) or (price_on_table and (complains or bool(_DODGE_COMPLAINT_RE.search(talk))))
 
 
 # A short question right after a price raise went unanswered ("Any rough idea?", "大概呢？") presses on the same raise.

@@ -30,6 +30,9 @@ _PRICE = re.compile(
     r"(?:steeper|higher|pricier|more) than (?:I|we)(?:'d| had| would have)? (?:hoped|expected|thought|assumed|budgeted)|"
     r"(?:more|higher|pricier|dearer) than (?:last time|last year|before|we paid|the last order)|"
     r"(?:higher|more) than (?:our|the) (?:[\w-]+ ){0,3}(?:allows|permits|covers|budget|budgeted))\b", re.I)
+# "车间温度有点高", "the load is a bit high": a complaint word about something measured, not about the price.
+_MEASURED_RE = re.compile(r"温度|湿度|精度|要求|频率|功耗|噪音|噪声|压力|速度|负载|延迟|\b(?:temperatures?|humidity|accuracy|"
+                          r"frequency|noise|pressure|speed|load|latency|power draw|vibration)\b", re.I)
 # A rival cheaper than us ("比你们低15%", "you're still above them"): a competitor citation, and a price objection
 # too once our own price is on the table (it says the price given is too high).
 _BELOW_RIVAL = re.compile(
@@ -135,6 +138,9 @@ def objection_types(text: str, names_competitor: bool, price_given: bool = False
     text = without_ruled_out(text)
     found: list[ObjectionType] = [kind for kind, pattern in OBJECTION_CUES if pattern.search(text)
                                   and (kind != "delivery" or _doubts_delivery(text))]
+    if "price" in found and not any(_PRICE.search(clause) and not _MEASURED_RE.search(clause)
+                                    for clause in _CLAUSE_RE.findall(text)):
+        found.remove("price")
     if price_given and "price" not in found and _BELOW_RIVAL.search(text):
         found.insert(0, "price")
     if names_competitor or _UNNAMED_COMPETITOR_RE.search(text):

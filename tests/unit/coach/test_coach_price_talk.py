@@ -304,3 +304,10 @@ def test_round_eight_card_fields_and_objections() -> None:
     assert card.decision_maker == "Ms. Ortiz" and card.budget is None
     assert _card([("c", "We need them in three."), ("r", "OK")]).timeline
     assert "price" in objection_types("Your quote is higher than our opex line allows.", names_competitor=False)
+
+
+def test_a_complaint_about_something_measured_is_no_price_raise() -> None:
+    turns = sided([("c", "多少钱？"), ("r", "每台9000元。"), ("c", "车间温度有点高，能扛住吗？"), ("r", "能到70度。")])
+    assert count_price_avoidance(turns) == []
+    assert "price" not in objection_types("车间温度有点高，能扛住吗？", names_competitor=False)
+    assert "price" in objection_types("温度没问题，就是价格有点高。", names_competitor=False)
