@@ -79,6 +79,7 @@ _QUOTE_SENT_RE = re.compile(r"报价单?[^，,。；;]{0,8}(?:已经|已)(?:发|
                             r"(?:in your inbox|sent|attached|on its way|in the (?:mail|post)|out)\b|"
                             r"\battached (?:is |are |please find )?(?:our|the) (?:formal |full |revised |updated )?"
                             r"(?:quote|quotation|pricing|price list)\b|"
+                            r"\b(?:see|find|check|open) (?:the |our )?attached (?:quote|quotation|pricing|price list)\b|"
                             r"\b(?:i|we)(?:'ve| have)? (?:already )?(?:sent|emailed|mailed|attached) (?:you )?(?:the |our |a )?"
                             r"(?:formal |full |revised |updated )?(?:quote|quotation|pricing|price list)\b", re.I)
 # Meeting a rival's stated price is a price commitment even without repeating the figure ("we can match that").
@@ -482,10 +483,15 @@ def _quantity_re() -> re.Pattern[str]:
                     if (words := entity.latin_name().split()) and words[-1].isalpha() and len(words[-1]) > 2})
     noun_pattern = "|".join(re.escape(noun) for noun in nouns)
     product_nouns = rf"(?:[A-Za-z][A-Za-z0-9-]*\s+){{0,3}}?(?:{noun_pattern})(?:e?s)?\b" if nouns else "(?!)"
+    # "200 of the Qingquan S2": a count of a product named by its registry alias.
+    aliases = sorted({alias for entity in registry.of_type("product") for alias in entity.aliases
+                      if alias.isascii() and len(alias) > 1}, key=len, reverse=True)
+    alias_pattern = "|".join(re.escape(alias) for alias in aliases) or "(?!)"
     # Not the digit of a model name ("M7 gateway") or the tail of an amount ("$2,600 per unit").
     # "about 250 of them" counts the things just named.
-    return re.compile(rf"(?:(?<![A-Za-z0-9_.,$¥￥])(?P<count>\d{{1,5}})|\b(?P<words>{_NUMBER_WORDS}))\s*"
+    return re.compile(rf"(?:(?<![A-Za-z0-9_.,$¥￥€])(?P<count>\d{{1,5}})|\b(?P<words>{_NUMBER_WORDS}))\s*"
                       rf"(?:{_CLASSIFIERS}|(?:of (?:the |these |those |your |our )?)?{product_nouns}|"
+                      rf"of (?:the |these |those |your |our )?(?:{alias_pattern})\b|"
                       rf"(?P<of_them>of (?:them|those|these)\b))", re.I)
 
 

@@ -311,3 +311,14 @@ def test_a_complaint_about_something_measured_is_no_price_raise() -> None:
     assert count_price_avoidance(turns) == []
     assert "price" not in objection_types("车间温度有点高，能扛住吗？", names_competitor=False)
     assert "price" in objection_types("温度没问题，就是价格有点高。", names_competitor=False)
+
+
+def test_round_nine_phrasings() -> None:
+    turns = sided([("c", "多少钱？"), ("r", "一共36万。"), ("c", "领导觉得这个数太大了。"), ("r", "可以分期付款。")])
+    assert count_price_avoidance(turns) == [3]
+    assert "compatibility" in objection_types("能不能跟我们的调度系统打通？", names_competitor=False)
+    assert "delivery" not in objection_types("If one fails, do you ship a replacement first?", names_competitor=False)
+    assert count_price_avoidance(sided([("c", "Please send your price list."),
+                                        ("r", "Please see the attached price list.")])) == []
+    card = _card([("c", "We will need about 120 of the Qingquan G3."), ("r", "That is €990 per gateway.")])
+    assert card.quantity == 120
