@@ -6,7 +6,8 @@ once, by the survivor — for Slack (`serve slack`) and WeCom (`serve wecom`).""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,13 +44,20 @@ def slack_pair(server_database: str) -> Iterator[tuple[SlackApiStub, ServeProces
     with SlackApiStub() as stub:
         processes = [start_slack_process(stub.base_url, bot_token=f"xoxb-process-{name}", settings=INBOX_SETTINGS)
                      for name in ("a", "b")]
-        try:
-            for process in processes:
-                process.wait_ready()
-            yield stub, processes[0], processes[1]
-        finally:
-            for process in processes:
-                process.stop()
+        with _ready(processes) as (process_a, process_b):
+            yield stub, process_a, process_b
+
+
+@contextmanager
+def _ready(processes: Sequence[ServeProcess]) -> Iterator[Sequence[ServeProcess]]:
+    """The started processes once each answers /healthz; stopped afterwards, whatever happened."""
+    try:
+        for process in processes:
+            process.wait_ready()
+        yield processes
+    finally:
+        for process in processes:
+            process.stop()
 
 
 def test_a_slack_event_whose_process_was_killed_before_answering_is_answered_once_by_the_other(
@@ -85,13 +93,8 @@ def wecom_pair(server_database: str, tmp_path: Path) -> Iterator[tuple[WeComApiS
     with WeComApiStub() as stub:
         settings = {**wecom_app_settings(stub, CALLBACK_KEYS, roles_file), **INBOX_SETTINGS}
         processes = [WeComServeProcess.start("wecom", settings) for _ in range(2)]
-        try:
-            for process in processes:
-                process.wait_ready()
-            yield stub, processes[0], processes[1]
-        finally:
-            for process in processes:
-                process.stop()
+        with _ready(processes) as (process_a, process_b):
+            yield stub, process_a, process_b
 
 
 def test_a_wecom_message_whose_process_was_killed_before_answering_is_answered_once_by_the_other(
