@@ -120,9 +120,11 @@ def _forms(word: str, groups: list[tuple[tuple[str, ...], list[str]]]) -> tuple[
 
 
 def _translations(word: str, words: list[str], rarity: TermRarity | None) -> tuple[str, ...]:
-    """The word in the other language, as the corpus writes it (CC-CEDICT, knowledge/bilingual.py): a Chinese
-    clause says 争议 where an English question says "disputes"."""
-    if rarity is None:
+    """A word the corpus never writes, in the other language as the corpus writes it (CC-CEDICT,
+    knowledge/bilingual.py): a Chinese clause says 争议 where an English question says "disputes". A word the
+    corpus does use keeps its own matches only (on the dev data, translating every word covered fewer key facts:
+    other senses of a common word match unrelated units)."""
+    if rarity is None or rarity.document_frequency.get(word, 0) > 0:
         return ()
     frequency = rarity.document_frequency
     return tuple(cross_language_tokens([word], lambda token: frequency.get(token, 0), context=words))
