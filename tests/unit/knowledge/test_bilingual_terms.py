@@ -84,18 +84,19 @@ def test_the_composer_counts_a_question_word_the_corpus_says_only_in_the_other_l
     from agent.answer.question import profile_question
     from knowledge.graph import AliasMatcher
 
-    profile = profile_question("How are disputes resolved?", AliasMatcher([]), {}, _Rarity({"争议": 2}), 0.8)
-    term = next(term for term in profile.terms if term.text == tokenize("disputes")[0])
-    assert term.in_corpus and "争议" in term.forms
-    assert term.weight == pytest.approx(_Rarity({"争议": 2}).inverse_document_frequency("争议"))
+    # "resolved" has no glossary group: 解决 can only come from the dictionary.
+    profile = profile_question("How are disputes resolved?", AliasMatcher([]), {}, _Rarity({"解决": 2}), 0.8)
+    term = next(term for term in profile.terms if term.text == tokenize("resolved")[0])
+    assert term.in_corpus and "解决" in term.forms
+    assert term.weight == pytest.approx(_Rarity({"解决": 2}).inverse_document_frequency("解决"))
 
 
 def test_the_composer_does_not_translate_a_word_the_corpus_already_uses() -> None:
     from agent.answer.question import profile_question
     from knowledge.graph import AliasMatcher
 
-    disput = tokenize("disputes")[0]
-    rarity = _Rarity({"争议": 2, disput: 3})
+    resolv = tokenize("resolved")[0]
+    rarity = _Rarity({"解决": 2, resolv: 3})
     profile = profile_question("How are disputes resolved?", AliasMatcher([]), {}, rarity, 0.8)
-    term = next(term for term in profile.terms if term.text == disput)
-    assert "争议" not in term.forms
+    term = next(term for term in profile.terms if term.text == resolv)
+    assert "解决" not in term.forms
