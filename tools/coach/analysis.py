@@ -483,7 +483,7 @@ def _quantity_re() -> re.Pattern[str]:
                     if (words := entity.latin_name().split()) and words[-1].isalpha() and len(words[-1]) > 2})
     noun_pattern = "|".join(re.escape(noun) for noun in nouns)
     product_nouns = rf"(?:[A-Za-z][A-Za-z0-9-]*\s+){{0,3}}?(?:{noun_pattern})(?:e?s)?\b" if nouns else "(?!)"
-    # "200 of the Qingquan S2": a count of a product named by its registry alias.
+    # "200 of the <product alias>": a count of a product named by its registry alias.
     aliases = sorted({alias for entity in registry.of_type("product") for alias in entity.aliases
                       if alias.isascii() and len(alias) > 1}, key=len, reverse=True)
     alias_pattern = "|".join(re.escape(alias) for alias in aliases) or "(?!)"
